@@ -1,0 +1,1 @@
+//! Command-line client of the Omnibus gRPC API

@@ -1,0 +1,1 @@
+//! SQL projection store on sqlx (SQLite and PostgreSQL): connection, migrations, checkpoints

@@ -1,0 +1,1 @@
+//! Telegram ingress: verifies and normalizes Bot API webhooks, delivers outbound messages through the Bot API

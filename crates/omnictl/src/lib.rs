@@ -1,1 +1,55 @@
-//! Command-line client of the Omnibus gRPC API
+//! `omnictl`, the command-line client of the Omnibus gRPC API, as a library
+//! so tests can drive it in-process: [`run_with`] runs a parsed [`Cli`] and
+//! writes its output to any writer; [`telegram_update_json`] builds the
+//! payload `simulate telegram` posts.
+//!
+//! # Layout
+//! - [`cli`]: the command tree (clap derive) and argument parsers
+//! - [`client`]: the connection, the bearer-token interceptor, page following
+//! - [`channels`], [`conversations`], [`messages`], [`contacts`]: one module per command group
+//! - [`simulate`]: realistic provider webhooks posted to a running server
+//! - [`output`]: tables and `key: value` blocks; [`json`]: prost types to JSON
+//! - [`error`]: the typed errors and how they read on stderr
+
+pub mod channels;
+pub mod cli;
+pub mod client;
+pub mod contacts;
+pub mod conversations;
+pub mod error;
+pub mod json;
+pub mod messages;
+pub mod output;
+pub mod simulate;
+
+use std::io::Write;
+
+pub use cli::{Cli, Command};
+pub use error::{describe, exit_code};
+pub use simulate::{TelegramMessageSpec, telegram_update_json};
+
+use client::Api;
+use output::Output;
+
+/// Runs one command, writing its result to stdout.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout();
+    run_with(cli, &mut stdout).await
+}
+
+/// Runs one command, writing its result (a table, a block or one JSON
+/// document) to `out`. Connects to the API only for commands that use it.
+pub async fn run_with(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    cli.validate()?;
+    let mut output = Output::new(cli.json, out);
+    let connect = || Api::connect(&cli.addr, cli.token.as_ref());
+    match cli.command {
+        Command::Channels(cmd) => channels::run(&connect().await?, cmd, &mut output).await,
+        Command::Conversations(cmd) => {
+            conversations::run(&connect().await?, cmd, &mut output).await
+        }
+        Command::Messages(cmd) => messages::run(&connect().await?, cmd, &mut output).await,
+        Command::Contacts(cmd) => contacts::run(&connect().await?, cmd, &mut output).await,
+        Command::Simulate(cmd) => simulate::run(cmd, &mut output).await,
+    }
+}

@@ -1,0 +1,477 @@
+//! The command tree (clap derive) and the value parsers of its arguments.
+//!
+//! Parsing failures here are usage errors: clap prints them and exits 2.
+
+use std::fmt;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use omnibus_proto::ChannelKind;
+
+use crate::error::UsageError;
+
+/// Default gRPC address of a local `omnibus serve all`.
+pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
+/// Help heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+/// Default HTTP address (webhooks) of a local `omnibus serve all`.
+pub const DEFAULT_HTTP: &str = "http://127.0.0.1:8080";
+
+/// Command-line client of the Omnibus gRPC API.
+#[derive(Debug, Parser)]
+#[command(name = "omnictl", version, about, propagate_version = true)]
+pub struct Cli {
+    /// gRPC address of the Omnibus API.
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OMNIBUS_ADDR", default_value = DEFAULT_ADDR)]
+    pub addr: String,
+
+    /// API token, sent as `authorization: Bearer <token>` on every call.
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OMNIBUS_API_TOKEN", hide_env_values = true)]
+    pub token: Option<ApiToken>,
+
+    /// Print one machine-readable JSON document per command.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// Checks what clap cannot express, before any connection is made.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        match &self.command {
+            Command::Channels(ChannelsCmd::Update(args))
+                if args.name.is_none()
+                    && args.credentials.is_empty()
+                    && args.api_base_url.is_none()
+                    && args.settings.is_empty() =>
+            {
+                Err(UsageError::new(
+                    "nothing to update: give --name, --credential, --api-base-url or a settings flag",
+                ))
+            }
+            Command::Messages(MessagesCmd::Send(args))
+                if args.text.as_deref().unwrap_or_default().is_empty()
+                    && args.attach_urls.is_empty() =>
+            {
+                Err(UsageError::new(
+                    "give the message TEXT or at least one --attach-url",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The top-level command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Connect messenger accounts (bots, numbers, communities).
+    #[command(subcommand)]
+    Channels(ChannelsCmd),
+    /// List, read and act on conversations.
+    #[command(subcommand, alias = "conv")]
+    Conversations(ConversationsCmd),
+    /// List and send the messages of a conversation.
+    #[command(subcommand, alias = "msg")]
+    Messages(MessagesCmd),
+    /// Look up the people Omnibus talks to.
+    #[command(subcommand)]
+    Contacts(ContactsCmd),
+    /// Post a realistic provider webhook to a running server.
+    #[command(subcommand)]
+    Simulate(SimulateCmd),
+}
+
+// === channels ===
+
+/// `omnictl channels …`
+#[derive(Debug, Subcommand)]
+pub enum ChannelsCmd {
+    /// Connect a messenger account.
+    Create(ChannelCreateArgs),
+    /// List channels.
+    List(ChannelListArgs),
+    /// Show one channel.
+    Get {
+        /// Channel id.
+        id: String,
+    },
+    /// Change a channel's name, credentials or settings.
+    Update(ChannelUpdateArgs),
+    /// Delete a channel: its webhook answers 404 from then on.
+    Delete {
+        /// Channel id.
+        id: String,
+    },
+}
+
+/// Arguments of `channels create`.
+#[derive(Debug, Args)]
+pub struct ChannelCreateArgs {
+    /// Messenger: telegram, whatsapp, viber, vk, instagram or wazzup.
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: ChannelKind,
+    /// Display name; empty takes the provider's name.
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// A credential as KEY=VALUE (repeat for each key; a repeated key keeps the last value).
+    #[arg(long = "credential", value_name = "KEY=VALUE", value_parser = parse_credential)]
+    pub credentials: Vec<(String, String)>,
+    /// Provider API base URL override.
+    #[arg(long)]
+    pub api_base_url: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Arguments of `channels list`.
+#[derive(Debug, Args)]
+pub struct ChannelListArgs {
+    /// Include deleted channels.
+    #[arg(long)]
+    pub include_deleted: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Arguments of `channels update`.
+#[derive(Debug, Args)]
+pub struct ChannelUpdateArgs {
+    /// Channel id.
+    pub id: String,
+    /// New display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A credential to replace as KEY=VALUE; keys not given are kept.
+    #[arg(long = "credential", value_name = "KEY=VALUE", value_parser = parse_credential)]
+    pub credentials: Vec<(String, String)>,
+    /// Provider API base URL override (empty for the default).
+    #[arg(long)]
+    pub api_base_url: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Channel settings flags; on update they are merged over the current settings.
+#[derive(Debug, Default, Clone, Args)]
+pub struct SettingsArgs {
+    /// Seconds of silence after which a conversation closes (default 600).
+    #[arg(long, value_name = "N")]
+    pub inactivity_close_seconds: Option<u32>,
+    /// Sent to the customer when a conversation closes (at most 250 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub closing_message: Option<String>,
+    /// Sent to a customer who writes outside working hours.
+    #[arg(long, value_name = "TEXT")]
+    pub off_hours_message: Option<String>,
+    /// Approved template used to reopen a closed 24-hour window.
+    #[arg(long, value_name = "NAME")]
+    pub default_template: Option<String>,
+    /// A customer waiting longer than this is UNANSWERED (0 disables).
+    #[arg(long, value_name = "N")]
+    pub unanswered_after_seconds: Option<u32>,
+}
+
+impl SettingsArgs {
+    /// Tells whether any settings flag was given.
+    pub fn is_empty(&self) -> bool {
+        self.inactivity_close_seconds.is_none()
+            && self.closing_message.is_none()
+            && self.off_hours_message.is_none()
+            && self.default_template.is_none()
+            && self.unanswered_after_seconds.is_none()
+    }
+}
+
+/// Paging flags shared by the list commands.
+#[derive(Debug, Default, Clone, Args)]
+pub struct PageArgs {
+    /// Items per page (the server clamps it to its maximum).
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<u32>,
+    /// Token from a previous page's `next_page_token`.
+    #[arg(long, value_name = "T", default_value = "")]
+    pub page_token: String,
+    /// Follow `next_page_token` until the last page.
+    #[arg(long)]
+    pub all: bool,
+}
+
+// === conversations ===
+
+/// `omnictl conversations …`
+#[derive(Debug, Subcommand)]
+pub enum ConversationsCmd {
+    /// List conversations, most recent first.
+    List(ConversationListArgs),
+    /// Show a conversation and its latest messages.
+    Show {
+        /// Conversation id.
+        id: String,
+        /// How many of the latest messages to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Close a conversation.
+    Close {
+        /// Conversation id.
+        id: String,
+        /// Operator who closes it.
+        #[arg(long)]
+        operator: Option<String>,
+    },
+    /// Assign a conversation to an operator and/or a group (neither unassigns).
+    Assign {
+        /// Conversation id.
+        id: String,
+        /// Operator id.
+        #[arg(long)]
+        operator: Option<String>,
+        /// Group id.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Mark a conversation's messages as read.
+    Read {
+        /// Conversation id.
+        id: String,
+    },
+    /// Mark a conversation as needing no reply (clears UNANSWERED).
+    NoReplyNeeded {
+        /// Conversation id.
+        id: String,
+    },
+    /// Start a conversation with a known contact.
+    Start(ConversationStartArgs),
+}
+
+/// Conversation status filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Open conversations only.
+    Open,
+    /// Closed conversations only.
+    Closed,
+}
+
+/// Arguments of `conversations list`.
+#[derive(Debug, Args)]
+pub struct ConversationListArgs {
+    /// Only conversations with this status.
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Only this channel's conversations.
+    #[arg(long = "channel", value_name = "ID")]
+    pub channel_id: Option<String>,
+    /// Only conversations assigned to this operator.
+    #[arg(long = "assignee", value_name = "ID")]
+    pub assignee_id: Option<String>,
+    /// Only conversations waiting for an answer.
+    #[arg(long)]
+    pub unanswered: bool,
+    /// Case-insensitive search in titles, contacts and message text.
+    #[arg(long, value_name = "TEXT")]
+    pub query: Option<String>,
+    /// Only this contact's conversations.
+    #[arg(long = "contact", value_name = "ID")]
+    pub contact_id: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Arguments of `conversations start`.
+#[derive(Debug, Args)]
+pub struct ConversationStartArgs {
+    /// Contact id.
+    #[arg(long = "contact", value_name = "ID")]
+    pub contact_id: String,
+    /// Channel id.
+    #[arg(long = "channel", value_name = "ID")]
+    pub channel_id: String,
+    /// First message to send.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Operator who starts it.
+    #[arg(long)]
+    pub operator: Option<String>,
+}
+
+// === messages ===
+
+/// `omnictl messages …`
+#[derive(Debug, Subcommand)]
+pub enum MessagesCmd {
+    /// List a conversation's messages, oldest first.
+    List {
+        /// Conversation id.
+        conversation_id: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Send a message to the customer of a conversation.
+    Send(MessageSendArgs),
+}
+
+/// Arguments of `messages send`.
+#[derive(Debug, Args)]
+pub struct MessageSendArgs {
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Message text (may be omitted when --attach-url is given).
+    pub text: Option<String>,
+    /// Id of the message this one answers.
+    #[arg(long, value_name = "MSG_ID")]
+    pub reply_to: Option<String>,
+    /// A repeated key returns the original message and sends nothing.
+    #[arg(long, value_name = "K")]
+    pub idempotency_key: Option<String>,
+    /// Operator who sends it.
+    #[arg(long, value_name = "ID")]
+    pub operator: Option<String>,
+    /// Attach a file by URL (repeatable); jpg/jpeg/png/gif/webp are sent as images.
+    #[arg(long = "attach-url", value_name = "URL")]
+    pub attach_urls: Vec<String>,
+}
+
+// === contacts ===
+
+/// `omnictl contacts …`
+#[derive(Debug, Subcommand)]
+pub enum ContactsCmd {
+    /// List contacts.
+    List {
+        /// Only this channel's contacts.
+        #[arg(long = "channel", value_name = "ID")]
+        channel_id: Option<String>,
+        /// Search in names, usernames and phones.
+        #[arg(long, value_name = "T")]
+        query: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show one contact.
+    Get {
+        /// Contact id.
+        id: String,
+    },
+}
+
+// === simulate ===
+
+/// `omnictl simulate …`
+#[derive(Debug, Subcommand)]
+pub enum SimulateCmd {
+    /// Post a Telegram `Update` (a private-chat message) to a channel's webhook.
+    Telegram(SimulateTelegramArgs),
+}
+
+/// Arguments of `simulate telegram`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateTelegramArgs {
+    /// Base URL of Omnibus's HTTP listener (webhooks).
+    #[arg(long, env = "OMNIBUS_HTTP", default_value = DEFAULT_HTTP)]
+    pub http: String,
+    /// Channel id (as returned by `channels create`).
+    #[arg(long = "channel", value_name = "ID")]
+    pub channel_id: String,
+    /// The channel's `secret_token` credential.
+    #[arg(long, value_name = "TOKEN")]
+    pub secret: String,
+    /// Telegram chat (and user) id.
+    #[arg(long, default_value_t = 100_200_300, allow_negative_numbers = true)]
+    pub chat_id: i64,
+    /// Sender's first name.
+    #[arg(long, default_value = "Sojan")]
+    pub first_name: String,
+    /// Sender's last name (empty omits it).
+    #[arg(long, default_value = "Jose")]
+    pub last_name: String,
+    /// Sender's username (empty omits it).
+    #[arg(long, default_value = "sojan")]
+    pub username: String,
+    /// Message text (the caption with --photo).
+    #[arg(long, default_value = "Hello")]
+    pub text: String,
+    /// Send a photo (two sizes) with the text as caption.
+    #[arg(long)]
+    pub photo: bool,
+    /// `update_id`; default derives from the current time in ms so runs differ.
+    #[arg(long, value_name = "N")]
+    pub update_id: Option<i64>,
+    /// `message_id`; default derives from the update id.
+    #[arg(long, value_name = "N")]
+    pub message_id: Option<i64>,
+}
+
+// === value types and parsers ===
+
+/// The API token; its `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    /// Returns the token as given.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiToken(***)")
+    }
+}
+
+impl FromStr for ApiToken {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// Parses a channel kind: `telegram`, `TELEGRAM` or `CHANNEL_KIND_TELEGRAM`.
+pub fn parse_kind(name: &str) -> Result<ChannelKind, String> {
+    omnibus_core::kind::parse(name).ok_or_else(|| {
+        format!(
+            "unknown channel kind {name:?}; use telegram, whatsapp, viber, vk, instagram or wazzup"
+        )
+    })
+}
+
+/// Parses a `KEY=VALUE` credential; the value may itself contain `=`.
+pub fn parse_credential(arg: &str) -> Result<(String, String), String> {
+    let Some((key, value)) = arg.split_once('=') else {
+        return Err(format!(
+            "expected KEY=VALUE, got {:?}",
+            redact_credential(arg)
+        ));
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        return Err("the credential key before '=' is empty".to_owned());
+    }
+    if key.chars().any(char::is_whitespace) {
+        return Err(format!("the credential key {key:?} contains whitespace"));
+    }
+    if value.is_empty() {
+        return Err(format!("the credential {key:?} has an empty value"));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// Shows at most the first characters of a malformed credential, so an
+/// error message never echoes a whole secret.
+fn redact_credential(arg: &str) -> String {
+    let shown: String = arg.chars().take(4).collect();
+    if shown.len() < arg.len() {
+        format!("{shown}…")
+    } else {
+        shown
+    }
+}
+
+#[cfg(test)]
+mod tests;

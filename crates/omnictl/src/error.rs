@@ -1,0 +1,169 @@
+//! The errors omnictl reports and how they read on stderr.
+//!
+//! Commands return `anyhow::Error`; [`describe`] and [`exit_code`] look for
+//! the typed errors below (and `tonic::Status`) inside it.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use tonic::{Code, Status};
+
+/// A usage error found after clap's parsing (exit code 2).
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl UsageError {
+    /// Builds a usage error with a message a person can act on.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for UsageError {}
+
+/// The API (or the webhook listener) could not be reached at all.
+#[derive(Debug)]
+pub struct ConnectError {
+    addr: String,
+    reason: String,
+}
+
+impl ConnectError {
+    /// Builds the error from the address tried and the transport's error,
+    /// keeping the root cause (e.g. "Connection refused (os error 111)").
+    pub fn new(addr: &str, err: &(dyn StdError + 'static)) -> Self {
+        Self {
+            addr: addr.to_owned(),
+            reason: root_cause(err),
+        }
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot reach Omnibus at {}: {} (is `omnibus serve all` running?)",
+            self.addr, self.reason
+        )
+    }
+}
+
+impl StdError for ConnectError {}
+
+/// A webhook answered with a status other than 2xx.
+#[derive(Debug)]
+pub struct HttpStatusError {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Its canonical reason phrase, e.g. "Unauthorized".
+    pub reason: String,
+    /// What the status means for a simulated delivery.
+    pub hint: String,
+}
+
+impl fmt::Display for HttpStatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.reason, self.hint)
+    }
+}
+
+impl StdError for HttpStatusError {}
+
+/// Returns the line printed after `error: ` for a failed command.
+pub fn describe(err: &anyhow::Error) -> String {
+    if let Some(status) = err.downcast_ref::<Status>() {
+        return describe_status(status);
+    }
+    format!("{err:#}")
+}
+
+/// Returns the process exit code for a failed command: 2 for usage errors,
+/// 1 otherwise.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<UsageError>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+/// Reads `<CODE>: <message>`, e.g. `NOT_FOUND: no channel ch_1`.
+pub fn describe_status(status: &Status) -> String {
+    let message = status.message();
+    if message.is_empty() {
+        code_name(status.code()).to_owned()
+    } else {
+        format!("{}: {message}", code_name(status.code()))
+    }
+}
+
+/// The canonical upper-case name of a gRPC code.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// The innermost error of a chain, which names what actually went wrong.
+fn root_cause(err: &(dyn StdError + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_as_code_and_message() {
+        let err = anyhow::Error::new(Status::not_found("no channel ch_1"));
+        assert_eq!(describe(&err), "NOT_FOUND: no channel ch_1");
+        assert_eq!(exit_code(&err), 1);
+        let bare = anyhow::Error::new(Status::unauthenticated(""));
+        assert_eq!(describe(&bare), "UNAUTHENTICATED");
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let err = anyhow::Error::new(UsageError::new("nothing to update"));
+        assert_eq!(exit_code(&err), 2);
+        assert_eq!(describe(&err), "nothing to update");
+    }
+
+    #[test]
+    fn connect_errors_name_the_address_and_the_root_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let err = ConnectError::new("http://127.0.0.1:1", &io);
+        assert_eq!(
+            err.to_string(),
+            "cannot reach Omnibus at http://127.0.0.1:1: connection refused \
+             (is `omnibus serve all` running?)"
+        );
+    }
+}

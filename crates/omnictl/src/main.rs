@@ -1,0 +1,28 @@
+//! `omnictl`: parses the command line, runs it, and maps failures to
+//! `error: …` on stderr with exit code 1 (2 for usage errors).
+
+use std::io::ErrorKind;
+use std::process::ExitCode;
+
+use clap::Parser;
+use omnictl::Cli;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    // Usage errors print clap's message and exit 2 here.
+    let cli = Cli::parse();
+    match omnictl::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", omnictl::describe(&err));
+            ExitCode::from(omnictl::exit_code(&err))
+        }
+    }
+}
+
+/// Output piped into `head` and closed early is not a failure.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe)
+}

@@ -1,1 +1,166 @@
-//! A local stand-in for the Telegram Bot API, speaking its wire format, for tests and offline demos
+//! A local stand-in for the Telegram Bot API that speaks its wire format, so
+//! integration tests and `omnictl`'s offline demos run without the internet
+//! or a real bot token.
+//!
+//! It answers `/bot<token>/<method>` like `api.telegram.org` does (JSON or
+//! form bodies, the `{ok, result}` / `{ok:false, error_code, description}`
+//! envelope), records every call, and can be scripted to fail the way
+//! Telegram fails in support flows (blocked bot, rate limits, outages).
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use omnibus_telegram_standin::{Scripted, StandIn};
+//! let telegram = StandIn::start().await;
+//! telegram.script("sendMessage", Scripted::TooManyRequests { retry_after: 1 });
+//! // ... point the code under test at telegram.base_url() ...
+//! assert!(telegram.sent().is_empty());
+//! # }
+//! ```
+//!
+//! # Layout
+//! - this file: [`StandIn`] (the server handle) and the recorded/scripted types
+//! - `state`: what the server remembers between calls
+//! - `api`: the HTTP handler: paths, bodies, methods and Telegram's answers
+
+mod api;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::state::Shared;
+
+/// The bot every token belongs to, as `getMe` returns it.
+pub const BOT_ID: i64 = 7000000001;
+/// The bot's `first_name`.
+pub const BOT_FIRST_NAME: &str = "SupportBot";
+/// The bot's `username`.
+pub const BOT_USERNAME: &str = "acme_support_bot";
+
+/// A running stand-in. The server stops when this handle is dropped.
+#[derive(Debug)]
+pub struct StandIn {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    /// Dropping the sender tells the server to shut down gracefully.
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// One HTTP call the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The Bot API method, as written in the path (e.g. `sendMessage`).
+    pub method: String,
+    /// The bot token from the path.
+    pub token: String,
+    /// The parameters as JSON: a JSON body as is; form and query parameters
+    /// as strings, except JSON-serialized objects and arrays (such as
+    /// `reply_parameters`), which are decoded.
+    pub body: serde_json::Value,
+    /// When it arrived, to check waits between retries.
+    pub at: Instant,
+}
+
+/// A canned answer for the next call of one method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scripted {
+    /// 403 "Forbidden: bot was blocked by the user".
+    Blocked,
+    /// 429 with `parameters.retry_after`.
+    TooManyRequests { retry_after: u64 },
+    /// 500 "Internal Server Error".
+    ServerError,
+    /// 400 with this description (e.g. "Bad Request: chat not found").
+    BadRequest(String),
+    /// The normal answer, as if nothing was scripted.
+    Ok,
+}
+
+/// The webhook a bot registered with `setWebhook`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    /// Telegram would send this in `X-Telegram-Bot-Api-Secret-Token`.
+    pub secret_token: Option<String>,
+    pub allowed_updates: Vec<String>,
+}
+
+impl StandIn {
+    /// Starts a stand-in on an ephemeral loopback port.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound: a broken test machine.
+    pub async fn start() -> StandIn {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0 for the telegram stand-in");
+        Self::serve(listener).await
+    }
+
+    /// Serves on an already bound listener (the caller picks the address).
+    ///
+    /// # Panics
+    /// When the listener has no local address.
+    pub async fn serve(listener: TcpListener) -> StandIn {
+        let addr = listener
+            .local_addr()
+            .expect("local address of the telegram stand-in listener");
+        let shared = Arc::new(Shared::default());
+        let app = api::router(shared.clone());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                // Resolves when the handle sends or is dropped.
+                let _ = stopped.await;
+            });
+            if let Err(error) = server.await {
+                tracing::warn!(%error, "telegram stand-in stopped");
+            }
+        });
+        StandIn {
+            addr,
+            shared,
+            _shutdown: shutdown,
+        }
+    }
+
+    /// The base URL to configure instead of `https://api.telegram.org`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every call received so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests()
+    }
+
+    /// The `sendMessage`/`sendPhoto`/`sendDocument` calls that succeeded,
+    /// i.e. what a customer would have seen.
+    pub fn sent(&self) -> Vec<Recorded> {
+        self.shared.sent()
+    }
+
+    /// Queues `reply` for the next call of `method` (FIFO per method); once
+    /// the queue is empty, the method answers normally again.
+    pub fn script(&self, method: &str, reply: Scripted) {
+        self.shared.script(method, reply);
+    }
+
+    /// From now on, answers 401 Unauthorized to every other token, as
+    /// Telegram does for a revoked or mistyped token.
+    pub fn only_token(&self, token: &str) {
+        self.shared.only_token(token);
+    }
+
+    /// The webhook the bot `token` registered last, if any.
+    pub fn webhook(&self, token: &str) -> Option<Webhook> {
+        self.shared.webhook(token)
+    }
+}
+
+#[cfg(test)]
+mod tests;

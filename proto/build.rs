@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "omnibus/v1/events.proto",
         "omnibus/v1/channels.proto",
         "omnibus/v1/conversations.proto",
+        "omnibus/v1/internal.proto",
     ];
     let fds = protox::compile(files, ["."])?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);

@@ -1,1 +1,12 @@
-//! End-to-end and integration tests of Omnibus against real nats-server, SQLite and PostgreSQL
+//! A sandbox that runs the whole of Omnibus in-process against a real
+//! `nats-server -js`, a real SQLite or PostgreSQL database, and a Telegram
+//! Bot API stand-in, for end-to-end tests and benchmarks.
+//!
+//! # Layout
+//! - [`sandbox`]: [`Sandbox`], its options and clients
+//! - [`telegram`]: building and posting Telegram updates
+
+pub mod sandbox;
+pub mod telegram;
+
+pub use sandbox::{Sandbox, SandboxOptions};

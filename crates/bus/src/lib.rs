@@ -1,1 +1,35 @@
-//! The JetStream event bus: stream setup, publishing with dedupe ids, durable consumers with checkpoints and dead letters
+//! The event bus: one JetStream stream is the source of truth for Omnibus.
+//!
+//! Publishing stores an [`Event`](omnibus_proto::Event) with its id as the
+//! `Nats-Msg-Id`, so a retried publish inside the duplicate window is dropped
+//! by the server. Consuming comes in two shapes:
+//! - [`projection`] — one ordered, batched reader per projection, positioned
+//!   from the projection's own checkpoint, so a dropped or lagging database is
+//!   rebuilt by replay and nothing is applied twice;
+//! - [`worker`] — concurrent processing of commands (e.g. outbound sends),
+//!   ordered per conversation, acked one by one after the side effect.
+//!
+//! Events a consumer cannot apply are parked on `<prefix>.dlq.<consumer>` with
+//! the error, never dropped silently.
+//!
+//! # Layout
+//! - [`config`] — [`BusConfig`]
+//! - [`subjects`] — the subject scheme
+//! - [`bus`] — [`Bus`], connection, stream setup and publishing
+//! - [`projection`] — [`run_projection`] and the [`Projection`] trait
+//! - [`worker`] — [`run_worker`]
+//! - [`error`] — [`BusError`]
+
+pub mod bus;
+pub mod config;
+pub mod error;
+pub mod projection;
+pub mod subjects;
+pub mod worker;
+
+pub use bus::{Bus, Delivery, Published};
+pub use config::BusConfig;
+pub use error::BusError;
+pub use projection::{Projection, ProjectionError, ProjectionOptions, Rejected, run_projection};
+pub use subjects::Subjects;
+pub use worker::{WorkError, WorkerConfig, run_worker};

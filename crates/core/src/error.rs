@@ -16,6 +16,8 @@ pub enum ErrorCode {
     Unauthenticated,
     /// Credentials are valid but not for this.
     PermissionDenied,
+    /// A concurrent change got there first; retry.
+    Aborted,
     /// A dependency (NATS, the database, a provider) cannot be reached; retry.
     Unavailable,
     /// It took too long.
@@ -34,6 +36,7 @@ impl ErrorCode {
             Self::FailedPrecondition => tonic::Code::FailedPrecondition,
             Self::Unauthenticated => tonic::Code::Unauthenticated,
             Self::PermissionDenied => tonic::Code::PermissionDenied,
+            Self::Aborted => tonic::Code::Aborted,
             Self::Unavailable => tonic::Code::Unavailable,
             Self::DeadlineExceeded => tonic::Code::DeadlineExceeded,
             Self::Internal => tonic::Code::Internal,
@@ -46,7 +49,7 @@ impl ErrorCode {
         match self {
             Self::InvalidArgument => S::BAD_REQUEST,
             Self::NotFound => S::NOT_FOUND,
-            Self::AlreadyExists | Self::FailedPrecondition => S::CONFLICT,
+            Self::AlreadyExists | Self::FailedPrecondition | Self::Aborted => S::CONFLICT,
             Self::Unauthenticated => S::UNAUTHORIZED,
             Self::PermissionDenied => S::FORBIDDEN,
             Self::Unavailable => S::SERVICE_UNAVAILABLE,

@@ -45,7 +45,9 @@ pub fn random_id(prefix: &str) -> String {
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -67,7 +69,10 @@ mod tests {
     fn idempotency_key_makes_outbound_ids_deterministic() {
         let a = outbound_message_id("cv_1", Some("k"));
         assert_eq!(a, outbound_message_id("cv_1", Some("k")));
-        assert_ne!(outbound_message_id("cv_1", None), outbound_message_id("cv_1", None));
+        assert_ne!(
+            outbound_message_id("cv_1", None),
+            outbound_message_id("cv_1", None)
+        );
     }
 
     #[test]

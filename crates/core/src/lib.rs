@@ -3,11 +3,11 @@
 //! helpers for the event envelope.
 //!
 //! # Layout
-//! - [`ids`]: deterministic conversation, contact and message ids
-//! - [`error`]: [`ErrorCode`] and its wire mappings
-//! - [`clock`]: an injectable clock, so time-dependent logic is testable
-//! - [`kind`]: channel kinds by name and messenger path segment
-//! - [`secret`]: constant-time comparison of secrets
+//! - [`ids`] — deterministic conversation, contact and message ids
+//! - [`error`] — [`ErrorCode`] and its wire mappings
+//! - [`clock`] — an injectable clock, so time-dependent logic is testable
+//! - [`kind`] — channel kinds by name and messenger path segment
+//! - [`secret`] — constant-time comparison of secrets
 
 pub mod clock;
 pub mod error;

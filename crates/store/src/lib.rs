@@ -1,1 +1,30 @@
-//! SQL projection store on sqlx (SQLite and PostgreSQL): connection, migrations, checkpoints
+//! The SQL store behind every projection: one `sqlx::AnyPool` that speaks
+//! SQLite (the embedded default) or PostgreSQL (production), a migration
+//! runner that lets several services share one database, and the projection
+//! checkpoints that commit in the same transaction as the state they guard.
+//!
+//! Portable SQL only: `$1, $2` placeholders, `TEXT`/`BIGINT`/`BLOB` columns,
+//! times as unix milliseconds. The `Any` driver encodes nothing richer.
+//!
+//! # Layout
+//!
+//! - `error`: [`StoreError`] and its mapping to [`omnibus_core::ErrorCode`].
+//! - `url`: which [`Backend`] a URL names and how it is opened.
+//! - `store`: [`Store`], the pool handle (connect, ping, write transactions).
+//! - `migrate`: [`Migration`] and the per-component runner.
+//! - `checkpoint`: [`Store::checkpoint`] and [`save_checkpoint`].
+
+mod checkpoint;
+mod error;
+mod migrate;
+mod store;
+mod url;
+
+pub use checkpoint::save_checkpoint;
+pub use error::StoreError;
+pub use migrate::Migration;
+pub use store::Store;
+pub use url::Backend;
+
+/// Re-exported so callers name the same sqlx types as this crate.
+pub use sqlx;

@@ -1,1 +1,138 @@
-//! The conversations service: channels, conversations, contacts and messages as a projection of the stream, with the gRPC API
+//! The conversations service: the read model of channels, contacts,
+//! conversations and messages, and the gRPC API operators and internal
+//! services use (`ChannelService`, `ConversationService`, `ContactService`).
+//!
+//! Its state is a projection of the whole stream, rebuilt by replay when the
+//! database is empty or behind. Writes are events: the API validates a
+//! request, publishes the event, and answers once the projection shows it.
+//!
+//! # Layout
+//! - [`schema`] — tables (portable SQL for SQLite and PostgreSQL)
+//! - [`projection`] — events → tables
+//! - [`queries`] — tables → API messages
+//! - [`commands`] — requests → events
+//! - [`api`] — the gRPC adapters
+//! - [`validate`], [`error`] — request checks and the one error mapping
+
+pub mod api;
+pub mod commands;
+pub mod error;
+pub mod projection;
+pub mod queries;
+pub mod schema;
+pub mod validate;
+
+mod codec;
+mod paging;
+mod rows;
+mod sql;
+
+use omnibus_bus::{Bus, ProjectionOptions, run_projection};
+use omnibus_proto::{
+    channel_service_server::ChannelServiceServer, contact_service_server::ContactServiceServer,
+    conversation_service_server::ConversationServiceServer,
+};
+use omnibus_store::Store;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use commands::CommandConfig;
+pub use error::ServiceError;
+
+/// Settings of the conversations service.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Most events applied in one database transaction.
+    pub projection_batch: usize,
+    /// Write-side tuning.
+    pub commands: CommandConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            projection_batch: 500,
+            commands: CommandConfig::default(),
+        }
+    }
+}
+
+/// A running conversations service.
+pub struct Conversations {
+    commands: commands::Commands,
+    queries: queries::Queries,
+    applied: watch::Receiver<u64>,
+    changes: broadcast::Sender<String>,
+    projection: JoinHandle<()>,
+}
+
+impl Conversations {
+    /// Migrates the store and starts the projection. The projection runs
+    /// until `shutdown`; the API is served by whoever owns the gRPC listener.
+    pub async fn start(
+        config: Config,
+        bus: Bus,
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Result<Self, ServiceError> {
+        store.migrate("conversations", schema::MIGRATIONS).await?;
+        let (progress, applied) = watch::channel(0);
+        let (changes, _) = broadcast::channel(1024);
+        let projection = projection::ConversationsProjection::new(store.clone(), changes.clone());
+        let options = ProjectionOptions {
+            filter_subject: bus.subjects().all(),
+            batch_size: config.projection_batch,
+        };
+        let projection = tokio::spawn(run_projection(
+            bus.clone(),
+            options,
+            projection,
+            progress,
+            shutdown,
+        ));
+        let queries = queries::Queries::new(store);
+        let commands =
+            commands::Commands::new(bus, queries.clone(), applied.clone(), config.commands);
+        Ok(Self {
+            commands,
+            queries,
+            applied,
+            changes,
+            projection,
+        })
+    }
+
+    /// The gRPC services to serve.
+    pub fn routes(&self) -> tonic::service::Routes {
+        let channels = api::ChannelApi {
+            commands: self.commands.clone(),
+            queries: self.queries.clone(),
+        };
+        let conversations = api::ConversationApi {
+            commands: self.commands.clone(),
+            queries: self.queries.clone(),
+        };
+        let contacts = api::ContactApi {
+            queries: self.queries.clone(),
+        };
+        tonic::service::Routes::new(ChannelServiceServer::new(channels))
+            .add_service(ConversationServiceServer::new(conversations))
+            .add_service(ContactServiceServer::new(contacts))
+    }
+
+    /// The stream sequence the projection has applied through.
+    pub fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.clone()
+    }
+
+    /// Ids of conversations as the projection changes them.
+    pub fn changes(&self) -> broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+
+    /// Waits for the projection to stop after shutdown was signalled.
+    pub async fn stopped(self) {
+        let _ = self.projection.await;
+    }
+}

@@ -8,5 +8,12 @@
 //!   classification and retries
 
 pub mod client;
+pub mod service;
+pub mod webhook;
+
+mod outbound;
+mod setup;
+
+pub use service::{Config, IngressTelegram};
 pub mod normalize;
 pub mod wire;

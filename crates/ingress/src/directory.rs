@@ -1,0 +1,157 @@
+//! The channels of one messenger, from the stream's channel snapshots.
+//!
+//! A background reader keeps the map current. A webhook for a channel the map
+//! does not know yet (created a moment ago, possibly through another process)
+//! or whose secret does not match (credentials just changed) re-reads the
+//! channel's last snapshot straight from the stream, so `CreateChannel` and
+//! `UpdateChannel` take effect for webhooks as soon as they return.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use futures::StreamExt;
+use omnibus_bus::{Bus, BusError};
+use omnibus_proto::{
+    ChannelChanged, ChannelKind, ChannelState, ChannelStatus, Event, event::Payload,
+};
+use prost::Message as _;
+use tokio_util::sync::CancellationToken;
+
+/// A snapshot with the stream sequence it was stored at.
+type Entry = (u64, Arc<ChannelState>);
+
+/// Live channels of one messenger.
+#[derive(Clone)]
+pub struct ChannelDirectory {
+    bus: Bus,
+    kind: ChannelKind,
+    channels: Arc<RwLock<HashMap<String, Entry>>>,
+}
+
+impl ChannelDirectory {
+    /// Starts following the channel snapshots of `kind` until `shutdown`.
+    pub fn start(bus: Bus, kind: ChannelKind, shutdown: CancellationToken) -> Self {
+        let directory = Self {
+            bus,
+            kind,
+            channels: Arc::default(),
+        };
+        tokio::spawn(directory.clone().follow(shutdown));
+        directory
+    }
+
+    /// A live channel of this messenger, from memory.
+    pub fn cached(&self, id: &str) -> Option<Arc<ChannelState>> {
+        let channels = self.channels.read().unwrap_or_else(|e| e.into_inner());
+        channels
+            .get(id)
+            .filter(|(_, state)| state.status != ChannelStatus::Deleted as i32)
+            .map(|(_, state)| state.clone())
+    }
+
+    /// A live channel, re-read from the stream. `Ok(None)` when it does not
+    /// exist, is deleted, or belongs to another messenger.
+    pub async fn fresh(&self, id: &str) -> Result<Option<Arc<ChannelState>>, BusError> {
+        if !omnibus_core::ids::is_valid_id(id) {
+            return Ok(None);
+        }
+        let subject = self.bus.subjects().channel(id);
+        if let Some((sequence, event)) = self.bus.last_event(&subject).await? {
+            self.remember(sequence, &event);
+        } else {
+            return Ok(None);
+        }
+        Ok(self.cached(id))
+    }
+
+    /// The cached channel, or a fresh read when it is not known at all.
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<ChannelState>>, BusError> {
+        let known = {
+            let channels = self.channels.read().unwrap_or_else(|e| e.into_inner());
+            channels.contains_key(id)
+        };
+        if known {
+            Ok(self.cached(id))
+        } else {
+            self.fresh(id).await
+        }
+    }
+
+    /// Applies a snapshot if it is newer than the one held.
+    fn remember(&self, sequence: u64, event: &Event) {
+        let Some(Payload::ChannelChanged(ChannelChanged {
+            state: Some(state), ..
+        })) = &event.payload
+        else {
+            return;
+        };
+        if state.kind != self.kind as i32 {
+            return;
+        }
+        let mut channels = self.channels.write().unwrap_or_else(|e| e.into_inner());
+        if channels
+            .get(&state.id)
+            .is_some_and(|(held, _)| *held >= sequence)
+        {
+            return;
+        }
+        // Deleted channels stay as tombstones, so an older snapshot arriving
+        // late cannot bring them back.
+        channels.insert(state.id.clone(), (sequence, Arc::new(state.clone())));
+    }
+
+    async fn follow(self, shutdown: CancellationToken) {
+        let mut failures = 0u32;
+        while !shutdown.is_cancelled() {
+            if let Err(err) = self.read_snapshots(&shutdown).await {
+                failures += 1;
+                let delay = Duration::from_millis(200 * u64::from(failures.min(25)));
+                tracing::warn!(error = %err, ?delay, "channel directory reader failed, restarting");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+
+    async fn read_snapshots(&self, shutdown: &CancellationToken) -> Result<(), BusError> {
+        let stream = self
+            .bus
+            .jetstream()
+            .get_stream_no_info(self.bus.stream_name())
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let consumer = stream
+            .create_consumer(pull::OrderedConfig {
+                filter_subject: self.bus.subjects().channels(),
+                deliver_policy: DeliverPolicy::LastPerSubject,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| BusError::JetStream(e.to_string()))?;
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                next = messages.next() => next,
+            };
+            let message = match next {
+                Some(Ok(message)) => message,
+                Some(Err(err)) => return Err(BusError::Unavailable(err.to_string())),
+                None => return Err(BusError::Unavailable("channel snapshots ended".into())),
+            };
+            let Ok(info) = message.info() else { continue };
+            let sequence = info.stream_sequence;
+            match Event::decode(message.payload.clone()) {
+                Ok(event) => self.remember(sequence, &event),
+                Err(err) => tracing::warn!(sequence, error = %err, "undecodable channel snapshot"),
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Recording what happened to an outbound message, as events on its
+//! conversation. Ids are derived from the message id, so a retried record
+//! (or a redelivered command) is dropped by the stream's dedupe.
+
+use omnibus_bus::{Bus, BusError};
+use omnibus_proto::{
+    Event, MessageDispatched, MessageFailed, event::Payload, message_failed::Kind,
+};
+
+/// The provider accepted the message.
+pub async fn dispatched(
+    bus: &Bus,
+    command: &Event,
+    message_id: &str,
+    provider_message_id: String,
+    attempts: u32,
+) -> Result<(), BusError> {
+    let payload = Payload::MessageDispatched(MessageDispatched {
+        message_id: message_id.to_owned(),
+        provider_message_id,
+        attempts,
+    });
+    record(bus, command, format!("dispatched:{message_id}"), payload).await
+}
+
+/// The message will not be delivered; `reason` is for the operator.
+pub async fn failed(
+    bus: &Bus,
+    command: &Event,
+    message_id: &str,
+    kind: Kind,
+    reason: String,
+    provider_code: String,
+    attempts: u32,
+) -> Result<(), BusError> {
+    let payload = Payload::MessageFailed(MessageFailed {
+        message_id: message_id.to_owned(),
+        kind: kind as i32,
+        reason,
+        provider_code,
+        attempts,
+    });
+    record(bus, command, format!("failed:{message_id}"), payload).await
+}
+
+async fn record(bus: &Bus, command: &Event, id: String, payload: Payload) -> Result<(), BusError> {
+    let now = omnibus_core::now_ms();
+    let event = Event {
+        id,
+        occurred_at_ms: now,
+        recorded_at_ms: now,
+        channel_id: command.channel_id.clone(),
+        conversation_id: command.conversation_id.clone(),
+        payload: Some(payload),
+    };
+    bus.publish(
+        bus.subjects().conversation(&command.conversation_id),
+        &event,
+    )
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,81 @@
+//! Webhook answers. A provider gets 200 only once the event is stored on the
+//! stream (or recognised as a duplicate); everything else answers with the
+//! status the contract names and stores nothing.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use omnibus_bus::{Bus, BusError};
+use omnibus_proto::Event;
+use serde_json::json;
+
+/// Largest webhook body accepted (1 MiB); larger ones get 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Why a webhook was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// No such channel for this messenger, or it was deleted.
+    #[error("unknown channel")]
+    UnknownChannel,
+    /// The verification header or field is missing.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The verification did not match.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The body is not the provider's format.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The stream could not store the event; the provider should retry.
+    #[error("the event stream is unavailable, retry later")]
+    Unavailable(#[source] BusError),
+}
+
+impl WebhookError {
+    /// The HTTP status of this answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::UnknownChannel => StatusCode::NOT_FOUND,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Self::Unavailable(source) = &self {
+            tracing::warn!(error = %source, "webhook not stored, answering 503");
+        } else {
+            tracing::debug!(%status, error = %self, "webhook refused");
+        }
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+impl From<BusError> for WebhookError {
+    fn from(err: BusError) -> Self {
+        Self::Unavailable(err)
+    }
+}
+
+/// Stores an inbound event on its conversation's subject; returns once the
+/// stream acknowledged it.
+pub async fn store_inbound(bus: &Bus, mut event: Event) -> Result<(), WebhookError> {
+    if event.recorded_at_ms == 0 {
+        event.recorded_at_ms = omnibus_core::now_ms();
+    }
+    let subject = bus.subjects().conversation(&event.conversation_id);
+    let published = bus.publish(subject, &event).await?;
+    tracing::debug!(
+        event_id = %event.id,
+        sequence = published.sequence,
+        duplicate = published.duplicate,
+        "webhook stored"
+    );
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! `omnibus`: see [`omnibus_server::cli`].
+
+fn main() -> anyhow::Result<()> {
+    omnibus_server::cli::main()
+}

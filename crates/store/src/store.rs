@@ -1,0 +1,130 @@
+//! [`Store`]: the pool handle every service shares.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool, Transaction};
+
+use crate::StoreError;
+use crate::url::{Backend, Target};
+
+/// Registers the SQLite and PostgreSQL drivers with `Any`; sqlx panics on
+/// connect otherwise, and registering twice is a no-op we avoid anyway.
+static INSTALL_DRIVERS: Once = Once::new();
+
+/// Run on every new SQLite connection. `busy_timeout` comes first so the
+/// one-time switch to WAL waits for other connections instead of failing.
+/// WAL lets readers run beside the single writer; `synchronous=NORMAL` is
+/// durable across process crashes in WAL mode, losing at most the last
+/// commits on power loss, which replay from the stream restores.
+const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+];
+
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+/// How long a query waits for a free pooled connection before `PoolTimedOut`
+/// (reported as `Unavailable`).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection pool to the projection database, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens a pool for `url` and creates the store's own bookkeeping tables
+    /// (`omnibus_migrations`, `omnibus_checkpoints`) if they are missing.
+    ///
+    /// SQLite files are created along with their parent directory. In-memory
+    /// SQLite is refused: every pooled connection would see its own database.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let target = Target::parse(url)?;
+        let pool = match target.backend {
+            Backend::Sqlite => sqlite_pool(&target).await?,
+            Backend::Postgres => postgres_pool(&target).await?,
+        };
+        let store = Store {
+            pool,
+            backend: target.backend,
+        };
+        store.bootstrap().await?;
+        tracing::debug!(backend = ?store.backend, "database connected");
+        Ok(store)
+    }
+
+    /// Which SQL dialect this store speaks.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The underlying pool, for the projections' own queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Checks that the database answers (`SELECT 1`), for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Begins a transaction that is going to write.
+    ///
+    /// On SQLite this is `BEGIN IMMEDIATE`, which takes the write lock up
+    /// front (waiting up to `busy_timeout`): a plain deferred transaction that
+    /// reads first and writes later fails with `SQLITE_BUSY` when another
+    /// connection wrote in between, and no timeout helps it.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// Closes every pooled connection and waits for them to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn sqlite_pool(target: &Target) -> Result<AnyPool, StoreError> {
+    if let Some(parent) = target.sqlite_file.as_deref().and_then(|f| f.parent())
+        && !parent.as_os_str().is_empty()
+    {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(sqlx::Error::Io)?;
+    }
+    let pool = AnyPoolOptions::new()
+        .max_connections(SQLITE_MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                for pragma in SQLITE_PRAGMAS {
+                    sqlx::raw_sql(pragma).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&target.url)
+        .await?;
+    Ok(pool)
+}
+
+async fn postgres_pool(target: &Target) -> Result<AnyPool, StoreError> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(POSTGRES_MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect(&target.url)
+        .await?;
+    Ok(pool)
+}

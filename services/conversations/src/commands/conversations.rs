@@ -1,0 +1,271 @@
+//! Messages and conversation lifecycle commands.
+
+use omnibus_core::{ids, kind::messenger};
+use omnibus_proto::{
+    AuthorKind, ChannelKind, ChannelStatus, CloseConversationRequest, CloseReason, Conversation,
+    ConversationAssigned, ConversationClosed, ConversationRead, ConversationStarted,
+    ConversationStatus, Message, MessageRequested, MessageStatus, NoReplyNeeded, Peer,
+    SendMessageRequest, StartConversationRequest, event::Payload,
+};
+
+use super::{Commands, event};
+use crate::error::{Result, ServiceError};
+use crate::validate::{MAX_IDEMPOTENCY_KEY, MAX_TEXT};
+
+impl Commands {
+    /// Queues a message for delivery and returns it as PENDING. A repeated
+    /// idempotency key returns the original message and sends nothing.
+    pub async fn send_message(&self, request: SendMessageRequest) -> Result<Message> {
+        let conversation = self.conversation(&request.conversation_id).await?;
+        let key = request.idempotency_key.trim();
+        if key.len() > MAX_IDEMPOTENCY_KEY {
+            return Err(ServiceError::invalid(format!(
+                "idempotency_key is longer than {MAX_IDEMPOTENCY_KEY} bytes"
+            )));
+        }
+        if !key.is_empty()
+            && let Some(original) = self
+                .queries
+                .message_by_idempotency_key(&conversation.id, key)
+                .await?
+        {
+            return Ok(original);
+        }
+        check_content(&request)?;
+        let kind = self.sendable_channel(&conversation.channel_id).await?;
+        if request.template.is_some()
+            && !matches!(kind, ChannelKind::Whatsapp | ChannelKind::Instagram)
+        {
+            return Err(ServiceError::invalid(
+                "templates are for channels with a 24-hour window (WhatsApp, Instagram); send text instead",
+            ));
+        }
+        let reply_to_provider_message_id = self.reply_target(&conversation.id, &request).await?;
+        let target = self
+            .queries
+            .send_target(&conversation.id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("conversation", &conversation.id))?;
+        let message_id =
+            ids::outbound_message_id(&conversation.id, (!key.is_empty()).then_some(key));
+        let requested = MessageRequested {
+            message_id: message_id.clone(),
+            text: request.text,
+            attachments: request.attachments,
+            reply_to_message_id: request.reply_to_message_id,
+            reply_to_provider_message_id,
+            author_kind: AuthorKind::Operator as i32,
+            operator_id: request.operator_id,
+            idempotency_key: key.to_owned(),
+            template: request.template,
+            provider_chat_id: target.provider_chat_id,
+            channel_kind: kind as i32,
+            initial_status: MessageStatus::Pending as i32,
+        };
+        let event = event(
+            format!("send:{message_id}"),
+            &conversation.channel_id,
+            &conversation.id,
+            Payload::MessageRequested(requested),
+        );
+        let subject = self.bus.subjects().send(messenger(kind), &conversation.id);
+        self.publish(subject, &event).await?;
+        self.queries
+            .message(&message_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("message", &message_id))
+    }
+
+    /// Opens (or reopens) a conversation with a known contact, optionally
+    /// with a first message.
+    pub async fn start_conversation(
+        &self,
+        request: StartConversationRequest,
+    ) -> Result<Conversation> {
+        let contact = self
+            .queries
+            .contact(&request.contact_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("contact", &request.contact_id))?;
+        if !request.channel_id.is_empty() && request.channel_id != contact.channel_id {
+            return Err(ServiceError::invalid(format!(
+                "contact {:?} belongs to channel {:?}, not {:?}",
+                contact.id, contact.channel_id, request.channel_id
+            )));
+        }
+        self.sendable_channel(&contact.channel_id).await?;
+        let conversation_id = ids::conversation_id(&contact.channel_id, &contact.provider_user_id);
+        let existing = self.queries.conversation(&conversation_id).await?;
+        let is_open = existing
+            .as_ref()
+            .is_some_and(|c| c.status == ConversationStatus::Open as i32);
+        if !is_open {
+            let peer = Peer {
+                provider_chat_id: contact.provider_user_id.clone(),
+                provider_user_id: contact.provider_user_id.clone(),
+                first_name: contact.display_name.clone(),
+                username: contact.username.clone(),
+                phone: contact.phone.clone(),
+                is_group: contact.is_group,
+                chat_title: contact.display_name.clone(),
+                ..Default::default()
+            };
+            let started = ConversationStarted {
+                peer: Some(peer),
+                contact_id: contact.id.clone(),
+                operator_id: request.operator_id.clone(),
+            };
+            let event = event(
+                ids::random_id("ev_"),
+                &contact.channel_id,
+                &conversation_id,
+                Payload::ConversationStarted(started),
+            );
+            self.publish(self.bus.subjects().conversation(&conversation_id), &event)
+                .await?;
+        }
+        if !request.text.is_empty() || request.template.is_some() {
+            self.send_message(SendMessageRequest {
+                conversation_id: conversation_id.clone(),
+                text: request.text,
+                template: request.template,
+                operator_id: request.operator_id,
+                ..Default::default()
+            })
+            .await?;
+        }
+        self.conversation(&conversation_id).await
+    }
+
+    /// Closes a conversation on an operator's request (idempotent).
+    pub async fn close_conversation(
+        &self,
+        request: CloseConversationRequest,
+    ) -> Result<Conversation> {
+        let conversation = self.conversation(&request.id).await?;
+        if conversation.status == ConversationStatus::Closed as i32 {
+            return Ok(conversation);
+        }
+        let closed = ConversationClosed {
+            reason: CloseReason::Operator as i32,
+            operator_id: request.operator_id,
+        };
+        self.record(&conversation, Payload::ConversationClosed(closed))
+            .await
+    }
+
+    /// Assigns a conversation to an operator and/or group; empty unassigns.
+    pub async fn assign_conversation(
+        &self,
+        id: &str,
+        operator_id: String,
+        group_id: String,
+    ) -> Result<Conversation> {
+        let conversation = self.conversation(id).await?;
+        let assigned = ConversationAssigned {
+            operator_id,
+            group_id,
+        };
+        self.record(&conversation, Payload::ConversationAssigned(assigned))
+            .await
+    }
+
+    /// Clears the unanswered state without sending anything.
+    pub async fn mark_no_reply_needed(&self, id: &str) -> Result<Conversation> {
+        let conversation = self.conversation(id).await?;
+        self.record(&conversation, Payload::NoReplyNeeded(NoReplyNeeded {}))
+            .await
+    }
+
+    /// Marks every message of the conversation read by the operators.
+    pub async fn mark_read(&self, id: &str) -> Result<Conversation> {
+        let conversation = self.conversation(id).await?;
+        self.record(
+            &conversation,
+            Payload::ConversationRead(ConversationRead {}),
+        )
+        .await
+    }
+
+    /// Stores a conversation event and returns the updated conversation.
+    async fn record(&self, conversation: &Conversation, payload: Payload) -> Result<Conversation> {
+        let event = event(
+            ids::random_id("ev_"),
+            &conversation.channel_id,
+            &conversation.id,
+            payload,
+        );
+        self.publish(self.bus.subjects().conversation(&conversation.id), &event)
+            .await?;
+        self.conversation(&conversation.id).await
+    }
+
+    async fn conversation(&self, id: &str) -> Result<Conversation> {
+        if id.is_empty() {
+            return Err(ServiceError::invalid("conversation id is required"));
+        }
+        self.queries
+            .conversation(id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("conversation", id))
+    }
+
+    /// The kind of a channel that can still send.
+    async fn sendable_channel(&self, channel_id: &str) -> Result<ChannelKind> {
+        let channel = self
+            .queries
+            .channel(channel_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("channel", channel_id))?;
+        if channel.status == ChannelStatus::Deleted as i32 {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "channel {channel_id:?} was deleted; nothing can be sent through it"
+            )));
+        }
+        Ok(ChannelKind::try_from(channel.kind).unwrap_or(ChannelKind::Unspecified))
+    }
+
+    /// The provider id of the message replied to, checked to be in this conversation.
+    async fn reply_target(
+        &self,
+        conversation_id: &str,
+        request: &SendMessageRequest,
+    ) -> Result<String> {
+        if request.reply_to_message_id.is_empty() {
+            return Ok(String::new());
+        }
+        match self.queries.message(&request.reply_to_message_id).await? {
+            Some(m) if m.conversation_id == conversation_id => Ok(m.provider_message_id),
+            _ => Err(ServiceError::invalid(format!(
+                "reply_to_message_id {:?} is not a message of this conversation",
+                request.reply_to_message_id
+            ))),
+        }
+    }
+}
+
+/// A message has something to send, within the messengers' limits.
+fn check_content(request: &SendMessageRequest) -> Result<()> {
+    if request.text.trim().is_empty()
+        && request.attachments.is_empty()
+        && request.template.is_none()
+    {
+        return Err(ServiceError::invalid(
+            "a message needs text, an attachment or a template",
+        ));
+    }
+    let length = request.text.chars().count();
+    if length > MAX_TEXT {
+        return Err(ServiceError::invalid(format!(
+            "text has {length} characters; messengers accept at most {MAX_TEXT}"
+        )));
+    }
+    for (i, attachment) in request.attachments.iter().enumerate() {
+        if !attachment.url.starts_with("http://") && !attachment.url.starts_with("https://") {
+            return Err(ServiceError::invalid(format!(
+                "attachments[{i}].url must be an http(s) URL the messenger can fetch"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! Channel snapshots → `conv_channels`. Credentials are not stored here: the
+//! API never returns them, so only their key names are kept.
+
+use omnibus_proto::ChannelChanged;
+use sqlx::AnyConnection;
+
+use crate::codec;
+
+pub(super) async fn apply(
+    conn: &mut AnyConnection,
+    changed: &ChannelChanged,
+) -> Result<(), sqlx::Error> {
+    let Some(state) = &changed.state else {
+        return Ok(());
+    };
+    let mut keys: Vec<&str> = state.credentials.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    sqlx::query(
+        "INSERT INTO conv_channels (id, kind, name, status, status_reason, settings, api_base_url,
+             credential_keys, created_at_ms, updated_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+             status = excluded.status, status_reason = excluded.status_reason,
+             settings = excluded.settings, api_base_url = excluded.api_base_url,
+             credential_keys = excluded.credential_keys, updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(state.id.as_str())
+    .bind(i64::from(state.kind))
+    .bind(state.name.as_str())
+    .bind(i64::from(state.status))
+    .bind(state.status_reason.as_str())
+    .bind(codec::encode(&state.settings.clone().unwrap_or_default()))
+    .bind(state.api_base_url.as_str())
+    .bind(keys.join(","))
+    .bind(state.created_at_ms)
+    .bind(state.updated_at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

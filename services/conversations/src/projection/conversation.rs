@@ -1,0 +1,247 @@
+//! Conversation lifecycle: opening, reopening, closing, assignment, read and
+//! answered state.
+
+use omnibus_proto::{
+    ConversationAssigned, ConversationClosed, ConversationStarted, ConversationStatus, Event, Peer,
+};
+use sqlx::AnyConnection;
+
+const OPEN: i64 = ConversationStatus::Open as i64;
+const CLOSED: i64 = ConversationStatus::Closed as i64;
+
+/// Who the customer side of a conversation is.
+pub(super) struct Party<'a> {
+    pub channel_id: &'a str,
+    pub conversation_id: &'a str,
+    pub contact_id: &'a str,
+    pub peer: &'a Peer,
+}
+
+/// The name operators see: the group's title, else first and last name,
+/// else username, else phone.
+pub(super) fn title(peer: &Peer) -> String {
+    if peer.is_group && !peer.chat_title.is_empty() {
+        return peer.chat_title.clone();
+    }
+    let full = format!("{} {}", peer.first_name, peer.last_name);
+    let full = full.trim();
+    if !full.is_empty() {
+        full.to_owned()
+    } else if !peer.username.is_empty() {
+        peer.username.clone()
+    } else {
+        peer.phone.clone()
+    }
+}
+
+/// Creates or refreshes the contact behind `party`.
+pub(super) async fn upsert_contact(
+    conn: &mut AnyConnection,
+    party: &Party<'_>,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    let peer = party.peer;
+    let provider_user_id = if peer.is_group {
+        &peer.provider_chat_id
+    } else {
+        &peer.provider_user_id
+    };
+    let (username, phone) = if peer.is_group {
+        ("", "")
+    } else {
+        (peer.username.as_str(), peer.phone.as_str())
+    };
+    sqlx::query(
+        "INSERT INTO conv_contacts (id, channel_id, provider_user_id, display_name, username,
+             phone, is_group, created_at_ms, updated_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+         ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
+             username = CASE WHEN excluded.username = '' THEN conv_contacts.username ELSE excluded.username END,
+             phone = CASE WHEN excluded.phone = '' THEN conv_contacts.phone ELSE excluded.phone END,
+             updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(party.contact_id)
+    .bind(party.channel_id)
+    .bind(provider_user_id.as_str())
+    .bind(title(peer))
+    .bind(username)
+    .bind(phone)
+    .bind(i64::from(peer.is_group))
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Opens the conversation of `party`: creates it, or reopens it when closed.
+pub(super) async fn open(
+    conn: &mut AnyConnection,
+    party: &Party<'_>,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    upsert_contact(conn, party, at).await?;
+    sqlx::query(
+        "INSERT INTO conv_conversations (id, channel_id, channel_kind, contact_id, provider_chat_id,
+             title, is_group, status, close_reason, assignee_id, group_id, unread_count,
+             unanswered, last_message_id, last_activity_ms, created_at_ms, updated_at_ms)
+         VALUES ($1, $2, COALESCE((SELECT kind FROM conv_channels WHERE id = $2), 0), $3, $4, $5,
+             $6, $7, 0, '', '', 0, 0, '', $8, $8, $8)
+         ON CONFLICT (id) DO UPDATE SET title = excluded.title, status = excluded.status,
+             close_reason = 0, updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(party.conversation_id)
+    .bind(party.channel_id)
+    .bind(party.contact_id)
+    .bind(party.peer.provider_chat_id.as_str())
+    .bind(title(party.peer))
+    .bind(i64::from(party.peer.is_group))
+    .bind(OPEN)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn started(
+    conn: &mut AnyConnection,
+    event: &Event,
+    started: &ConversationStarted,
+) -> Result<(), sqlx::Error> {
+    let Some(peer) = &started.peer else {
+        return Ok(());
+    };
+    let party = Party {
+        channel_id: &event.channel_id,
+        conversation_id: &event.conversation_id,
+        contact_id: &started.contact_id,
+        peer,
+    };
+    open(conn, &party, super::event_time(event)).await?;
+    if !started.operator_id.is_empty() {
+        let assigned = ConversationAssigned {
+            operator_id: started.operator_id.clone(),
+            group_id: String::new(),
+        };
+        assigned_if_unassigned(conn, &event.conversation_id, &assigned).await?;
+    }
+    Ok(())
+}
+
+async fn assigned_if_unassigned(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    assigned: &ConversationAssigned,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conv_conversations SET assignee_id = $1 WHERE id = $2 AND assignee_id = ''",
+    )
+    .bind(assigned.operator_id.as_str())
+    .bind(conversation_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn closed(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    at: i64,
+    closed: &ConversationClosed,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conv_conversations SET status = $1, close_reason = $2, updated_at_ms = $3
+         WHERE id = $4 AND status <> $1",
+    )
+    .bind(CLOSED)
+    .bind(i64::from(closed.reason))
+    .bind(at)
+    .bind(conversation_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn assigned(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    at: i64,
+    assigned: &ConversationAssigned,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conv_conversations SET assignee_id = $1, group_id = $2, updated_at_ms = $3
+         WHERE id = $4",
+    )
+    .bind(assigned.operator_id.as_str())
+    .bind(assigned.group_id.as_str())
+    .bind(at)
+    .bind(conversation_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn read(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE conv_conversations SET unread_count = 0, updated_at_ms = $1 WHERE id = $2")
+        .bind(at)
+        .bind(conversation_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn no_reply_needed(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE conv_conversations SET unanswered = 0, updated_at_ms = $1 WHERE id = $2")
+        .bind(at)
+        .bind(conversation_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a new message as the conversation's latest activity.
+pub(super) async fn touched(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    message_id: &str,
+    at: i64,
+    effect: Effect,
+) -> Result<(), sqlx::Error> {
+    let (unread, unanswered) = match effect {
+        Effect::CustomerWrote => ("unread_count + 1", "1"),
+        Effect::Answered => ("unread_count", "0"),
+        Effect::Neutral => ("unread_count", "unanswered"),
+    };
+    let sql = format!(
+        "UPDATE conv_conversations SET unread_count = {unread}, unanswered = {unanswered},
+             last_message_id = $1,
+             last_activity_ms = CASE WHEN last_activity_ms > $2 THEN last_activity_ms ELSE $2 END,
+             updated_at_ms = $2
+         WHERE id = $3"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(message_id)
+        .bind(at)
+        .bind(conversation_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What a new message means for unread and unanswered state.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Effect {
+    /// The customer wrote: one more unread, and it waits for an answer.
+    CustomerWrote,
+    /// An operator (or the business phone) answered.
+    Answered,
+    /// Automatic or system messages change neither.
+    Neutral,
+}

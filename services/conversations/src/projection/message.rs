@@ -1,0 +1,320 @@
+//! Messages: inbound, edits, outbound requests and their delivery statuses.
+
+use omnibus_proto::{
+    AuthorKind, DeliveryStatusChanged, Direction, Event, MessageDispatched, MessageEdited,
+    MessageFailed, MessageReceived, MessageRequested, MessageStatus, TemplateRef,
+    message_failed::Kind as FailureKind,
+};
+use sqlx::AnyConnection;
+
+use super::conversation::{self, Effect, Party};
+use crate::codec::{self, Attachments};
+
+/// A row of `conv_messages` about to be inserted.
+struct NewMessage<'a> {
+    id: &'a str,
+    seq: u64,
+    conversation_id: &'a str,
+    direction: Direction,
+    author_kind: AuthorKind,
+    author_name: &'a str,
+    operator_id: &'a str,
+    text: &'a str,
+    attachments: &'a [omnibus_proto::Attachment],
+    template: Option<&'a TemplateRef>,
+    status: MessageStatus,
+    provider_message_id: &'a str,
+    reply_to_message_id: &'a str,
+    idempotency_key: &'a str,
+    at: i64,
+}
+
+/// Inserts the message unless it exists; true when it was new.
+async fn insert(conn: &mut AnyConnection, m: &NewMessage<'_>) -> Result<bool, sqlx::Error> {
+    let attachments = codec::encode(&Attachments {
+        items: m.attachments.to_vec(),
+    });
+    let template = m.template.map(codec::encode).unwrap_or_default();
+    let result = sqlx::query(
+        "INSERT INTO conv_messages (id, seq, conversation_id, direction, author_kind, author_name,
+             operator_id, text, attachments, template, status, failure_reason, provider_message_id,
+             reply_to_message_id, edited, idempotency_key, created_at_ms, updated_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', $12, $13, 0, $14, $15, $15)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(m.id)
+    .bind(m.seq as i64)
+    .bind(m.conversation_id)
+    .bind(m.direction as i64)
+    .bind(m.author_kind as i64)
+    .bind(m.author_name)
+    .bind(m.operator_id)
+    .bind(m.text)
+    .bind(attachments)
+    .bind(template)
+    .bind(m.status as i64)
+    .bind(m.provider_message_id)
+    .bind(m.reply_to_message_id)
+    .bind(m.idempotency_key)
+    .bind(m.at)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub(super) async fn received(
+    conn: &mut AnyConnection,
+    seq: u64,
+    event: &Event,
+    received: &MessageReceived,
+) -> Result<(), sqlx::Error> {
+    let at = super::event_time(event);
+    let author_kind = AuthorKind::try_from(received.author_kind).unwrap_or(AuthorKind::Contact);
+    let direction = Direction::try_from(received.direction).unwrap_or(Direction::Inbound);
+    let row = NewMessage {
+        id: &received.message_id,
+        seq,
+        conversation_id: &event.conversation_id,
+        direction,
+        author_kind,
+        author_name: &received.author_name,
+        operator_id: "",
+        text: &received.text,
+        attachments: &received.attachments,
+        template: None,
+        status: if direction == Direction::Outbound {
+            MessageStatus::Sent
+        } else {
+            MessageStatus::Delivered
+        },
+        provider_message_id: &received.provider_message_id,
+        reply_to_message_id: &received.reply_to_message_id,
+        idempotency_key: "",
+        at,
+    };
+    if !insert(conn, &row).await? {
+        return Ok(());
+    }
+    let default_peer = omnibus_proto::Peer::default();
+    let party = Party {
+        channel_id: &event.channel_id,
+        conversation_id: &event.conversation_id,
+        contact_id: &received.contact_id,
+        peer: received.peer.as_ref().unwrap_or(&default_peer),
+    };
+    conversation::open(conn, &party, at).await?;
+    let effect = match (direction, author_kind) {
+        (Direction::Inbound, AuthorKind::Contact) => Effect::CustomerWrote,
+        (Direction::Outbound, _) => Effect::Answered,
+        _ => Effect::Neutral,
+    };
+    conversation::touched(
+        conn,
+        &event.conversation_id,
+        &received.message_id,
+        at,
+        effect,
+    )
+    .await
+}
+
+pub(super) async fn edited(
+    conn: &mut AnyConnection,
+    seq: u64,
+    event: &Event,
+    edited: &MessageEdited,
+) -> Result<(), sqlx::Error> {
+    let attachments = codec::encode(&Attachments {
+        items: edited.attachments.clone(),
+    });
+    let at = super::event_time(event);
+    let result = sqlx::query(
+        "UPDATE conv_messages SET text = $1, attachments = $2, edited = 1, updated_at_ms = $3
+         WHERE id = $4",
+    )
+    .bind(edited.text.as_str())
+    .bind(attachments)
+    .bind(at)
+    .bind(edited.message_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if result.rows_affected() > 0 {
+        return Ok(());
+    }
+    // An edit of a message we never saw (sent before the channel was
+    // connected): keep it as a message of its own, marked edited.
+    let as_new = MessageReceived {
+        message_id: edited.message_id.clone(),
+        provider_message_id: edited.provider_message_id.clone(),
+        peer: edited.peer.clone(),
+        text: edited.text.clone(),
+        attachments: edited.attachments.clone(),
+        author_kind: AuthorKind::Contact as i32,
+        direction: Direction::Inbound as i32,
+        contact_id: edited.contact_id.clone(),
+        ..Default::default()
+    };
+    received(conn, seq, event, &as_new).await?;
+    sqlx::query("UPDATE conv_messages SET edited = 1 WHERE id = $1")
+        .bind(edited.message_id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn requested(
+    conn: &mut AnyConnection,
+    seq: u64,
+    event: &Event,
+    requested: &MessageRequested,
+) -> Result<(), sqlx::Error> {
+    let at = super::event_time(event);
+    let author_kind = AuthorKind::try_from(requested.author_kind).unwrap_or(AuthorKind::Operator);
+    let status = match MessageStatus::try_from(requested.initial_status) {
+        Ok(MessageStatus::Unspecified) | Err(_) => MessageStatus::Pending,
+        Ok(status) => status,
+    };
+    let row = NewMessage {
+        id: &requested.message_id,
+        seq,
+        conversation_id: &event.conversation_id,
+        direction: Direction::Outbound,
+        author_kind,
+        author_name: "",
+        operator_id: &requested.operator_id,
+        text: &requested.text,
+        attachments: &requested.attachments,
+        template: requested.template.as_ref(),
+        status,
+        provider_message_id: "",
+        reply_to_message_id: &requested.reply_to_message_id,
+        idempotency_key: &requested.idempotency_key,
+        at,
+    };
+    if !insert(conn, &row).await? {
+        return Ok(());
+    }
+    let effect = match author_kind {
+        AuthorKind::Operator | AuthorKind::ExternalDevice => Effect::Answered,
+        _ => Effect::Neutral,
+    };
+    conversation::touched(
+        conn,
+        &event.conversation_id,
+        &requested.message_id,
+        at,
+        effect,
+    )
+    .await
+}
+
+/// Moves a message's status forward; never backwards, and FAILED is final
+/// (the enum's numbers are in that order).
+async fn advance(
+    conn: &mut AnyConnection,
+    message_id: &str,
+    status: MessageStatus,
+    failure_reason: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE conv_messages SET status = $1,
+             failure_reason = CASE WHEN $2 = '' THEN failure_reason ELSE $2 END,
+             updated_at_ms = $3
+         WHERE id = $4 AND status < $1",
+    )
+    .bind(status as i64)
+    .bind(failure_reason)
+    .bind(at)
+    .bind(message_id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+pub(super) async fn dispatched(
+    conn: &mut AnyConnection,
+    at: i64,
+    dispatched: &MessageDispatched,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conv_messages SET provider_message_id = $1 WHERE id = $2 AND provider_message_id = ''",
+    )
+    .bind(dispatched.provider_message_id.as_str())
+    .bind(dispatched.message_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    advance(conn, &dispatched.message_id, MessageStatus::Sent, "", at).await?;
+    Ok(())
+}
+
+pub(super) async fn failed(
+    conn: &mut AnyConnection,
+    seq: u64,
+    conversation_id: &str,
+    at: i64,
+    failed: &MessageFailed,
+) -> Result<(), sqlx::Error> {
+    let changed = advance(
+        conn,
+        &failed.message_id,
+        MessageStatus::Failed,
+        &failed.reason,
+        at,
+    )
+    .await?;
+    if !changed || failed.kind != FailureKind::RecipientBlocked as i32 {
+        return Ok(());
+    }
+    let notice_id = format!("{}-blocked", failed.message_id);
+    let notice = NewMessage {
+        id: &notice_id,
+        seq,
+        conversation_id,
+        direction: Direction::Inbound,
+        author_kind: AuthorKind::System,
+        author_name: "Omnibus",
+        operator_id: "",
+        text: "The customer blocked the bot: messages to them cannot be delivered until they \
+               unblock it and write again.",
+        attachments: &[],
+        template: None,
+        status: MessageStatus::Delivered,
+        provider_message_id: "",
+        reply_to_message_id: "",
+        idempotency_key: "",
+        at,
+    };
+    if insert(conn, &notice).await? {
+        conversation::touched(conn, conversation_id, &notice_id, at, Effect::Neutral).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn status_changed(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    at: i64,
+    changed: &DeliveryStatusChanged,
+) -> Result<(), sqlx::Error> {
+    let Ok(status) = MessageStatus::try_from(changed.status) else {
+        return Ok(());
+    };
+    let message_id = if changed.message_id.is_empty() {
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM conv_messages WHERE conversation_id = $1 AND provider_message_id = $2",
+        )
+        .bind(conversation_id)
+        .bind(changed.provider_message_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        match found {
+            Some((id,)) => id,
+            None => return Ok(()),
+        }
+    } else {
+        changed.message_id.clone()
+    };
+    advance(conn, &message_id, status, &changed.failure_reason, at).await?;
+    Ok(())
+}

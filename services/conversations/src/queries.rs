@@ -1,0 +1,343 @@
+//! Reads of the projection for the API.
+
+use std::collections::HashMap;
+
+use omnibus_proto::{Channel, Contact, Conversation, ListConversationsRequest, Message};
+use omnibus_store::Store;
+use sqlx::Row as _;
+
+use crate::paging::{decode_token, encode_token, page_size, split_cursor};
+use crate::rows::{self, CHANNEL_COLUMNS, CONTACT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::sql::{Sql, contains_pattern};
+
+/// One page of results.
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// Token for the next page, empty on the last.
+    pub next_page_token: String,
+}
+
+/// Where an outbound message of a conversation goes.
+#[derive(Debug, Clone)]
+pub struct SendTarget {
+    /// The conversation's channel.
+    pub channel_id: String,
+    /// Its messenger.
+    pub channel_kind: i32,
+    /// The provider's chat id to deliver to.
+    pub provider_chat_id: String,
+}
+
+/// Read access to the conversations projection.
+#[derive(Clone)]
+pub struct Queries {
+    store: Store,
+}
+
+impl Queries {
+    /// Reads from `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    fn pool(&self) -> &sqlx::AnyPool {
+        self.store.pool()
+    }
+
+    /// A channel by id, deleted ones included.
+    pub async fn channel(&self, id: &str) -> Result<Option<Channel>, sqlx::Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM conv_channels WHERE id = "
+        ));
+        let p = sql.text(id);
+        sql.push(&p);
+        first(sql.fetch_all(self.pool()).await?, rows::channel)
+    }
+
+    /// Channels ordered by id (ids are time-ordered).
+    pub async fn channels(
+        &self,
+        requested_size: u32,
+        token: &str,
+        include_deleted: bool,
+    ) -> Result<Page<Channel>, sqlx::Error> {
+        let size = page_size(requested_size);
+        let mut sql = Sql::new(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM conv_channels WHERE 1 = 1"
+        ));
+        if !include_deleted {
+            let p = sql.int(omnibus_proto::ChannelStatus::Deleted as i64);
+            sql.push(&format!(" AND status <> {p}"));
+        }
+        if let Some(after) = decode_token(token) {
+            let p = sql.text(after);
+            sql.push(&format!(" AND id > {p}"));
+        }
+        let p = sql.int(i64::from(size) + 1);
+        sql.push(&format!(" ORDER BY id LIMIT {p}"));
+        let items = collect(sql.fetch_all(self.pool()).await?, rows::channel)?;
+        Ok(paginate(items, size, |c| c.id.clone()))
+    }
+
+    /// A conversation with its last message.
+    pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, sqlx::Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conv_conversations WHERE id = "
+        ));
+        let p = sql.text(id);
+        sql.push(&p);
+        let rows = sql.fetch_all(self.pool()).await?;
+        let mut conversations = self.with_last_messages(&rows).await?;
+        Ok(conversations.pop())
+    }
+
+    /// Conversations matching the filters, most recently active first.
+    pub async fn conversations(
+        &self,
+        filter: &ListConversationsRequest,
+    ) -> Result<Page<Conversation>, sqlx::Error> {
+        let size = page_size(filter.page_size);
+        let mut sql = Sql::new(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conv_conversations c WHERE 1 = 1"
+        ));
+        if filter.status != 0 {
+            let p = sql.int(i64::from(filter.status));
+            sql.push(&format!(" AND c.status = {p}"));
+        }
+        for (column, value) in [
+            ("c.channel_id", &filter.channel_id),
+            ("c.assignee_id", &filter.assignee_id),
+            ("c.contact_id", &filter.contact_id),
+        ] {
+            if !value.is_empty() {
+                let p = sql.text(value.as_str());
+                sql.push(&format!(" AND {column} = {p}"));
+            }
+        }
+        if filter.unanswered_only {
+            sql.push(" AND c.unanswered = 1");
+        }
+        if !filter.query.trim().is_empty() {
+            let p = sql.text(contains_pattern(filter.query.trim()));
+            sql.push(&format!(
+                " AND (LOWER(c.title) LIKE {p} ESCAPE '\\'
+                   OR EXISTS (SELECT 1 FROM conv_contacts k WHERE k.id = c.contact_id
+                        AND (LOWER(k.username) LIKE {p} ESCAPE '\\' OR k.phone LIKE {p} ESCAPE '\\'))
+                   OR EXISTS (SELECT 1 FROM conv_messages m WHERE m.conversation_id = c.id
+                        AND LOWER(m.text) LIKE {p} ESCAPE '\\'))"
+            ));
+        }
+        if let Some((activity, id)) = decode_token(&filter.page_token)
+            .as_deref()
+            .and_then(split_cursor)
+            .map(|(a, id)| (a, id.to_owned()))
+        {
+            let a = sql.int(activity);
+            let i = sql.text(id);
+            sql.push(&format!(
+                " AND (c.last_activity_ms < {a} OR (c.last_activity_ms = {a} AND c.id < {i}))"
+            ));
+        }
+        let p = sql.int(i64::from(size) + 1);
+        sql.push(&format!(
+            " ORDER BY c.last_activity_ms DESC, c.id DESC LIMIT {p}"
+        ));
+        let rows = sql.fetch_all(self.pool()).await?;
+        let mut cursors = HashMap::new();
+        for row in &rows {
+            cursors.insert(
+                row.try_get::<String, _>("id")?,
+                row.try_get::<i64, _>("last_activity_ms")?,
+            );
+        }
+        let items = self.with_last_messages(&rows).await?;
+        Ok(paginate(items, size, |c| {
+            format!(
+                "{}:{}",
+                cursors.get(&c.id).copied().unwrap_or_default(),
+                c.id
+            )
+        }))
+    }
+
+    async fn with_last_messages(
+        &self,
+        rows: &[sqlx::any::AnyRow],
+    ) -> Result<Vec<Conversation>, sqlx::Error> {
+        let mut conversations = Vec::with_capacity(rows.len());
+        let mut last_ids = Vec::new();
+        for row in rows {
+            last_ids.push(row.try_get::<String, _>("last_message_id")?);
+            conversations.push(rows::conversation(row)?);
+        }
+        let mut messages = self.messages_by_id(&last_ids).await?;
+        for (conversation, last_id) in conversations.iter_mut().zip(last_ids) {
+            conversation.last_message = messages.remove(&last_id);
+        }
+        Ok(conversations)
+    }
+
+    async fn messages_by_id(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Message>, sqlx::Error> {
+        let ids: Vec<&String> = ids.iter().filter(|id| !id.is_empty()).collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM conv_messages WHERE id IN ("
+        ));
+        let placeholders: Vec<String> = ids.iter().map(|id| sql.text(id.as_str())).collect();
+        sql.push(&placeholders.join(", ")).push(")");
+        let messages = collect(sql.fetch_all(self.pool()).await?, rows::message)?;
+        Ok(messages.into_iter().map(|m| (m.id.clone(), m)).collect())
+    }
+
+    /// A message by id.
+    pub async fn message(&self, id: &str) -> Result<Option<Message>, sqlx::Error> {
+        Ok(self.messages_by_id(&[id.to_owned()]).await?.remove(id))
+    }
+
+    /// The message sent earlier with this idempotency key, if any.
+    pub async fn message_by_idempotency_key(
+        &self,
+        conversation_id: &str,
+        key: &str,
+    ) -> Result<Option<Message>, sqlx::Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM conv_messages WHERE "
+        ));
+        let c = sql.text(conversation_id);
+        let k = sql.text(key);
+        sql.push(&format!("conversation_id = {c} AND idempotency_key = {k}"));
+        first(sql.fetch_all(self.pool()).await?, rows::message)
+    }
+
+    /// Messages of a conversation, oldest first.
+    pub async fn messages(
+        &self,
+        conversation_id: &str,
+        requested_size: u32,
+        token: &str,
+    ) -> Result<Page<Message>, sqlx::Error> {
+        let size = page_size(requested_size);
+        let mut sql = Sql::new(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM conv_messages WHERE "
+        ));
+        let c = sql.text(conversation_id);
+        sql.push(&format!("conversation_id = {c}"));
+        if let Some(after) = decode_token(token).and_then(|t| t.parse::<i64>().ok()) {
+            let p = sql.int(after);
+            sql.push(&format!(" AND seq > {p}"));
+        }
+        let p = sql.int(i64::from(size) + 1);
+        sql.push(&format!(" ORDER BY seq, id LIMIT {p}"));
+        let rows = sql.fetch_all(self.pool()).await?;
+        let mut seqs = HashMap::new();
+        for row in &rows {
+            seqs.insert(
+                row.try_get::<String, _>("id")?,
+                row.try_get::<i64, _>("seq")?,
+            );
+        }
+        let items = collect(rows, rows::message)?;
+        Ok(paginate(items, size, |m| {
+            seqs.get(&m.id).copied().unwrap_or_default().to_string()
+        }))
+    }
+
+    /// A contact by id.
+    pub async fn contact(&self, id: &str) -> Result<Option<Contact>, sqlx::Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM conv_contacts WHERE id = "
+        ));
+        let p = sql.text(id);
+        sql.push(&p);
+        first(sql.fetch_all(self.pool()).await?, rows::contact)
+    }
+
+    /// Contacts, optionally of one channel and matching a search.
+    pub async fn contacts(
+        &self,
+        channel_id: &str,
+        query: &str,
+        requested_size: u32,
+        token: &str,
+    ) -> Result<Page<Contact>, sqlx::Error> {
+        let size = page_size(requested_size);
+        let mut sql = Sql::new(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM conv_contacts WHERE 1 = 1"
+        ));
+        if !channel_id.is_empty() {
+            let p = sql.text(channel_id);
+            sql.push(&format!(" AND channel_id = {p}"));
+        }
+        if !query.trim().is_empty() {
+            let p = sql.text(contains_pattern(query.trim()));
+            sql.push(&format!(
+                " AND (LOWER(display_name) LIKE {p} ESCAPE '\\' OR LOWER(username) LIKE {p} ESCAPE '\\'
+                   OR phone LIKE {p} ESCAPE '\\')"
+            ));
+        }
+        if let Some(after) = decode_token(token) {
+            let p = sql.text(after);
+            sql.push(&format!(" AND id > {p}"));
+        }
+        let p = sql.int(i64::from(size) + 1);
+        sql.push(&format!(" ORDER BY id LIMIT {p}"));
+        let items = collect(sql.fetch_all(self.pool()).await?, rows::contact)?;
+        Ok(paginate(items, size, |c| c.id.clone()))
+    }
+
+    /// Where to deliver messages of a conversation.
+    pub async fn send_target(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<SendTarget>, sqlx::Error> {
+        let mut sql = Sql::new(
+            "SELECT channel_id, channel_kind, provider_chat_id FROM conv_conversations WHERE id = ",
+        );
+        let p = sql.text(conversation_id);
+        sql.push(&p);
+        first(sql.fetch_all(self.pool()).await?, |row| {
+            Ok(SendTarget {
+                channel_id: row.try_get("channel_id")?,
+                channel_kind: row.try_get::<i64, _>("channel_kind")? as i32,
+                provider_chat_id: row.try_get("provider_chat_id")?,
+            })
+        })
+    }
+}
+
+fn collect<T>(
+    rows: Vec<sqlx::any::AnyRow>,
+    convert: impl Fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, sqlx::Error> {
+    rows.iter().map(convert).collect()
+}
+
+fn first<T>(
+    rows: Vec<sqlx::any::AnyRow>,
+    convert: impl Fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, sqlx::Error> {
+    rows.first().map(convert).transpose()
+}
+
+/// Cuts the one extra row fetched to learn whether another page exists.
+fn paginate<T>(mut items: Vec<T>, size: u32, cursor: impl Fn(&T) -> String) -> Page<T> {
+    let next_page_token = if items.len() > size as usize {
+        items.truncate(size as usize);
+        items
+            .last()
+            .map(|last| encode_token(&cursor(last)))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Page {
+        items,
+        next_page_token,
+    }
+}

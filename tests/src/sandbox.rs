@@ -1,0 +1,212 @@
+//! [`Sandbox`]: the system under test, started and stopped like production.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use omnibus_proto::{
+    Channel, ChannelKind, CreateChannelRequest, channel_service_client::ChannelServiceClient,
+    contact_service_client::ContactServiceClient,
+    conversation_service_client::ConversationServiceClient,
+};
+use omnibus_server::config::{
+    ENV_API_TOKEN, ENV_DATABASE_URL, ENV_NATS_URL, ENV_SHUTDOWN_GRACE, ENV_TELEGRAM_API_BASE,
+};
+use omnibus_server::{Listeners, ServerConfig, Service};
+use omnibus_telegram_standin::StandIn;
+use omnibus_testkit::{NatsServer, TestDatabase};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel as GrpcChannel;
+
+/// How to start a sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOptions {
+    /// Use a throwaway PostgreSQL database instead of SQLite.
+    pub postgres: bool,
+    /// `OMNIBUS_API_TOKEN`.
+    pub api_token: Option<String>,
+}
+
+/// A running Omnibus with its dependencies; everything stops on drop.
+pub struct Sandbox {
+    /// The real NATS server.
+    pub nats: NatsServer,
+    /// The projection database.
+    pub db: TestDatabase,
+    /// The Telegram Bot API stand-in.
+    pub telegram: StandIn,
+    options: SandboxOptions,
+    server: Option<RunningServer>,
+}
+
+struct RunningServer {
+    http: SocketAddr,
+    grpc: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), omnibus_server::ServerError>>,
+}
+
+impl Sandbox {
+    /// Starts everything on SQLite.
+    pub async fn start() -> Self {
+        Self::start_with(SandboxOptions::default()).await
+    }
+
+    /// Starts everything as `options` say.
+    pub async fn start_with(options: SandboxOptions) -> Self {
+        omnibus_telemetry::init_for_tests();
+        let nats = NatsServer::start().await;
+        let db = if options.postgres {
+            TestDatabase::postgres().await
+        } else {
+            TestDatabase::sqlite()
+        };
+        let telegram = StandIn::start().await;
+        let mut sandbox = Self {
+            nats,
+            db,
+            telegram,
+            options,
+            server: None,
+        };
+        sandbox.start_server().await;
+        sandbox
+    }
+
+    /// The environment a server of this sandbox runs with.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            (ENV_NATS_URL, self.nats.url()),
+            (ENV_DATABASE_URL, self.db.url().to_owned()),
+            (ENV_TELEGRAM_API_BASE, self.telegram.base_url()),
+            (ENV_SHUTDOWN_GRACE, "10".to_owned()),
+        ];
+        if let Some(token) = &self.options.api_token {
+            env.push((ENV_API_TOKEN, token.clone()));
+        }
+        env
+    }
+
+    /// Starts the in-process server (after [`stop_server`](Self::stop_server)).
+    pub async fn start_server(&mut self) {
+        assert!(self.server.is_none(), "the server is already running");
+        let env = self.env();
+        let overrides: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let config = ServerConfig::with(Service::All, &overrides).expect("sandbox config");
+        let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
+        let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
+        let (http_addr, grpc_addr) = (http.local_addr().unwrap(), grpc.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(omnibus_server::run(
+            config,
+            Listeners { http, grpc },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        self.server = Some(RunningServer {
+            http: http_addr,
+            grpc: grpc_addr,
+            stop,
+            task,
+        });
+        self.wait_ready().await;
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop_server(&mut self) {
+        let server = self.server.take().expect("the server is not running");
+        let _ = server.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(30), server.task)
+            .await
+            .expect("server stops within 30 s")
+            .expect("server task");
+        result.expect("server stopped cleanly");
+    }
+
+    /// Stops and starts the server, keeping NATS and the database.
+    pub async fn restart_server(&mut self) {
+        self.stop_server().await;
+        self.start_server().await;
+    }
+
+    fn running(&self) -> &RunningServer {
+        self.server.as_ref().expect("the server is not running")
+    }
+
+    /// `http://127.0.0.1:PORT` of webhooks and health endpoints.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.running().http)
+    }
+
+    /// `http://127.0.0.1:PORT` of the gRPC API.
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.running().grpc)
+    }
+
+    async fn wait_ready(&self) {
+        let url = format!("{}/readyz", self.http_url());
+        let client = reqwest::Client::new();
+        omnibus_testkit::wait_until("the server to be ready", Duration::from_secs(20), || {
+            let request = client.get(&url).send();
+            async move { request.await.ok().filter(|r| r.status().is_success()) }
+        })
+        .await;
+    }
+
+    async fn grpc_channel(&self) -> GrpcChannel {
+        GrpcChannel::from_shared(self.grpc_url())
+            .expect("grpc url")
+            .connect()
+            .await
+            .expect("connect to the gRPC API")
+    }
+
+    /// A `ChannelService` client.
+    pub async fn channels(&self) -> ChannelServiceClient<GrpcChannel> {
+        ChannelServiceClient::new(self.grpc_channel().await)
+    }
+
+    /// A `ConversationService` client.
+    pub async fn conversations(&self) -> ConversationServiceClient<GrpcChannel> {
+        ConversationServiceClient::new(self.grpc_channel().await)
+    }
+
+    /// A `ContactService` client.
+    pub async fn contacts(&self) -> ContactServiceClient<GrpcChannel> {
+        ContactServiceClient::new(self.grpc_channel().await)
+    }
+
+    /// Creates a Telegram channel against the stand-in, with `secret`.
+    pub async fn telegram_channel(&self, secret: &str) -> Channel {
+        let request = CreateChannelRequest {
+            kind: ChannelKind::Telegram as i32,
+            name: String::new(),
+            credentials: [
+                (
+                    "bot_token".to_owned(),
+                    "7000000001:AAE-test_token".to_owned(),
+                ),
+                ("secret_token".to_owned(), secret.to_owned()),
+            ]
+            .into(),
+            settings: None,
+            api_base_url: String::new(),
+        };
+        self.channels()
+            .await
+            .create_channel(request)
+            .await
+            .expect("create a telegram channel")
+            .into_inner()
+    }
+
+    /// Messages currently on the stream.
+    pub async fn stream_messages(&self) -> u64 {
+        let client = async_nats::connect(self.nats.url()).await.expect("nats");
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js.get_stream("OMNIBUS").await.expect("stream");
+        stream.info().await.expect("stream info").state.messages
+    }
+}

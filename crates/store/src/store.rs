@@ -44,12 +44,23 @@ impl Store {
     ///
     /// SQLite files are created along with their parent directory. In-memory
     /// SQLite is refused: every pooled connection would see its own database.
+    /// An unreachable server is retried for up to 10 s, then `Unavailable`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with_timeout(url, ACQUIRE_TIMEOUT).await
+    }
+
+    /// Like [`Store::connect`], but waits at most `acquire_timeout` for a
+    /// connection, both now and for every later query.
+    pub async fn connect_with_timeout(
+        url: &str,
+        acquire_timeout: Duration,
+    ) -> Result<Store, StoreError> {
         INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
         let target = Target::parse(url)?;
+        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
         let pool = match target.backend {
-            Backend::Sqlite => sqlite_pool(&target).await?,
-            Backend::Postgres => postgres_pool(&target).await?,
+            Backend::Sqlite => sqlite_pool(&target, options).await?,
+            Backend::Postgres => postgres_pool(&target, options).await?,
         };
         let store = Store {
             pool,
@@ -96,7 +107,7 @@ impl Store {
     }
 }
 
-async fn sqlite_pool(target: &Target) -> Result<AnyPool, StoreError> {
+async fn sqlite_pool(target: &Target, options: AnyPoolOptions) -> Result<AnyPool, StoreError> {
     if let Some(parent) = target.sqlite_file.as_deref().and_then(|f| f.parent())
         && !parent.as_os_str().is_empty()
     {
@@ -104,9 +115,8 @@ async fn sqlite_pool(target: &Target) -> Result<AnyPool, StoreError> {
             .await
             .map_err(sqlx::Error::Io)?;
     }
-    let pool = AnyPoolOptions::new()
+    let pool = options
         .max_connections(SQLITE_MAX_CONNECTIONS)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 for pragma in SQLITE_PRAGMAS {
@@ -120,10 +130,9 @@ async fn sqlite_pool(target: &Target) -> Result<AnyPool, StoreError> {
     Ok(pool)
 }
 
-async fn postgres_pool(target: &Target) -> Result<AnyPool, StoreError> {
-    let pool = AnyPoolOptions::new()
+async fn postgres_pool(target: &Target, options: AnyPoolOptions) -> Result<AnyPool, StoreError> {
+    let pool = options
         .max_connections(POSTGRES_MAX_CONNECTIONS)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect(&target.url)
         .await?;
     Ok(pool)

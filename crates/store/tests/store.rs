@@ -1,6 +1,8 @@
 //! The store against real databases: every case runs on a SQLite file and on
 //! a throwaway PostgreSQL database.
 
+use std::time::Duration;
+
 use omnibus_core::ErrorCode;
 use omnibus_store::{Backend, Migration, Store, StoreError, save_checkpoint};
 use omnibus_testkit::{DatabaseKind, TestDatabase};
@@ -279,7 +281,8 @@ async fn unsupported_urls_are_refused() {
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable() {
     let port = omnibus_testkit::free_port();
-    let err = Store::connect(&format!("postgres://postgres@127.0.0.1:{port}/none"))
+    let url = format!("postgres://postgres@127.0.0.1:{port}/none");
+    let err = Store::connect_with_timeout(&url, Duration::from_millis(300))
         .await
         .expect_err("nothing listens there");
     assert_eq!(err.error_code(), ErrorCode::Unavailable, "{err}");

@@ -1,0 +1,111 @@
+# Omnibus developer and CI entry points. `make test` is what CI runs (after
+# `make lint`), so it installs and starts what the tests need by itself.
+#
+# Every recipe is one bash script (.ONESHELL) that stops at the first failure;
+# a leading @ on its first line silences the whole script.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := build
+
+# apt-get must never prompt (CI has no stdin); CI runs as root, a developer
+# may not.
+export DEBIAN_FRONTEND := noninteractive
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends
+
+# Where the tests create throwaway databases; when set, the local PostgreSQL
+# is left alone.
+OMNIBUS_TEST_POSTGRES_URL ?=
+PG_READY_TIMEOUT := 30
+
+.PHONY: build run stop-nats test lint fmt bench deps deps-nats deps-postgres
+
+## build: release binaries (omnibus, omnictl)
+build:
+	cargo build --release --bins
+
+## run: everything in one process on a local nats-server and a SQLite file in ./data
+run: deps-nats
+	@mkdir -p data
+	if ! (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
+	  echo "starting nats-server on 127.0.0.1:4222 (store ./data/nats, pid ./data/nats-server.pid)"
+	  nats-server -js -a 127.0.0.1 -p 4222 -sd ./data/nats -l ./data/nats-server.log &
+	  echo $$! > data/nats-server.pid
+	  for _ in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && break; sleep 0.1; done
+	fi
+	OMNIBUS_DATABASE_URL=$${OMNIBUS_DATABASE_URL:-sqlite://./data/omnibus.db} \
+	  cargo run --release --bin omnibus -- serve all
+
+## stop-nats: stop the nats-server that `make run` started
+stop-nats:
+	@if [ -f data/nats-server.pid ]; then
+	  kill "$$(cat data/nats-server.pid)" 2>/dev/null || true
+	  rm -f data/nats-server.pid
+	fi
+
+## test: every test of the workspace, against real nats-server and PostgreSQL
+test: deps
+	@if command -v cargo-nextest >/dev/null; then
+	  echo "cargo nextest run --workspace --no-fail-fast"
+	  cargo nextest run --workspace --no-fail-fast
+	else
+	  echo "cargo-nextest not found: cargo test --workspace --no-fail-fast"
+	  cargo test --workspace --no-fail-fast
+	fi
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## fmt: format the workspace
+fmt:
+	cargo fmt --all
+
+## bench: the load benchmarks (crate omnibus-bench)
+bench:
+	cargo run --release -p omnibus-bench -- all
+
+## deps: install nats-server and PostgreSQL when missing, and start PostgreSQL
+deps: deps-nats deps-postgres
+
+deps-nats:
+	@if ! command -v nats-server >/dev/null; then
+	  echo "installing nats-server"
+	  $(APT_INSTALL) nats-server
+	fi
+
+deps-postgres:
+	@if [ -n "$(OMNIBUS_TEST_POSTGRES_URL)" ]; then
+	  echo "OMNIBUS_TEST_POSTGRES_URL is set, leaving the local PostgreSQL alone"
+	  exit 0
+	fi
+	if ! command -v psql >/dev/null || ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+	  echo "installing postgresql"
+	  $(APT_INSTALL) postgresql
+	fi
+	version=$$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+	if ! pg_isready -q -h 127.0.0.1; then
+	  if [ ! -d "/etc/postgresql/$$version/main" ]; then
+	    $(SUDO) pg_createcluster "$$version" main
+	  fi
+	  echo "starting PostgreSQL $$version"
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect "$$version" main start || true
+	  for _ in $$(seq $$(( $(PG_READY_TIMEOUT) * 10 ))); do pg_isready -q -h 127.0.0.1 && break; sleep 0.1; done
+	  pg_isready -h 127.0.0.1 || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+	fi
+	# The tests connect as postgres over TCP without a password. Only when
+	# that is refused (a fresh Debian install asks for one) is loopback
+	# trust added to pg_hba.conf.
+	if ! PGCONNECT_TIMEOUT=5 psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1; then
+	  hba="/etc/postgresql/$$version/main/pg_hba.conf"
+	  echo "allowing passwordless loopback connections in $$hba"
+	  $(SUDO) sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$$hba"
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect "$$version" main reload
+	  for _ in $$(seq 50); do
+	    PGCONNECT_TIMEOUT=5 psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1 && break
+	    sleep 0.1
+	  done
+	fi

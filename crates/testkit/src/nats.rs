@@ -40,8 +40,8 @@ impl NatsServer {
             .prefix("omnibus-nats-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temp dir for nats-server: {e}"));
-        let child = spawn(dir.path(), None);
-        let port = wait_for_port(dir.path(), &child).await;
+        let mut child = spawn(dir.path(), None);
+        let port = wait_for_port(dir.path(), &mut child).await;
         let mut server = NatsServer {
             child: Some(child),
             port,
@@ -139,10 +139,13 @@ fn spawn(dir: &Path, port: Option<u16>) -> Child {
 }
 
 /// Reads the port from `nats-server_<pid>.ports`, written once it listens.
-async fn wait_for_port(dir: &Path, child: &Child) -> u16 {
+async fn wait_for_port(dir: &Path, child: &mut Child) -> u16 {
     let file = ports_file(dir, child.id());
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("nats-server exited with {status}:\n{}", log_tail(dir));
+        }
         if let Some(port) = tokio::fs::read_to_string(&file)
             .await
             .ok()

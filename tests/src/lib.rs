@@ -3,9 +3,11 @@
 //! Bot API stand-in, for end-to-end tests and benchmarks.
 //!
 //! # Layout
+//! - [`child`] — the binary as a child process, for `kill -9`
 //! - [`sandbox`]: [`Sandbox`], its options and clients
 //! - [`telegram`]: building and posting Telegram updates
 
+pub mod child;
 pub mod sandbox;
 pub mod telegram;
 

@@ -24,6 +24,8 @@ use tonic::transport::Channel as GrpcChannel;
 pub struct SandboxOptions {
     /// Use a throwaway PostgreSQL database instead of SQLite.
     pub postgres: bool,
+    /// Start only the dependencies (NATS, database, stand-in), not Omnibus.
+    pub no_server: bool,
     /// `OMNIBUS_API_TOKEN`.
     pub api_token: Option<String>,
 }
@@ -70,7 +72,9 @@ impl Sandbox {
             options,
             server: None,
         };
-        sandbox.start_server().await;
+        if !sandbox.options.no_server {
+            sandbox.start_server().await;
+        }
         sandbox
     }
 

@@ -1,11 +1,11 @@
 //! gRPC services every Omnibus process serves besides its own.
 
 use omnibus_proto::FILE_DESCRIPTOR_SET;
-use tonic::service::Routes;
+use tonic::service::RoutesBuilder;
 
 /// Adds server reflection (both `grpc.reflection.v1` and `v1alpha`, so every
 /// client version works) and `grpc.health.v1.Health` to `routes`.
-pub fn with_reflection_and_health(routes: Routes) -> Routes {
+pub fn add_reflection_and_health(routes: &mut RoutesBuilder) {
     let v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -18,5 +18,5 @@ pub fn with_reflection_and_health(routes: Routes) -> Routes {
     routes
         .add_service(v1)
         .add_service(v1alpha)
-        .add_service(health)
+        .add_service(health);
 }

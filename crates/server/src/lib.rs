@@ -14,7 +14,7 @@ pub mod config;
 use std::future::Future;
 use std::time::Duration;
 
-use omnibus_api::{auth::TokenCheck, grpc::with_reflection_and_health, health};
+use omnibus_api::{auth::TokenCheck, grpc::add_reflection_and_health, health};
 use omnibus_bus::{Bus, BusError};
 use omnibus_conversations::Conversations;
 use omnibus_ingress_telegram::IngressTelegram;
@@ -72,7 +72,7 @@ pub async fn run(
         true => Some(Store::connect(&config.database_url).await?),
         false => None,
     };
-    let mut grpc = tonic::service::Routes::default();
+    let mut grpc = tonic::service::RoutesBuilder::default();
     let mut http = health::routes(health::Readiness {
         bus: bus.clone(),
         store: store.clone(),
@@ -86,7 +86,7 @@ pub async fn run(
                 token.clone(),
             )
             .await?;
-            grpc = merge(grpc, conversations.routes());
+            conversations.register(&mut grpc);
             Some(conversations)
         }
         None => None,
@@ -102,7 +102,8 @@ pub async fn run(
     if let Some(telegram) = &telegram {
         http = http.merge(telegram.router());
     }
-    let grpc = with_reflection_and_health(grpc);
+    add_reflection_and_health(&mut grpc);
+    let grpc = grpc.routes();
     let http = http.layer(tower_http::trace::TraceLayer::new_for_http());
     tracing::info!(
         ?service,
@@ -141,10 +142,6 @@ pub async fn run(
     grpc_result?;
     http_result?;
     Ok(())
-}
-
-fn merge(a: tonic::service::Routes, b: tonic::service::Routes) -> tonic::service::Routes {
-    tonic::service::Routes::from(a.into_axum_router().merge(b.into_axum_router()))
 }
 
 /// Connects to NATS, retrying with backoff (NATS may start after us in a

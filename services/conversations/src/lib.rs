@@ -103,8 +103,8 @@ impl Conversations {
         })
     }
 
-    /// The gRPC services to serve.
-    pub fn routes(&self) -> tonic::service::Routes {
+    /// Adds the service's gRPC services to `routes`.
+    pub fn register(&self, routes: &mut tonic::service::RoutesBuilder) {
         let channels = api::ChannelApi {
             commands: self.commands.clone(),
             queries: self.queries.clone(),
@@ -116,9 +116,10 @@ impl Conversations {
         let contacts = api::ContactApi {
             queries: self.queries.clone(),
         };
-        tonic::service::Routes::new(ChannelServiceServer::new(channels))
+        routes
+            .add_service(ChannelServiceServer::new(channels))
             .add_service(ConversationServiceServer::new(conversations))
-            .add_service(ContactServiceServer::new(contacts))
+            .add_service(ContactServiceServer::new(contacts));
     }
 
     /// The stream sequence the projection has applied through.

@@ -1,0 +1,70 @@
+//! The `omnibus` binary as a child process, for crash tests (`kill -9`).
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use omnibus_server::config::{ENV_GRPC_ADDR, ENV_HTTP_ADDR};
+use omnibus_testkit::{free_port, wait_until};
+
+/// A running `omnibus serve all` process; killed on drop.
+pub struct ChildServer {
+    child: Child,
+    http_port: u16,
+    grpc_port: u16,
+}
+
+impl ChildServer {
+    /// Starts `binary serve all` with `env` and waits until it is ready.
+    pub async fn start(binary: &str, env: &[(&'static str, String)]) -> Self {
+        let (http_port, grpc_port) = (free_port(), free_port());
+        let child = Command::new(binary)
+            .args(["serve", "all"])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env(ENV_HTTP_ADDR, format!("127.0.0.1:{http_port}"))
+            .env(ENV_GRPC_ADDR, format!("127.0.0.1:{grpc_port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the omnibus binary");
+        let server = Self {
+            child,
+            http_port,
+            grpc_port,
+        };
+        let url = format!("{}/readyz", server.http_url());
+        let client = reqwest::Client::new();
+        wait_until(
+            "the child server to be ready",
+            Duration::from_secs(30),
+            || {
+                let request = client.get(&url).send();
+                async move { request.await.ok().filter(|r| r.status().is_success()) }
+            },
+        )
+        .await;
+        server
+    }
+
+    /// Base URL of its webhooks.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Base URL of its gRPC API.
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// SIGKILL: no chance to flush, ack or commit anything.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the whole of Omnibus in-process against a real
+//! nats-server, real SQLite/PostgreSQL and a Telegram Bot API stand-in.
+
+mod support;
+
+mod api;
+mod crash;
+mod outbound;
+mod rebuild;
+mod webhook;

@@ -46,6 +46,11 @@ impl Service {
     pub fn includes(self, service: Service) -> bool {
         self == Service::All || self == service
     }
+
+    /// True when the process keeps a projection store.
+    pub fn needs_store(self) -> bool {
+        self.includes(Service::Conversations)
+    }
 }
 
 /// Why the configuration is unusable.

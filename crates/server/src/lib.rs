@@ -5,19 +5,19 @@
 //! environment, so tests run the whole system in-process on `127.0.0.1:0`.
 //!
 //! # Layout
-//! - [`config`]: [`ServerConfig`], from the environment
-//! - this file: wiring services to listeners, and graceful shutdown
+//! - [`config`] — [`ServerConfig`], from the environment
+//! - `services` — how each service plugs into the process (one file each)
+//! - this file — listeners, readiness and graceful shutdown
 
 pub mod cli;
 pub mod config;
+mod services;
 
 use std::future::Future;
 use std::time::Duration;
 
 use omnibus_api::{auth::TokenCheck, grpc::add_reflection_and_health, health};
 use omnibus_bus::{Bus, BusError};
-use omnibus_conversations::Conversations;
-use omnibus_ingress_telegram::IngressTelegram;
 use omnibus_store::Store;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -68,55 +68,46 @@ pub async fn run(
         return Ok(());
     };
     let service = config.service;
-    let store = match service.includes(Service::Conversations) {
+    let store = match service.needs_store() {
         true => Some(Store::connect(&config.database_url).await?),
         false => None,
     };
-    let mut grpc = tonic::service::RoutesBuilder::default();
-    let mut http = health::routes(health::Readiness {
+    let grace = config.shutdown_grace;
+    let api_token = config.api_token.clone();
+    let ctx = services::Context {
+        config,
         bus: bus.clone(),
         store: store.clone(),
-    });
-    let conversations = match &store {
-        Some(store) => {
-            let conversations = Conversations::start(
-                omnibus_conversations::Config::default(),
-                bus.clone(),
-                store.clone(),
-                token.clone(),
-            )
-            .await?;
-            conversations.register(&mut grpc);
-            Some(conversations)
-        }
-        None => None,
+        shutdown: token.clone(),
     };
-    let telegram = service.includes(Service::IngressTelegram).then(|| {
-        let telegram_config = omnibus_ingress_telegram::Config {
-            api_base: config.telegram_api_base.clone(),
-            public_url: config.public_url.clone(),
-            ..Default::default()
-        };
-        IngressTelegram::start(telegram_config, bus.clone(), token.clone())
-    });
-    if let Some(telegram) = &telegram {
-        http = http.merge(telegram.router());
+    let mut parts = services::Parts::default();
+    if service.includes(Service::Conversations) {
+        services::conversations::start(&ctx, &mut parts).await?;
     }
+    if service.includes(Service::IngressTelegram) {
+        services::ingress_telegram::start(&ctx, &mut parts).await?;
+    }
+    let services::Parts {
+        mut grpc,
+        http,
+        stopped,
+    } = parts;
     add_reflection_and_health(&mut grpc);
-    let grpc = grpc.routes();
-    let http = http.layer(tower_http::trace::TraceLayer::new_for_http());
+    let http = http
+        .merge(health::routes(health::Readiness { bus, store }))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     tracing::info!(
         ?service,
         http = %listeners.http.local_addr()?,
         grpc = %listeners.grpc.local_addr()?,
         "omnibus is serving"
     );
-    let check = TokenCheck::new(config.api_token.as_deref());
+    let check = TokenCheck::new(api_token.as_deref());
     let grpc_server = tonic::transport::Server::builder()
         .layer(tonic::service::InterceptorLayer::new(move |r| {
             check.check(r)
         }))
-        .add_routes(grpc)
+        .add_routes(grpc.routes())
         .serve_with_incoming_shutdown(
             TcpListenerStream::new(listeners.grpc),
             token.clone().cancelled_owned(),
@@ -125,19 +116,11 @@ pub async fn run(
         axum::serve(listeners.http, http).with_graceful_shutdown(token.clone().cancelled_owned());
     let (grpc_result, http_result) = tokio::join!(grpc_server, http_server);
     token.cancel();
-    let drained = async {
-        if let Some(conversations) = conversations {
-            conversations.stopped().await;
-        }
-        if let Some(telegram) = telegram {
-            telegram.stopped().await;
-        }
-    };
-    if tokio::time::timeout(config.shutdown_grace, drained)
+    if tokio::time::timeout(grace, futures::future::join_all(stopped))
         .await
         .is_err()
     {
-        tracing::warn!(grace = ?config.shutdown_grace, "in-flight work did not finish in time");
+        tracing::warn!(?grace, "in-flight work did not finish in time");
     }
     grpc_result?;
     http_result?;

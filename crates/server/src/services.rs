@@ -1,0 +1,48 @@
+//! How each service plugs into a server process. A service module starts its
+//! background work, adds its gRPC services and HTTP routes to [`Parts`], and
+//! leaves a future that resolves once its in-flight work is done.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use omnibus_bus::Bus;
+use omnibus_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::ServerConfig;
+
+pub(crate) mod conversations;
+pub(crate) mod ingress_telegram;
+
+/// What every service gets at start.
+pub(crate) struct Context {
+    pub config: ServerConfig,
+    pub bus: Bus,
+    /// The projection store, opened when any service of the process needs one.
+    pub store: Option<Store>,
+    pub shutdown: CancellationToken,
+}
+
+impl Context {
+    /// The store; services that need one are only started when it is open.
+    pub fn store(&self) -> Store {
+        self.store
+            .clone()
+            .expect("the store is opened for services that need it")
+    }
+}
+
+/// What the services of a process add to its listeners.
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub grpc: tonic::service::RoutesBuilder,
+    pub http: axum::Router,
+    pub stopped: Vec<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl Parts {
+    /// Registers a future that resolves when a service has drained.
+    pub fn on_stop(&mut self, stopped: impl Future<Output = ()> + Send + 'static) {
+        self.stopped.push(Box::pin(stopped));
+    }
+}

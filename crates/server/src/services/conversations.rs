@@ -1,0 +1,19 @@
+//! `omnibus serve conversations`.
+
+use omnibus_conversations::{Config, Conversations};
+
+use super::{Context, Parts};
+use crate::ServerError;
+
+pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), ServerError> {
+    let conversations = Conversations::start(
+        Config::default(),
+        ctx.bus.clone(),
+        ctx.store(),
+        ctx.shutdown.clone(),
+    )
+    .await?;
+    conversations.register(&mut parts.grpc);
+    parts.on_stop(conversations.stopped());
+    Ok(())
+}

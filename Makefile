@@ -64,8 +64,11 @@ lint:
 fmt:
 	cargo fmt --all
 
-## bench: the load benchmarks (crate omnibus-bench)
-bench:
+## bench: the load benchmarks (crate omnibus-bench); the server under test
+## is the omnibus-under-test binary, run as a child process; the PostgreSQL
+## replay runs when OMNIBUS_TEST_POSTGRES_URL or a local server answers
+bench: deps-nats
+	cargo build --release -p omnibus-tests --bins
 	cargo run --release -p omnibus-bench -- all
 
 ## deps: install nats-server and PostgreSQL when missing, and start PostgreSQL

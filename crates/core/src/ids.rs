@@ -5,6 +5,10 @@ use sha2::{Digest, Sha256};
 
 fn digest(prefix: &str, parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
+    // The prefix is part of the input, so a contact and a conversation keyed
+    // on the same provider id still get unrelated ids.
+    hasher.update(prefix.as_bytes());
+    hasher.update([0u8]);
     for part in parts {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
@@ -63,6 +67,8 @@ mod tests {
         // The separator keeps ("ab","c") and ("a","bc") apart.
         assert_ne!(conversation_id("ab", "c"), conversation_id("a", "bc"));
         assert!(is_valid_id(&a));
+        let (contact, conversation) = (contact_id("ch_1", "100"), conversation_id("ch_1", "100"));
+        assert_ne!(contact[3..], conversation[3..], "unrelated hashes");
     }
 
     #[test]

@@ -365,6 +365,17 @@ pub enum ContactsCmd {
 pub enum SimulateCmd {
     /// Post a Telegram `Update` (a private-chat message) to a channel's webhook.
     Telegram(SimulateTelegramArgs),
+    /// Run a local stand-in of the Telegram Bot API (accepts any bot token and
+    /// prints what Omnibus sends), for trying Omnibus without a real bot.
+    TelegramApi(SimulateTelegramApiArgs),
+}
+
+/// Arguments of `simulate telegram-api`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateTelegramApiArgs {
+    /// Address to listen on; give `http://<it>` as the channel's `--api-base-url`.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub listen: String,
 }
 
 /// Arguments of `simulate telegram`.

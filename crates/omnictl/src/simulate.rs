@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use crate::cli::{SimulateCmd, SimulateTelegramArgs};
+use crate::cli::{SimulateCmd, SimulateTelegramApiArgs, SimulateTelegramArgs};
 use crate::client::normalize_addr;
 use crate::error::{ConnectError, HttpStatusError};
 use crate::output::Output;
@@ -209,6 +209,49 @@ pub fn status_hint(status: u16) -> &'static str {
 pub async fn run(cmd: SimulateCmd, out: &mut Output<'_>) -> anyhow::Result<()> {
     match cmd {
         SimulateCmd::Telegram(args) => telegram(&args, out).await,
+        SimulateCmd::TelegramApi(args) => telegram_api(&args, out).await,
+    }
+}
+
+/// Serves the Bot API stand-in until Ctrl-C, printing each call Omnibus makes.
+async fn telegram_api(args: &SimulateTelegramApiArgs, out: &mut Output<'_>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let stand_in = omnibus_telegram_standin::StandIn::serve(listener).await;
+    let base = stand_in.base_url();
+    out.emit(
+        || json!({"listening": base}),
+        || {
+            format!(
+                "Telegram Bot API stand-in on {base}\n\
+                 create a channel with --api-base-url {base} (any bot_token of the form 123:abc)\n\
+                 waiting for calls; Ctrl-C stops\n"
+            )
+        },
+    )?;
+    let mut printed = 0;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        let calls = stand_in.requests();
+        for call in &calls[printed.min(calls.len())..] {
+            let chat = call.body.get("chat_id").cloned().unwrap_or(Value::Null);
+            let text = call
+                .body
+                .get("text")
+                .or_else(|| call.body.get("caption"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            out.emit(
+                || json!({"method": call.method, "body": call.body}),
+                || format!("{} chat_id={chat} {text}\n", call.method),
+            )?;
+        }
+        printed = calls.len();
     }
 }
 

@@ -1,0 +1,88 @@
+//! `omnibus-bench`: load benchmarks of Omnibus that print throughput and
+//! latency figures next to the bare-stack ceilings of
+//! `/work/shared/design/limits.md`. It is a measuring tool, not a test: it
+//! asserts only that nothing was lost, and marks missed targets in the report.
+//!
+//! Run it in release mode (`make bench`). The HTTP benchmarks start the
+//! `omnibus-under-test` binary as a child process against a real nats-server
+//! and SQLite; the replay benchmark runs the projection in this process.
+//!
+//! # Layout
+//! - [`webhooks`], [`latency`], [`replay`] — one benchmark each
+//! - [`system`] — the system under test and its clients
+//! - [`procs`] — CPU and memory from `/proc`
+//! - [`report`] — figures, targets, ceilings and the summary table
+
+mod latency;
+mod procs;
+mod replay;
+mod report;
+mod system;
+mod webhooks;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(about = "Omnibus load benchmarks (run with --release)")]
+struct Cli {
+    /// The server binary; default: omnibus-under-test next to this executable.
+    #[arg(long, global = true, env = "OMNIBUS_BENCH_SERVER_BIN")]
+    server_bin: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Closed-loop webhook throughput until every message is visible.
+    Webhooks(webhooks::Args),
+    /// Open-loop webhook latency at a fixed rate.
+    Latency(latency::Args),
+    /// Projection rebuild speed from the stream, SQLite and PostgreSQL.
+    Replay(replay::Args),
+    /// All of the above with their defaults, then one summary table.
+    All,
+}
+
+/// Two workers for two cores: the client shares the machine with the server
+/// and nats-server, as wrk did in limits.md.
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let started = Instant::now();
+    println!("omnibus-bench");
+    report::line("machine", procs::machine());
+    report::line("nats-server", procs::nats_version());
+    if cfg!(debug_assertions) {
+        println!("  WARNING: a debug build of the bench client; use --release");
+    }
+    let figures = match cli.command {
+        Command::Webhooks(args) => {
+            webhooks::run(&system::server_binary(cli.server_bin)?, &args).await?
+        }
+        Command::Latency(args) => {
+            latency::run(&system::server_binary(cli.server_bin)?, &args).await?
+        }
+        Command::Replay(args) => replay::run(&args).await?,
+        Command::All => {
+            let binary = system::server_binary(cli.server_bin)?;
+            let mut figures = webhooks::run(&binary, &defaults::<webhooks::Args>()).await?;
+            figures.extend(latency::run(&binary, &defaults::<latency::Args>()).await?);
+            figures.extend(replay::run(&defaults::<replay::Args>()).await?);
+            figures
+        }
+    };
+    report::summary(&figures);
+    println!("\n  total time {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A subcommand's arguments with every default, as clap would parse them.
+fn defaults<A: clap::Args + clap::FromArgMatches>() -> A {
+    let command = A::augment_args(clap::Command::new("defaults"));
+    let matches = command.get_matches_from(["defaults"]);
+    A::from_arg_matches(&matches).expect("every argument has a default")
+}

@@ -1,5 +1,6 @@
 //! The subscriber stack: filter, fmt (text or JSON), OpenTelemetry layer.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -7,6 +8,7 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
@@ -92,10 +94,15 @@ pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
             .boxed(),
     };
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    // The log filter applies to log output only: spans still reach the
+    // OpenTelemetry layer, so traces cross services whatever RUST_LOG says.
     tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .with(fmt.with_filter(filter))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(LevelFilter::INFO),
+        )
         .try_init()?;
     Ok(TelemetryGuard {
         provider: Some(provider),
@@ -105,11 +112,19 @@ pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
 /// Installs a test-friendly subscriber once per test binary: output goes
 /// through the test harness capture, filtered by `RUST_LOG` else `warn`.
 /// Later calls (and calls after another subscriber was set) do nothing.
+///
+/// Spans carry trace ids (an OpenTelemetry layer with a non-exporting
+/// provider), so tests exercise trace propagation as production does.
 pub fn init_for_tests() {
+    static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+    let provider = PROVIDER.get_or_init(|| SdkTracerProvider::builder().build());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_test_writer()
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let fmt = tracing_subscriber::fmt::layer().with_test_writer();
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("omnibus-tests"));
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otel.with_filter(LevelFilter::INFO))
         .try_init();
 }
 

@@ -133,7 +133,8 @@ async fn apply_event(conn: &mut AnyConnection, seq: u64, event: &Event) -> Resul
         Payload::ConversationRead(_) => conversation::read(conn, conversation_id, at).await,
         Payload::NoReplyNeeded(_) => conversation::no_reply_needed(conn, conversation_id, at).await,
         Payload::ConversationStarted(started) => conversation::started(conn, event, started).await,
-        Payload::DeadLetter(_) => Ok(()),
+        // Dead letters and other services' events change nothing here.
+        _ => Ok(()),
     }
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod api;
+mod bus;
 mod crash;
 mod outbound;
 mod rebuild;

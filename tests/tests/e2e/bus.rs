@@ -1,0 +1,272 @@
+//! The event bus on a real nats-server: dedupe, positioning from the
+//! projection's own checkpoint, dead letters, retries, trace context.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use omnibus_bus::{
+    Bus, BusConfig, Delivery, Projection, ProjectionError, ProjectionOptions, Rejected, WorkError,
+    WorkerConfig, run_projection, run_worker,
+};
+use omnibus_proto::{Event, event::Payload};
+use omnibus_testkit::{NatsServer, wait_until};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::PATIENCE;
+
+async fn bus(nats: &NatsServer) -> Bus {
+    Bus::connect(&BusConfig {
+        nats_url: nats.url(),
+        ..BusConfig::default()
+    })
+    .await
+    .expect("connect the bus")
+}
+
+fn event(id: &str, conversation: &str) -> Event {
+    Event {
+        id: id.to_owned(),
+        conversation_id: conversation.to_owned(),
+        payload: Some(Payload::ConversationRead(Default::default())),
+        ..Default::default()
+    }
+}
+
+/// A projection that records what it applied, "checkpoints" in memory, and
+/// refuses events whose id starts with `poison` or fails while `failing`.
+#[derive(Clone, Default)]
+struct Recorder {
+    applied: Arc<Mutex<Vec<(u64, String)>>>,
+    checkpoint: Arc<Mutex<u64>>,
+    failing: Arc<Mutex<u32>>,
+}
+
+impl Projection for Recorder {
+    fn name(&self) -> &str {
+        "recorder"
+    }
+
+    async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
+        Ok(*self.checkpoint.lock().unwrap())
+    }
+
+    async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
+        {
+            let mut failing = self.failing.lock().unwrap();
+            if *failing > 0 {
+                *failing -= 1;
+                return Err(ProjectionError("database unavailable".into()));
+            }
+        }
+        let mut rejected = Vec::new();
+        for delivery in batch {
+            let id = delivery
+                .event
+                .as_ref()
+                .map(|e| e.id.clone())
+                .unwrap_or_default();
+            if id.starts_with("dlq:") {
+                continue; // its own dead letters come back on `omnibus.>`
+            }
+            if id.starts_with("poison") {
+                rejected.push(Rejected {
+                    sequence: delivery.sequence,
+                    error: format!("cannot apply {id}"),
+                });
+            } else {
+                self.applied.lock().unwrap().push((delivery.sequence, id));
+            }
+        }
+        *self.checkpoint.lock().unwrap() = batch.last().map(|d| d.sequence).unwrap_or_default();
+        Ok(rejected)
+    }
+}
+
+impl Recorder {
+    fn ids(&self) -> Vec<String> {
+        self.applied
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+}
+
+fn start(bus: &Bus, recorder: &Recorder) -> (CancellationToken, watch::Receiver<u64>) {
+    let shutdown = CancellationToken::new();
+    let (progress, applied) = watch::channel(0);
+    let options = ProjectionOptions {
+        filter_subject: bus.subjects().all(),
+        batch_size: 100,
+    };
+    tokio::spawn(run_projection(
+        bus.clone(),
+        options,
+        recorder.clone(),
+        progress,
+        shutdown.clone(),
+    ));
+    (shutdown, applied)
+}
+
+#[tokio::test]
+async fn repeated_ids_are_stored_once() {
+    let nats = NatsServer::start().await;
+    let bus = bus(&nats).await;
+    let subject = bus.subjects().conversation("cv_1");
+    let first = bus
+        .publish(subject.clone(), &event("e1", "cv_1"))
+        .await
+        .unwrap();
+    let again = bus.publish(subject, &event("e1", "cv_1")).await.unwrap();
+    assert!(!first.duplicate);
+    assert!(again.duplicate);
+    assert_eq!(again.sequence, first.sequence);
+}
+
+#[tokio::test]
+async fn projections_start_after_their_checkpoint_and_park_what_they_refuse() {
+    let nats = NatsServer::start().await;
+    let bus = bus(&nats).await;
+    for id in ["a", "b", "poison-c", "d"] {
+        bus.publish(bus.subjects().conversation("cv_1"), &event(id, "cv_1"))
+            .await
+            .unwrap();
+    }
+    let recorder = Recorder::default();
+    *recorder.failing.lock().unwrap() = 2; // two transient failures first
+    let (shutdown, mut applied) = start(&bus, &recorder);
+    applied.wait_for(|seq| *seq >= 4).await.unwrap();
+    assert_eq!(
+        recorder.ids(),
+        ["a", "b", "d"],
+        "retried until applied, in order"
+    );
+
+    let dead = wait_until("the dead letter", PATIENCE, || async {
+        let last = bus
+            .last_event(&bus.subjects().dead_letters("recorder"))
+            .await
+            .unwrap();
+        last.map(|(_, event)| event)
+    })
+    .await;
+    let Some(Payload::DeadLetter(letter)) = dead.payload else {
+        panic!("not a dead letter");
+    };
+    assert_eq!(
+        (letter.stream_sequence, letter.error.as_str()),
+        (3, "cannot apply poison-c")
+    );
+    shutdown.cancel();
+
+    // A restarted projection resumes after its checkpoint: nothing twice.
+    bus.publish(bus.subjects().conversation("cv_1"), &event("e", "cv_1"))
+        .await
+        .unwrap();
+    let (shutdown, _) = start(&bus, &recorder);
+    wait_until("the new event", PATIENCE, || async {
+        recorder.ids().contains(&"e".to_owned()).then_some(())
+    })
+    .await;
+    assert_eq!(recorder.ids(), ["a", "b", "d", "e"]);
+
+    // An emptied store replays everything from the stream.
+    shutdown.cancel();
+    let rebuilt = Recorder::default();
+    let (shutdown, _) = start(&bus, &rebuilt);
+    wait_until("the replay", PATIENCE, || async {
+        (rebuilt.ids().len() == 4).then_some(())
+    })
+    .await;
+    assert_eq!(rebuilt.ids(), ["a", "b", "d", "e"]);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn workers_retry_park_and_carry_the_trace_context() {
+    omnibus_telemetry::init_for_tests();
+    let nats = NatsServer::start().await;
+    let bus = bus(&nats).await;
+    let seen = Arc::new(Mutex::new(Vec::<(String, i64, bool)>::new()));
+    let record = seen.clone();
+    let shutdown = CancellationToken::new();
+    let config = WorkerConfig {
+        durable: "test-worker".into(),
+        filter_subject: bus.subjects().sends("test"),
+        lanes: 4,
+        ack_wait: Duration::from_secs(5),
+        max_deliver: 3,
+    };
+    tokio::spawn(run_worker(
+        bus.clone(),
+        config,
+        move |delivery: Delivery| {
+            let record = record.clone();
+            async move {
+                let id = delivery
+                    .event
+                    .as_ref()
+                    .map(|e| e.id.clone())
+                    .unwrap_or_default();
+                let traced = delivery
+                    .headers
+                    .as_ref()
+                    .is_some_and(|h| h.get("traceparent").is_some());
+                record
+                    .lock()
+                    .unwrap()
+                    .push((id.clone(), delivery.delivered, traced));
+                match id.as_str() {
+                    "flaky" if delivery.delivered < 2 => Err(WorkError::Retry {
+                        delay: Duration::from_millis(50),
+                        reason: "try again".into(),
+                    }),
+                    "never" => Err(WorkError::Reject("this command cannot work".into())),
+                    _ => Ok(()),
+                }
+            }
+        },
+        shutdown.clone(),
+    ));
+    let span = tracing::info_span!("publisher");
+    let _entered = span.enter();
+    for id in ["ok", "flaky", "never"] {
+        bus.publish(bus.subjects().send("test", id), &event(id, id))
+            .await
+            .unwrap();
+    }
+    drop(_entered);
+    wait_until("the parked command", PATIENCE, || async {
+        bus.last_event(&bus.subjects().dead_letters("test-worker"))
+            .await
+            .unwrap()
+    })
+    .await;
+    wait_until("the flaky command's second delivery", PATIENCE, || async {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|(id, n, _)| id == "flaky" && *n == 2)
+            .then_some(())
+    })
+    .await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().filter(|(id, ..)| id == "ok").count(),
+        1,
+        "acked once, done"
+    );
+    assert_eq!(
+        seen.iter().filter(|(id, ..)| id == "never").count(),
+        1,
+        "rejected, not retried"
+    );
+    assert!(
+        seen.iter().all(|(.., traced)| *traced),
+        "traceparent travels in headers"
+    );
+    shutdown.cancel();
+}

@@ -6,6 +6,7 @@ mod support;
 mod api;
 mod bus;
 mod crash;
+mod lifecycle;
 mod outbound;
 mod rebuild;
 mod webhook;

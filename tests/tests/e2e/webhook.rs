@@ -130,6 +130,12 @@ async fn nats_down_answers_503_and_the_retry_is_stored_once() {
     let status =
         telegram::post_update(&client, &sandbox.http_url(), &channel.id, SECRET, &update).await;
     assert_eq!(status, 503, "not stored, so not acknowledged");
+    let ready = client
+        .get(format!("{}/readyz", sandbox.http_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "not ready without NATS");
 
     sandbox.nats.restart().await;
     // Telegram retries until it gets a 200.

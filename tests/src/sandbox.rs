@@ -7,6 +7,7 @@ use omnibus_proto::{
     Channel, ChannelKind, CreateChannelRequest, channel_service_client::ChannelServiceClient,
     contact_service_client::ContactServiceClient,
     conversation_service_client::ConversationServiceClient,
+    notification_service_client::NotificationServiceClient,
 };
 use omnibus_server::config::{
     ENV_API_TOKEN, ENV_DATABASE_URL, ENV_NATS_URL, ENV_SHUTDOWN_GRACE, ENV_TELEGRAM_API_BASE,
@@ -180,6 +181,11 @@ impl Sandbox {
     /// A `ContactService` client.
     pub async fn contacts(&self) -> ContactServiceClient<GrpcChannel> {
         ContactServiceClient::new(self.grpc_channel().await)
+    }
+
+    /// A `NotificationService` client.
+    pub async fn notifications(&self) -> NotificationServiceClient<GrpcChannel> {
+        NotificationServiceClient::new(self.grpc_channel().await)
     }
 
     /// Creates a Telegram channel against the stand-in, with `secret`.

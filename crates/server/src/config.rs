@@ -39,6 +39,8 @@ pub enum Service {
     Conversations,
     /// Telegram webhooks and outbound delivery.
     IngressTelegram,
+    /// Operators' live notifications and outbound webhooks.
+    Notifications,
 }
 
 impl Service {
@@ -49,7 +51,7 @@ impl Service {
 
     /// True when the process keeps a projection store.
     pub fn needs_store(self) -> bool {
-        self.includes(Service::Conversations)
+        self.includes(Service::Conversations) || self.includes(Service::Notifications)
     }
 }
 

@@ -42,6 +42,9 @@ pub enum ServerError {
     /// The conversations service could not start.
     #[error("conversations: {0}")]
     Conversations(#[from] omnibus_conversations::ServiceError),
+    /// The notifications service could not start.
+    #[error("notifications: {0}")]
+    Notifications(#[from] omnibus_notifications::ServiceError),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -86,6 +89,9 @@ pub async fn run(
     }
     if service.includes(Service::IngressTelegram) {
         services::ingress_telegram::start(&ctx, &mut parts).await?;
+    }
+    if service.includes(Service::Notifications) {
+        services::notifications::start(&ctx, &mut parts).await?;
     }
     let services::Parts {
         mut grpc,

@@ -13,6 +13,7 @@ use crate::ServerConfig;
 
 pub(crate) mod conversations;
 pub(crate) mod ingress_telegram;
+pub(crate) mod notifications;
 
 /// What every service gets at start.
 pub(crate) struct Context {

@@ -7,6 +7,7 @@ mod api;
 mod bus;
 mod crash;
 mod lifecycle;
+mod notifications;
 mod outbound;
 mod rebuild;
 mod webhook;

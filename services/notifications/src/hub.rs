@@ -1,0 +1,89 @@
+//! [`Hub`]: fans committed notifications out to live subscribers, and
+//! keeps operator presence (derived from their open streams).
+//!
+//! A `broadcast` ring buffer is shared by all subscribers: publishing never
+//! waits for anyone, and a subscriber that falls more than the capacity
+//! behind finds out on its next receive (`Lagged`) instead of slowing
+//! others down.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use crate::model::StoredNotification;
+
+/// Live fan-out of new notifications; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    live: broadcast::Sender<Arc<StoredNotification>>,
+    presence: Arc<Mutex<HashMap<String, Presence>>>,
+}
+
+/// What the hub knows about one operator's connections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Presence {
+    /// Open `Subscribe` streams with this operator id.
+    pub streams: usize,
+    /// When the last one closed (unix ms); 0 while connected or never seen.
+    pub left_at_ms: i64,
+}
+
+impl Hub {
+    /// A hub whose subscribers may fall `capacity` notifications behind.
+    pub fn new(capacity: usize) -> Self {
+        let (live, _) = broadcast::channel(capacity.max(1));
+        Self {
+            live,
+            presence: Arc::default(),
+        }
+    }
+
+    /// Announces a committed notification to every live subscriber.
+    pub fn publish(&self, note: StoredNotification) {
+        let _ = self.live.send(Arc::new(note));
+    }
+
+    /// A receiver of notifications published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredNotification>> {
+        self.live.subscribe()
+    }
+
+    /// Marks `operator_id` online until the returned guard drops.
+    pub fn connect(&self, operator_id: &str) -> PresenceGuard {
+        let mut map = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(operator_id.to_owned()).or_default();
+        entry.streams += 1;
+        entry.left_at_ms = 0;
+        PresenceGuard {
+            hub: self.clone(),
+            operator_id: operator_id.to_owned(),
+        }
+    }
+
+    /// Presence of every operator seen since start.
+    pub fn presence(&self) -> HashMap<String, Presence> {
+        self.presence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Keeps an operator online while a stream is open.
+pub struct PresenceGuard {
+    hub: Hub,
+    operator_id: String,
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        let mut map = self.hub.presence.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(&self.operator_id) {
+            entry.streams = entry.streams.saturating_sub(1);
+            if entry.streams == 0 {
+                entry.left_at_ms = omnibus_core::now_ms();
+            }
+        }
+    }
+}

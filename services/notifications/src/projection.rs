@@ -1,0 +1,158 @@
+//! Applies events to the `notif_` tables and announces new notifications.
+//!
+//! Every handler is idempotent (notification ids come from stream sequences
+//! and inserts ignore existing rows), and a batch commits together with its
+//! checkpoint, so a replay from any point converges on the same state. New
+//! notifications go to live subscribers only after the commit, so whatever a
+//! subscriber sees live is also in the table it resumes from.
+
+use omnibus_bus::{Delivery, Projection, ProjectionError, Rejected};
+use omnibus_proto::{Event, event::Payload, notification_event::Change};
+use omnibus_store::{Store, save_checkpoint};
+use sqlx::{AnyConnection, Connection as _};
+use tokio::sync::Notify;
+
+use crate::hub::Hub;
+use crate::model::StoredNotification;
+use std::sync::Arc;
+
+mod conversation;
+mod emit;
+mod webhooks;
+
+pub use emit::Emitter;
+pub(crate) use webhooks::{DELETED, stop as stop_webhook};
+
+/// Name of the projection's durable consumer and checkpoint.
+pub const NAME: &str = "notifications";
+
+/// The notifications read model.
+pub struct NotificationsProjection {
+    store: Store,
+    hub: Hub,
+    /// Wakes the webhook dispatcher when deliveries were queued.
+    deliveries: Arc<Notify>,
+    /// Events recorded longer ago than this create no webhook deliveries, so
+    /// a rebuild from an empty database does not re-POST history.
+    delivery_horizon_ms: i64,
+}
+
+impl NotificationsProjection {
+    /// A projection writing into `store` and announcing on `hub`.
+    pub fn new(store: Store, hub: Hub, deliveries: Arc<Notify>, delivery_horizon_ms: i64) -> Self {
+        Self {
+            store,
+            hub,
+            deliveries,
+            delivery_horizon_ms,
+        }
+    }
+}
+
+impl Projection for NotificationsProjection {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
+        self.store.checkpoint(NAME).await.map_err(transient)
+    }
+
+    async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
+        let mut tx = self.store.begin_write().await.map_err(transient)?;
+        let mut rejected = Vec::new();
+        let mut fresh: Vec<StoredNotification> = Vec::new();
+        let horizon = omnibus_core::now_ms() - self.delivery_horizon_ms;
+        for delivery in batch {
+            let event = match &delivery.event {
+                Ok(event) => event,
+                Err(err) => {
+                    rejected.push(reject(delivery, format!("undecodable event: {err}")));
+                    continue;
+                }
+            };
+            let mut savepoint = tx.begin().await.map_err(transient)?;
+            let mut emitter =
+                Emitter::new(delivery.sequence, event, event.recorded_at_ms >= horizon);
+            match apply_event(&mut savepoint, &mut emitter, event).await {
+                Ok(()) => {
+                    let notes = emitter.flush(&mut savepoint).await.map_err(transient)?;
+                    savepoint.commit().await.map_err(transient)?;
+                    fresh.extend(notes);
+                }
+                Err(err) if is_transient(&err) => return Err(transient(err)),
+                Err(err) => {
+                    savepoint.rollback().await.map_err(transient)?;
+                    rejected.push(reject(delivery, err.to_string()));
+                }
+            }
+        }
+        if let Some(last) = batch.last() {
+            save_checkpoint(&mut tx, NAME, last.sequence)
+                .await
+                .map_err(transient)?;
+        }
+        tx.commit().await.map_err(transient)?;
+        if !fresh.is_empty() {
+            self.deliveries.notify_one();
+        }
+        for note in fresh {
+            self.hub.publish(note);
+        }
+        Ok(rejected)
+    }
+}
+
+fn transient(err: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError(err.to_string())
+}
+
+fn reject(delivery: &Delivery, error: String) -> Rejected {
+    Rejected {
+        sequence: delivery.sequence,
+        error,
+    }
+}
+
+/// Connection trouble is retried; anything the database refused is not.
+fn is_transient(err: &sqlx::Error) -> bool {
+    !matches!(
+        err,
+        sqlx::Error::Database(_)
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::TypeNotFound { .. }
+    )
+}
+
+async fn apply_event(
+    conn: &mut AnyConnection,
+    out: &mut Emitter,
+    event: &Event,
+) -> Result<(), sqlx::Error> {
+    let Some(payload) = &event.payload else {
+        return Ok(());
+    };
+    match payload {
+        Payload::ChannelChanged(changed) => conversation::channel_changed(conn, changed).await,
+        Payload::MessageReceived(received) => conversation::received(conn, out, received).await,
+        Payload::MessageRequested(requested) => conversation::requested(conn, out, requested).await,
+        Payload::MessageFailed(failed) => conversation::failed(conn, out, failed).await,
+        Payload::ConversationClosed(_) => conversation::closed(conn, out).await,
+        Payload::ConversationAssigned(assigned) => {
+            conversation::assigned(conn, out, assigned).await
+        }
+        Payload::NoReplyNeeded(_) => conversation::no_reply_needed(conn, out).await,
+        Payload::ConversationStarted(started) => conversation::started(conn, out, started).await,
+        Payload::Notification(notification) => match &notification.change {
+            Some(Change::WebhookCreated(created)) => webhooks::created(conn, out, created).await,
+            Some(Change::WebhookDeleted(deleted)) => webhooks::deleted(conn, deleted).await,
+            Some(Change::WebhookDisabled(disabled)) => webhooks::disabled(conn, disabled).await,
+            Some(Change::UnansweredDetected(detected)) => {
+                conversation::unanswered(conn, out, detected).await
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}

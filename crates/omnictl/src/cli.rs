@@ -82,6 +82,8 @@ pub enum Command {
     /// Post a realistic provider webhook to a running server.
     #[command(subcommand)]
     Simulate(SimulateCmd),
+    /// Print operators' notifications as they happen.
+    Watch(crate::watch::WatchArgs),
 }
 
 // === channels ===

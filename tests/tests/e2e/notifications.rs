@@ -2,29 +2,34 @@
 //! outbound webhooks (retries, refusals, restarts), end to end.
 
 mod receiver;
+mod webhooks;
 
 use std::time::{Duration, Instant};
 
-use omnibus_notifications::webhooks::sign;
-use omnibus_proto::{
-    CreateWebhookRequest, DeleteWebhookRequest, Delivery, DeliveryState, ListDeliveriesRequest,
-    Notification, NotificationKind, SubscribeRequest, Webhook,
-};
+use omnibus_proto::{Notification, NotificationKind, SubscribeRequest};
 use omnibus_telegram_standin::Scripted;
 use omnibus_testkit::wait_until;
 use omnibus_tests::{Sandbox, telegram};
 use tonic::Streaming;
 
 use crate::support::{PATIENCE, wait_for_conversations};
-use receiver::Receiver;
 
 const SECRET: &str = "s3cr3t-Value_42";
-const HOOK_SECRET: &str = "hook-secret-0123456789";
 const CHAT: i64 = 100_200_300;
 
 /// Posts a customer's text message and checks the webhook took it.
 async fn customer_writes(sandbox: &Sandbox, channel_id: &str, update_id: i64, text: &str) {
-    let update = telegram::text_update(update_id, CHAT, text);
+    customer_in_chat_writes(sandbox, channel_id, CHAT, update_id, text).await;
+}
+
+async fn customer_in_chat_writes(
+    sandbox: &Sandbox,
+    channel_id: &str,
+    chat: i64,
+    update_id: i64,
+    text: &str,
+) {
+    let update = telegram::text_update(update_id, chat, text);
     let client = reqwest::Client::new();
     let status =
         telegram::post_update(&client, &sandbox.http_url(), channel_id, SECRET, &update).await;
@@ -156,195 +161,94 @@ async fn blocked_bot_produces_delivery_failed() {
     assert!(failed.text.contains("blocked the bot"), "{}", failed.text);
 }
 
-async fn create_webhook(
-    sandbox: &Sandbox,
-    receiver: &Receiver,
-    kinds: &[NotificationKind],
-) -> Webhook {
-    sandbox
-        .notifications()
+#[tokio::test]
+async fn a_customer_waiting_too_long_is_unanswered_unless_no_reply_is_needed() {
+    let sandbox = Sandbox::start().await;
+    let channel = sandbox
+        .channels()
         .await
-        .create_webhook(CreateWebhookRequest {
-            url: receiver.url(),
-            secret: HOOK_SECRET.into(),
-            kinds: kinds.iter().map(|k| *k as i32).collect(),
+        .create_channel(omnibus_proto::CreateChannelRequest {
+            kind: omnibus_proto::ChannelKind::Telegram as i32,
+            credentials: [
+                (
+                    "bot_token".to_owned(),
+                    "7000000001:AAE-test_token".to_owned(),
+                ),
+                ("secret_token".to_owned(), SECRET.to_owned()),
+            ]
+            .into(),
+            settings: Some(omnibus_proto::ChannelSettings {
+                unanswered_after_seconds: Some(2),
+                ..Default::default()
+            }),
+            ..Default::default()
         })
         .await
-        .expect("create webhook")
-        .into_inner()
-}
-
-async fn deliveries(sandbox: &Sandbox, webhook_id: &str) -> Vec<Delivery> {
-    sandbox
-        .notifications()
-        .await
-        .list_deliveries(ListDeliveriesRequest {
-            webhook_id: webhook_id.into(),
-            limit: 0,
-        })
-        .await
-        .expect("list deliveries")
-        .into_inner()
-        .deliveries
-}
-
-/// Waits until the only delivery of `webhook_id` is in `state`.
-async fn wait_for_delivery(sandbox: &Sandbox, webhook_id: &str, state: DeliveryState) -> Delivery {
-    wait_until(&format!("a delivery {state:?}"), PATIENCE, || async {
-        deliveries(sandbox, webhook_id)
-            .await
-            .into_iter()
-            .find(|d| d.state() == state)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn webhook_answering_500_twice_gets_three_signed_posts_with_one_event_id() {
-    let sandbox = Sandbox::start().await;
-    let receiver = Receiver::start(&[500, 500], 200).await;
-    let webhook = create_webhook(&sandbox, &receiver, &[NotificationKind::NewConversation]).await;
-    let channel = sandbox.telegram_channel(SECRET).await;
-    customer_writes(&sandbox, &channel.id, 1, "Anyone?").await;
-
-    let delivered = wait_for_delivery(&sandbox, &webhook.id, DeliveryState::Delivered).await;
-    let got = receiver.received();
-    assert_eq!(got.len(), 3, "{got:?}");
-    assert_eq!(
-        got.iter().map(|r| r.answered).collect::<Vec<_>>(),
-        [500, 500, 200]
-    );
-    for request in &got {
-        assert_eq!(request.event_id, delivered.notification_id);
-        assert!(
-            sign::verify(HOOK_SECRET.as_bytes(), &request.body, &request.signature),
-            "signature {}",
-            request.signature
-        );
-        assert!(request.timestamp.parse::<i64>().is_ok());
-        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-        assert_eq!(body["kind"], "NEW_CONVERSATION");
-        assert_eq!(body["id"], delivered.notification_id);
-    }
-    assert_eq!(delivered.attempts.len(), 3);
-    assert_eq!(delivered.attempts[0].status_code, 500);
-    let first_retry = got_at(&delivered, 1) - got_at(&delivered, 0);
-    assert!(first_retry < 5_000, "first retry after {first_retry} ms");
-}
-
-fn got_at(delivery: &Delivery, attempt: usize) -> i64 {
-    let at = delivery.attempts[attempt].at.expect("attempt time");
-    at.seconds * 1000 + i64::from(at.nanos / 1_000_000)
-}
-
-#[tokio::test]
-async fn webhook_answering_400_gets_it_once() {
-    let sandbox = Sandbox::start().await;
-    let receiver = Receiver::start(&[], 400).await;
-    let webhook = create_webhook(&sandbox, &receiver, &[NotificationKind::NewConversation]).await;
-    let channel = sandbox.telegram_channel(SECRET).await;
-    customer_writes(&sandbox, &channel.id, 1, "Anyone?").await;
-
-    let rejected = wait_for_delivery(&sandbox, &webhook.id, DeliveryState::Rejected).await;
-    assert_eq!(rejected.attempts.len(), 1);
-    assert_eq!(rejected.attempts[0].status_code, 400);
-    assert_eq!(receiver.received().len(), 1);
-}
-
-#[tokio::test]
-async fn restart_resumes_pending_deliveries_without_repeating_delivered_ones() {
-    let mut sandbox = Sandbox::start().await;
-    let receiver = Receiver::start(&[], 200).await;
-    let webhook = create_webhook(&sandbox, &receiver, &[NotificationKind::NewMessage]).await;
-    let channel = sandbox.telegram_channel(SECRET).await;
-    customer_writes(&sandbox, &channel.id, 1, "first").await;
-    let first = wait_for_delivery(&sandbox, &webhook.id, DeliveryState::Delivered).await;
-
-    receiver.answer(503);
-    customer_writes(&sandbox, &channel.id, 2, "second").await;
-    wait_until("the second delivery to fail once", PATIENCE, || async {
-        deliveries(&sandbox, &webhook.id)
-            .await
-            .into_iter()
-            .find(|d| {
-                d.notification_id != first.notification_id
-                    && d.state() == DeliveryState::Pending
-                    && !d.attempts.is_empty()
-            })
-    })
-    .await;
-
-    sandbox.stop_server().await;
-    receiver.answer(200);
-    sandbox.start_server().await;
-
-    wait_until(
-        "the second delivery after the restart",
-        PATIENCE,
-        || async {
-            let all = deliveries(&sandbox, &webhook.id).await;
-            (all.len() == 2 && all.iter().all(|d| d.state() == DeliveryState::Delivered))
-                .then_some(())
+        .expect("create a channel with a threshold")
+        .into_inner();
+    let mut stream = subscribe(
+        &sandbox,
+        SubscribeRequest {
+            kinds: vec![NotificationKind::Unanswered as i32],
+            ..Default::default()
         },
     )
     .await;
-    let got = receiver.received();
-    let accepted = |id: &str| {
-        got.iter()
-            .filter(|r| r.event_id == id && r.answered == 200)
-            .count()
-    };
-    assert_eq!(accepted(&first.notification_id), 1, "{got:?}");
-    assert_eq!(
-        got.iter()
-            .filter(|r| r.event_id == first.notification_id)
-            .count(),
-        1,
-        "the delivered one is never sent again"
-    );
-    let second = got.last().unwrap();
-    assert_eq!(second.answered, 200);
-    assert_eq!(accepted(&second.event_id), 1);
+
+    // B writes first and is marked as needing no reply; A writes after.
+    customer_in_chat_writes(&sandbox, &channel.id, 2, 1, "thanks, bye").await;
+    let b = wait_for_conversations(&sandbox, 1).await.remove(0);
+    sandbox
+        .conversations()
+        .await
+        .mark_no_reply_needed(omnibus_proto::MarkNoReplyNeededRequest { id: b.id.clone() })
+        .await
+        .expect("mark no reply needed");
+    customer_in_chat_writes(&sandbox, &channel.id, 1, 2, "where is my order?").await;
+
+    // B's deadline came first; the first UNANSWERED being A's means B's
+    // never fired.
+    let unanswered = next(&mut stream, PATIENCE).await;
+    assert_eq!(unanswered.kind(), NotificationKind::Unanswered);
+    assert_ne!(unanswered.conversation_id, b.id);
+    assert!(!unanswered.message_id.is_empty());
+    let a = crate::support::all_conversations(&sandbox)
+        .await
+        .into_iter()
+        .find(|c| c.id != b.id)
+        .expect("A's conversation");
+    assert_eq!(unanswered.conversation_id, a.id);
 }
 
 #[tokio::test]
-async fn webhook_requests_are_checked_and_deleted_webhooks_are_gone() {
+async fn omnictl_watch_prints_the_stream() {
     let sandbox = Sandbox::start().await;
-    let mut api = sandbox.notifications().await;
-    let bad_url = api
-        .create_webhook(CreateWebhookRequest {
-            url: "crm.internal/hook".into(),
-            secret: HOOK_SECRET.into(),
+    let channel = sandbox.telegram_channel(SECRET).await;
+    let cli = omnictl::Cli {
+        addr: sandbox.grpc_url(),
+        token: None,
+        json: false,
+        command: omnictl::Command::Watch(omnictl::watch::WatchArgs {
+            operator: None,
             kinds: vec![],
-        })
+            after: Some("0-0".into()),
+            count: Some(2),
+        }),
+    };
+    let watch = tokio::spawn(async move {
+        let mut out = Vec::new();
+        omnictl::run_with(cli, &mut out).await.map(|()| out)
+    });
+    customer_writes(&sandbox, &channel.id, 1, "Hello from Telegram").await;
+    let out = tokio::time::timeout(PATIENCE, watch)
         .await
-        .unwrap_err();
-    assert_eq!(bad_url.code(), tonic::Code::InvalidArgument);
-    assert!(bad_url.message().contains("http"), "{}", bad_url.message());
-
-    let receiver = Receiver::start(&[], 200).await;
-    let webhook = create_webhook(&sandbox, &receiver, &[]).await;
-    assert_eq!(webhook.status(), omnibus_proto::WebhookStatus::Active);
-    let listed = api
-        .list_webhooks(omnibus_proto::ListWebhooksRequest {})
-        .await
+        .expect("watch stops after --count")
         .unwrap()
-        .into_inner();
-    assert_eq!(listed.webhooks.len(), 1);
-    api.delete_webhook(DeleteWebhookRequest {
-        id: webhook.id.clone(),
-    })
-    .await
-    .unwrap();
-    let listed = api
-        .list_webhooks(omnibus_proto::ListWebhooksRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(listed.webhooks.is_empty());
-    let gone = api
-        .delete_webhook(DeleteWebhookRequest { id: webhook.id })
-        .await
-        .unwrap_err();
-    assert_eq!(gone.code(), tonic::Code::NotFound);
+        .expect("watch succeeds");
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].contains("NEW_CONVERSATION"), "{text}");
+    assert!(lines[1].contains("NEW_MESSAGE"), "{text}");
+    assert!(lines[1].contains("Hello from Telegram"), "{text}");
 }

@@ -18,6 +18,7 @@
 //! - [`webhooks`] — signing, the dispatcher and attempts
 //! - [`unanswered`] — fires overdue deadlines as events
 //! - [`commands`], [`queries`], [`api`] — the gRPC side
+//! - [`operators`] — `OperatorService`: presence and dashboard figures
 //! - [`error`] — [`ServiceError`] and its one mapping to gRPC codes
 
 /// Implements `sqlx::FromRow` for `AnyRow` by column name; the workspace's
@@ -38,6 +39,7 @@ pub mod commands;
 pub mod error;
 pub mod hub;
 pub mod model;
+pub mod operators;
 pub mod projection;
 pub mod queries;
 pub mod schema;
@@ -49,6 +51,7 @@ use std::sync::Arc;
 
 use omnibus_bus::{Bus, ProjectionOptions, run_projection};
 use omnibus_proto::notification_service_server::NotificationServiceServer;
+use omnibus_proto::operator_service_server::OperatorServiceServer;
 use omnibus_store::Store;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -69,6 +72,8 @@ pub struct Config {
     pub subscriber_buffer: usize,
     /// Webhook delivery and retry settings.
     pub delivery: DeliveryConfig,
+    /// How long an operator shows AWAY after their last stream closed.
+    pub away_for: std::time::Duration,
 }
 
 impl Default for Config {
@@ -78,6 +83,7 @@ impl Default for Config {
             live_capacity: 4096,
             subscriber_buffer: 256,
             delivery: DeliveryConfig::default(),
+            away_for: std::time::Duration::from_secs(5 * 60),
         }
     }
 }
@@ -85,6 +91,7 @@ impl Default for Config {
 /// A running notifications service.
 pub struct Notifications {
     api: api::NotificationApi,
+    operators: operators::OperatorApi,
     applied: watch::Receiver<u64>,
     tasks: JoinSet<()>,
 }
@@ -137,6 +144,11 @@ impl Notifications {
             applied.clone(),
             shutdown.clone(),
         ));
+        let operators = operators::OperatorApi {
+            store: store.clone(),
+            hub: hub.clone(),
+            away_for: config.away_for,
+        };
         let queries = queries::Queries::new(store);
         let api = api::NotificationApi {
             commands: commands::Commands::new(bus, queries.clone(), applied.clone()),
@@ -147,14 +159,17 @@ impl Notifications {
         };
         Ok(Self {
             api,
+            operators,
             applied,
             tasks,
         })
     }
 
-    /// Adds `NotificationService` to `routes`.
+    /// Adds `NotificationService` and `OperatorService` to `routes`.
     pub fn register(&self, routes: &mut tonic::service::RoutesBuilder) {
-        routes.add_service(NotificationServiceServer::new(self.api.clone()));
+        routes
+            .add_service(NotificationServiceServer::new(self.api.clone()))
+            .add_service(OperatorServiceServer::new(self.operators.clone()));
     }
 
     /// The stream sequence the projection has applied through.

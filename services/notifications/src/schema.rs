@@ -6,10 +6,11 @@
 use omnibus_store::Migration;
 
 /// The migrations of this service, applied in order at start.
-pub const MIGRATIONS: &[Migration] = &[Migration::portable(
-    1,
-    "notifications, conversation waits, webhooks, deliveries",
-    r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration::portable(
+        1,
+        "notifications, conversation waits, webhooks, deliveries",
+        r#"
 CREATE TABLE notif_channels (
     id TEXT PRIMARY KEY,
     unanswered_after_ms BIGINT NOT NULL
@@ -69,4 +70,18 @@ CREATE TABLE notif_attempts (
     PRIMARY KEY (webhook_id, ord, attempt)
 );
 "#,
-)];
+    ),
+    Migration::portable(
+        2,
+        "conversations each operator answered, per UTC day",
+        r#"
+CREATE TABLE notif_handled (
+    operator_id TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    PRIMARY KEY (operator_id, day, conversation_id)
+);
+CREATE INDEX notif_handled_day ON notif_handled (day, operator_id);
+"#,
+    ),
+];

@@ -1,6 +1,7 @@
 //! Notifications: operators' live stream (order, resume, filters) and signed
 //! outbound webhooks (retries, refusals, restarts), end to end.
 
+mod operators;
 mod receiver;
 mod webhooks;
 
@@ -18,11 +19,16 @@ const SECRET: &str = "s3cr3t-Value_42";
 const CHAT: i64 = 100_200_300;
 
 /// Posts a customer's text message and checks the webhook took it.
-async fn customer_writes(sandbox: &Sandbox, channel_id: &str, update_id: i64, text: &str) {
+pub(super) async fn customer_writes(
+    sandbox: &Sandbox,
+    channel_id: &str,
+    update_id: i64,
+    text: &str,
+) {
     customer_in_chat_writes(sandbox, channel_id, CHAT, update_id, text).await;
 }
 
-async fn customer_in_chat_writes(
+pub(super) async fn customer_in_chat_writes(
     sandbox: &Sandbox,
     channel_id: &str,
     chat: i64,
@@ -36,7 +42,10 @@ async fn customer_in_chat_writes(
     assert_eq!(status, 200);
 }
 
-async fn subscribe(sandbox: &Sandbox, request: SubscribeRequest) -> Streaming<Notification> {
+pub(super) async fn subscribe(
+    sandbox: &Sandbox,
+    request: SubscribeRequest,
+) -> Streaming<Notification> {
     sandbox
         .notifications()
         .await
@@ -47,7 +56,7 @@ async fn subscribe(sandbox: &Sandbox, request: SubscribeRequest) -> Streaming<No
 }
 
 /// The next notification, failing the test after `within`.
-async fn next(stream: &mut Streaming<Notification>, within: Duration) -> Notification {
+pub(super) async fn next(stream: &mut Streaming<Notification>, within: Duration) -> Notification {
     tokio::time::timeout(within, stream.message())
         .await
         .expect("a notification in time")

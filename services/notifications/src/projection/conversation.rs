@@ -174,7 +174,29 @@ pub async fn requested(
     load_or_create(conn, out, &requested.operator_id, &requested.message_id, "").await?;
     if requested.author_kind() == AuthorKind::Operator {
         clear_wait(conn, out.conversation_id()).await?;
+        handled(conn, out, &requested.operator_id).await?;
     }
+    Ok(())
+}
+
+/// Counts the conversation as handled by `operator_id` on the event's UTC day.
+async fn handled(
+    conn: &mut AnyConnection,
+    out: &Emitter,
+    operator_id: &str,
+) -> Result<(), sqlx::Error> {
+    if operator_id.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO notif_handled (operator_id, day, conversation_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (operator_id, day, conversation_id) DO NOTHING",
+    )
+    .bind(operator_id)
+    .bind(crate::operators::utc_day(out.at_ms()))
+    .bind(out.conversation_id())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -20,7 +20,7 @@ APT_INSTALL := $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-i
 OMNIBUS_TEST_POSTGRES_URL ?=
 PG_READY_TIMEOUT := 30
 
-.PHONY: build run stop-nats test lint fmt bench deps deps-nats deps-postgres
+.PHONY: build run stop-nats test lint fmt bench deps deps-nats deps-postgres k8s-check
 
 ## build: release binaries (omnibus, omnictl)
 build:
@@ -45,8 +45,9 @@ stop-nats:
 	  rm -f data/nats-server.pid
 	fi
 
-## test: every test of the workspace, against real nats-server and PostgreSQL
-test: deps
+## test: every test of the workspace, against real nats-server and PostgreSQL,
+## after the offline checks of the deployment files
+test: deps k8s-check
 	@if command -v cargo-nextest >/dev/null; then
 	  echo "cargo nextest run --workspace --no-fail-fast"
 	  cargo nextest run --workspace --no-fail-fast
@@ -54,6 +55,24 @@ test: deps
 	  echo "cargo-nextest not found: cargo test --workspace --no-fail-fast"
 	  cargo test --workspace --no-fail-fast
 	fi
+
+## k8s-check: render every kustomize overlay of k8s/ and validate it against
+## the Kubernetes schemas (offline, kubernetes-validate), and check that
+## deploy/Dockerfile, deploy/compose.yaml and the manifests agree with the
+## binaries, services and variables of the code (deploy/check.py)
+k8s-check:
+	@if ! python3 -c 'import kubernetes_validate, yaml' 2>/dev/null; then
+	  echo "installing kubernetes-validate and PyYAML"
+	  python3 -m pip --version >/dev/null 2>&1 || { $(APT_INSTALL) python3-pip; }
+	  pip_install="python3 -m pip install --quiet --disable-pip-version-check"
+	  $$pip_install kubernetes-validate pyyaml \
+	    || $$pip_install --break-system-packages kubernetes-validate pyyaml
+	fi
+	if ! command -v kubectl >/dev/null && ! command -v kustomize >/dev/null; then
+	  echo "installing kubectl (kubectl kustomize renders the overlays)"
+	  $(APT_INSTALL) kubernetes-client
+	fi
+	python3 deploy/check.py
 
 ## lint: formatting and clippy, warnings are errors
 lint:

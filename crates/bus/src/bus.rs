@@ -131,8 +131,20 @@ impl Bus {
         event: &Event,
         expected: Option<u64>,
     ) -> Result<Published, BusError> {
-        let ack = self.send_checked(subject, event, expected).await?;
-        let ack = ack.await.map_err(publish_error)?;
+        use omnibus_metrics::PublishResult;
+        let counted = subject.clone();
+        let published = async {
+            let ack = self.send_checked(subject, event, expected).await?;
+            ack.await.map_err(publish_error)
+        }
+        .await;
+        let result = match &published {
+            Ok(ack) if ack.duplicate => PublishResult::Duplicate,
+            Ok(_) => PublishResult::Stored,
+            Err(_) => PublishResult::Failed,
+        };
+        omnibus_metrics::event_published(&counted, result);
+        let ack = published?;
         Ok(Published {
             sequence: ack.sequence,
             duplicate: ack.duplicate,
@@ -146,7 +158,15 @@ impl Bus {
         subject: String,
         event: &Event,
     ) -> Result<jetstream::context::PublishAckFuture, BusError> {
-        self.send_checked(subject, event, None).await
+        use omnibus_metrics::PublishResult;
+        let counted = subject.clone();
+        let sent = self.send_checked(subject, event, None).await;
+        let result = match &sent {
+            Ok(_) => PublishResult::Sent,
+            Err(_) => PublishResult::Failed,
+        };
+        omnibus_metrics::event_published(&counted, result);
+        sent
     }
 
     async fn send_checked(

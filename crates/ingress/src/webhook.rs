@@ -2,9 +2,9 @@
 //! stream (or recognised as a duplicate); everything else answers with the
 //! status the contract names and stores nothing.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
 use omnibus_bus::{Bus, BusError};
 use omnibus_proto::Event;
 use serde_json::json;
@@ -55,6 +55,17 @@ impl IntoResponse for WebhookError {
         }
         (status, Json(json!({ "error": self.to_string() }))).into_response()
     }
+}
+
+/// Counts every answer of `router`'s webhooks for `messenger` by status in
+/// `/metrics`, refusals before the handler runs (e.g. 413) included.
+pub fn count_answers(router: Router, messenger: &'static str) -> Router {
+    router.layer(axum::middleware::map_response(
+        move |response: Response| async move {
+            omnibus_metrics::webhook_answered(messenger, response.status().as_u16());
+            response
+        },
+    ))
 }
 
 impl From<BusError> for WebhookError {

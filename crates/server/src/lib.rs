@@ -1,5 +1,5 @@
 //! The `omnibus` server: runs one service, or all of them in one process
-//! sharing one HTTP listener (webhooks, health) and one gRPC listener.
+//! sharing one HTTP listener (webhooks, health, metrics) and one gRPC listener.
 //!
 //! [`run`] takes bound listeners and a shutdown future and never reads the
 //! environment, so tests run the whole system in-process on `127.0.0.1:0`.
@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use omnibus_api::{auth::TokenCheck, grpc::add_reflection_and_health, health};
 use omnibus_bus::{Bus, BusError};
+use omnibus_metrics::LagSource;
 use omnibus_store::Store;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -27,7 +28,7 @@ pub use config::{ServerConfig, Service};
 
 /// The listeners a server serves on, bound by the caller.
 pub struct Listeners {
-    /// Webhooks, `/healthz`, `/readyz`.
+    /// Webhooks, `/healthz`, `/readyz`, `/metrics`.
     pub http: TcpListener,
     /// The gRPC API.
     pub grpc: TcpListener,
@@ -99,8 +100,10 @@ pub async fn run(
         stopped,
     } = parts;
     add_reflection_and_health(&mut grpc);
+    let lag = LagSource::new(bus.jetstream().clone(), bus.stream_name());
     let http = http
         .merge(health::routes(health::Readiness { bus, store }))
+        .merge(omnibus_metrics::routes(Some(lag)))
         .layer(tower_http::trace::TraceLayer::new_for_http());
     tracing::info!(
         ?service,

@@ -6,7 +6,7 @@
 //! has no idempotency key, so at-least-once is the strongest promise.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use omnibus_bus::{BusError, Delivery, WorkError};
 use omnibus_ingress::outcome;
@@ -78,23 +78,34 @@ async fn send(
         reply_to_provider_message_id: request.reply_to_provider_message_id.parse().ok(),
         attachments: request.attachments.clone(),
     };
-    Ok(
-        match send_with_retries(&api, &message, &shared.config.retry).await {
-            Ok((sent, attempts)) => Outcome::Sent {
-                provider_message_id: sent.message_id.to_string(),
-                attempts,
-            },
-            Err((error, attempts)) => Outcome::Failed {
-                kind: failure_kind(&error),
-                reason: error.readable(),
-                code: error
-                    .provider_code()
-                    .map(|c| c.to_string())
-                    .unwrap_or_default(),
-                attempts,
-            },
+    let started = Instant::now();
+    let sent = send_with_retries(&api, &message, &shared.config.retry).await;
+    let failure = sent.as_ref().err().map(|(error, _)| failure_code(error));
+    omnibus_metrics::provider_send("telegram", started.elapsed(), failure.as_deref());
+    Ok(match sent {
+        Ok((sent, attempts)) => Outcome::Sent {
+            provider_message_id: sent.message_id.to_string(),
+            attempts,
         },
-    )
+        Err((error, attempts)) => Outcome::Failed {
+            kind: failure_kind(&error),
+            reason: error.readable(),
+            code: error
+                .provider_code()
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            attempts,
+        },
+    })
+}
+
+/// The failure's label in `/metrics`: Telegram's error code, `0` when
+/// refused before calling Telegram, `unavailable` without an answer.
+fn failure_code(error: &ApiError) -> String {
+    match error {
+        ApiError::Transient(_) => "unavailable".to_owned(),
+        _ => error.provider_code().unwrap_or(0).to_string(),
+    }
 }
 
 fn failure_kind(error: &ApiError) -> Kind {

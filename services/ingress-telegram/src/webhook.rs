@@ -8,7 +8,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use omnibus_core::secret::secrets_equal;
-use omnibus_ingress::webhook::{BODY_LIMIT, WebhookError, store_inbound};
+use omnibus_ingress::webhook::{BODY_LIMIT, WebhookError, count_answers, store_inbound};
 
 use crate::normalize::{Normalized, normalize};
 use crate::service::Shared;
@@ -18,10 +18,11 @@ use crate::wire::parse_update;
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/webhooks/telegram/{channel_id}", post(receive))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(shared)
+        .with_state(shared);
+    count_answers(router, "telegram")
 }
 
 #[tracing::instrument(skip_all, fields(channel_id = %channel_id))]

@@ -7,6 +7,7 @@ mod api;
 mod bus;
 mod crash;
 mod lifecycle;
+mod metrics;
 mod notifications;
 mod outbound;
 mod rebuild;

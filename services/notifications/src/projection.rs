@@ -11,6 +11,7 @@ use omnibus_proto::{Event, event::Payload, notification_event::Change};
 use omnibus_store::{Store, save_checkpoint};
 use sqlx::{AnyConnection, Connection as _};
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 use crate::hub::Hub;
 use crate::model::StoredNotification;
@@ -32,9 +33,14 @@ pub struct NotificationsProjection {
     hub: Hub,
     /// Wakes the webhook dispatcher when deliveries were queued.
     deliveries: Arc<Notify>,
-    /// Events recorded longer ago than this create no webhook deliveries, so
-    /// a rebuild from an empty database does not re-POST history.
+    /// Events recorded longer ago than this create no webhook deliveries:
+    /// their retries would have run out anyway.
     delivery_horizon_ms: i64,
+    /// Set when the projection starts from nothing (a rebuild): events
+    /// recorded before it create no deliveries, because whether they were
+    /// delivered was lost with the database, and re-POSTing a day of
+    /// history to every receiver is worse than missing what was pending.
+    rebuilt_at_ms: i64,
 }
 
 impl NotificationsProjection {
@@ -45,6 +51,7 @@ impl NotificationsProjection {
             hub,
             deliveries,
             delivery_horizon_ms,
+            rebuilt_at_ms: 0,
         }
     }
 }
@@ -55,14 +62,18 @@ impl Projection for NotificationsProjection {
     }
 
     async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
-        self.store.checkpoint(NAME).await.map_err(transient)
+        let applied = self.store.checkpoint(NAME).await.map_err(transient)?;
+        if applied == 0 && self.rebuilt_at_ms == 0 {
+            self.rebuilt_at_ms = omnibus_core::now_ms();
+        }
+        Ok(applied)
     }
 
     async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
         let mut tx = self.store.begin_write().await.map_err(transient)?;
         let mut rejected = Vec::new();
         let mut fresh: Vec<StoredNotification> = Vec::new();
-        let horizon = omnibus_core::now_ms() - self.delivery_horizon_ms;
+        let horizon = (omnibus_core::now_ms() - self.delivery_horizon_ms).max(self.rebuilt_at_ms);
         for delivery in batch {
             let event = match &delivery.event {
                 Ok(event) => event,
@@ -74,7 +85,10 @@ impl Projection for NotificationsProjection {
             let mut savepoint = tx.begin().await.map_err(transient)?;
             let mut emitter =
                 Emitter::new(delivery.sequence, event, event.recorded_at_ms >= horizon);
-            match apply_event(&mut savepoint, &mut emitter, event).await {
+            let applied = apply_event(&mut savepoint, &mut emitter, event)
+                .instrument(delivery.span(NAME))
+                .await;
+            match applied {
                 Ok(()) => {
                     let notes = emitter.flush(&mut savepoint).await.map_err(transient)?;
                     savepoint.commit().await.map_err(transient)?;

@@ -3,6 +3,7 @@
 
 mod lag;
 mod operators;
+mod rebuild;
 mod receiver;
 mod webhooks;
 

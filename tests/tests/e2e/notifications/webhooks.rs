@@ -14,7 +14,7 @@ use crate::support::PATIENCE;
 
 const HOOK_SECRET: &str = "hook-secret-0123456789";
 
-async fn create_webhook(
+pub(super) async fn create_webhook(
     sandbox: &Sandbox,
     receiver: &Receiver,
     kinds: &[NotificationKind],
@@ -32,7 +32,7 @@ async fn create_webhook(
         .into_inner()
 }
 
-async fn deliveries(sandbox: &Sandbox, webhook_id: &str) -> Vec<Delivery> {
+pub(super) async fn deliveries(sandbox: &Sandbox, webhook_id: &str) -> Vec<Delivery> {
     sandbox
         .notifications()
         .await

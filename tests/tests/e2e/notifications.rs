@@ -1,6 +1,7 @@
 //! Notifications: operators' live stream (order, resume, filters) and signed
 //! outbound webhooks (retries, refusals, restarts), end to end.
 
+mod disable;
 mod lag;
 mod operators;
 mod rebuild;

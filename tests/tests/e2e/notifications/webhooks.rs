@@ -1,12 +1,14 @@
 //! Outbound webhooks: signatures, retries, refusals, restarts, validation.
 
 use omnibus_notifications::webhooks::sign;
+use omnibus_proto::notification_service_client::NotificationServiceClient;
 use omnibus_proto::{
     CreateWebhookRequest, DeleteWebhookRequest, Delivery, DeliveryState, ListDeliveriesRequest,
     NotificationKind, Webhook,
 };
 use omnibus_testkit::wait_until;
 use omnibus_tests::Sandbox;
+use tonic::transport::Channel;
 
 use super::receiver::Receiver;
 use super::{SECRET, customer_writes};
@@ -33,17 +35,21 @@ pub(super) async fn create_webhook(
 }
 
 pub(super) async fn deliveries(sandbox: &Sandbox, webhook_id: &str) -> Vec<Delivery> {
-    sandbox
-        .notifications()
-        .await
-        .list_deliveries(ListDeliveriesRequest {
-            webhook_id: webhook_id.into(),
-            limit: 0,
-        })
-        .await
-        .expect("list deliveries")
-        .into_inner()
-        .deliveries
+    deliveries_with(&mut sandbox.notifications().await, webhook_id).await
+}
+
+pub(super) async fn deliveries_with(
+    api: &mut NotificationServiceClient<Channel>,
+    webhook_id: &str,
+) -> Vec<Delivery> {
+    api.list_deliveries(ListDeliveriesRequest {
+        webhook_id: webhook_id.into(),
+        limit: 0,
+    })
+    .await
+    .expect("list deliveries")
+    .into_inner()
+    .deliveries
 }
 
 /// Waits until the only delivery of `webhook_id` is in `state`.

@@ -87,17 +87,22 @@ pub async fn run(
     let _presence = (!subscription.filter.operator_id.is_empty())
         .then(|| hub.connect(&subscription.filter.operator_id));
     let mut last = subscription.after.unwrap_or(-1);
-    if subscription.after.is_some() {
-        match catch_up(&subscription.filter, &queries, &tx, &mut last).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(err) => {
-                let _ = tx.send(Err(err.into())).await;
-                return;
+    // Set while replaying from the table is due: at the start with an
+    // `after_id`, and again when the live buffer overflowed *during* a
+    // replay (expected with a long backlog; the table has everything).
+    let mut replay = subscription.after.is_some();
+    let mut just_replayed = false;
+    loop {
+        if replay {
+            match catch_up(&subscription.filter, &queries, &tx, &mut last).await {
+                Ok(true) => (replay, just_replayed) = (false, true),
+                Ok(false) => return,
+                Err(err) => {
+                    let _ = tx.send(Err(err.into())).await;
+                    return;
+                }
             }
         }
-    }
-    loop {
         let next = tokio::select! {
             () = shutdown.cancelled() => return,
             () = tx.closed() => return,
@@ -105,10 +110,12 @@ pub async fn run(
         };
         match next {
             Ok(note) => {
+                just_replayed = false;
                 if !forward(&subscription.filter, &tx, &note, &mut last).await {
                     return;
                 }
             }
+            Err(broadcast::error::RecvError::Lagged(_)) if just_replayed => replay = true,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 // Bounded: a stuck client must not keep this task forever.
                 let _ = tokio::time::timeout(LAST_WORD, tx.send(Err(lagged(missed, last)))).await;

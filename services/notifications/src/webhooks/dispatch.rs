@@ -58,21 +58,7 @@ impl Dispatcher {
         let limit = self.attempt.config().concurrency.max(1);
         while !shutdown.is_cancelled() {
             if inflight.len() < limit {
-                match self.due(limit as i64).await {
-                    Ok(due) => {
-                        for item in due {
-                            let key = (item.webhook_id.clone(), item.ord);
-                            if inflight.len() < limit && inflight.insert(key.clone()) {
-                                let attempt = self.attempt.clone();
-                                tasks.spawn(async move {
-                                    attempt.run(item).await;
-                                    key
-                                });
-                            }
-                        }
-                    }
-                    Err(err) => tracing::warn!(error = %err, "cannot read due webhook deliveries"),
-                }
+                self.start_due(limit, &mut inflight, &mut tasks).await;
             }
             tokio::select! {
                 () = shutdown.cancelled() => {}
@@ -88,9 +74,66 @@ impl Dispatcher {
         while tasks.join_next().await.is_some() {}
     }
 
-    /// The head delivery of each (webhook, conversation) lane that is due.
-    async fn due(&self, limit: i64) -> Result<Vec<Due>, sqlx::Error> {
+    /// Starts an attempt for each due delivery not yet in flight.
+    async fn start_due(
+        &self,
+        limit: usize,
+        inflight: &mut HashSet<(String, i64)>,
+        tasks: &mut JoinSet<(String, i64)>,
+    ) {
         let now = omnibus_core::now_ms();
+        let due = match self.due(now, limit as i64).await {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read due webhook deliveries");
+                return;
+            }
+        };
+        for item in due {
+            let key = (item.webhook_id.clone(), item.ord);
+            if inflight.len() >= limit || inflight.contains(&key) {
+                continue;
+            }
+            match self.claim(&item, now).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot claim a webhook delivery");
+                    continue;
+                }
+            }
+            inflight.insert(key.clone());
+            let attempt = self.attempt.clone();
+            tasks.spawn(async move {
+                attempt.run(item).await;
+                key
+            });
+        }
+    }
+
+    /// Claims a due delivery by moving its next attempt past the POST's
+    /// timeout: another dispatcher (a replica sharing the database, or this
+    /// one restarted after a crash mid-POST) leaves it alone meanwhile, and
+    /// picks it up again if the outcome was never recorded. The outcome
+    /// sets the real next time.
+    async fn claim(&self, item: &Due, now: i64) -> Result<bool, sqlx::Error> {
+        let lease = self.attempt.config().timeout.saturating_mul(2).as_millis() as i64;
+        let claimed = sqlx::query(
+            "UPDATE notif_deliveries SET next_attempt_ms = $3 \
+             WHERE webhook_id = $1 AND ord = $2 AND state = $4 AND next_attempt_ms <= $5",
+        )
+        .bind(&item.webhook_id)
+        .bind(item.ord)
+        .bind(now.saturating_add(lease))
+        .bind(DeliveryState::Pending as i64)
+        .bind(now)
+        .execute(self.store.pool())
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    /// The head delivery of each (webhook, conversation) lane that is due.
+    async fn due(&self, now: i64, limit: i64) -> Result<Vec<Due>, sqlx::Error> {
         sqlx::query_as(
             "SELECT d.webhook_id, d.ord, d.conversation_id, d.body, d.attempts, d.created_at_ms, \
              w.url, w.secret FROM notif_deliveries d JOIN notif_webhooks w ON w.id = d.webhook_id \

@@ -86,3 +86,66 @@ async fn a_stuck_subscriber_is_cut_off_and_the_others_get_everything() {
     );
     stop.cancel();
 }
+
+/// Stores `note` as the projection would (before announcing it).
+async fn store_note(store: &Store, note: &StoredNotification) {
+    omnibus_store::sqlx::query(
+        "INSERT INTO notif_notifications (ord, kind, conversation_id, channel_id, message_id, \
+         text, operator_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(note.ord)
+    .bind(note.kind as i64)
+    .bind(&note.conversation_id)
+    .bind(&note.channel_id)
+    .bind(&note.message_id)
+    .bind(&note.text)
+    .bind(&note.operator_id)
+    .bind(note.created_at_ms)
+    .execute(store.pool())
+    .await
+    .expect("insert");
+}
+
+#[tokio::test]
+async fn a_long_replay_that_overflows_the_live_buffer_replays_again_instead_of_failing() {
+    let db = TestDatabase::sqlite();
+    let store = Store::connect(db.url()).await.expect("store");
+    store
+        .migrate("notifications", omnibus_notifications::schema::MIGRATIONS)
+        .await
+        .expect("migrate");
+    for n in 1..=10 {
+        store_note(&store, &note(n)).await;
+    }
+    let hub = Hub::new(4);
+    let stop = CancellationToken::new();
+    let request = SubscribeRequest {
+        after_id: "0-0".into(),
+        ..Default::default()
+    };
+    let (tx, mut rx) = mpsc::channel(1);
+    let live = hub.subscribe();
+    tokio::spawn(subscribe::run(
+        Subscription::parse(&request).unwrap(),
+        hub.clone(),
+        live,
+        Queries::new(store.clone()),
+        tx,
+        stop.clone(),
+    ));
+    // New ones arrive while the subscriber is stuck replaying the first ten.
+    for n in 11..=30 {
+        store_note(&store, &note(n)).await;
+        hub.publish(note(n));
+        tokio::task::yield_now().await;
+    }
+    for n in 1..=30 {
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("no lag error");
+        assert_eq!(got.id, format!("{n}-0"));
+    }
+    stop.cancel();
+}

@@ -106,44 +106,8 @@ impl Notifications {
         shutdown: CancellationToken,
     ) -> Result<Self> {
         store.migrate("notifications", schema::MIGRATIONS).await?;
-        let (progress, applied) = watch::channel(0);
         let hub = hub::Hub::new(config.live_capacity);
-        let wake = Arc::new(Notify::new());
-        let horizon_ms = config.delivery.max_age.as_millis() as i64;
-        let projection = projection::NotificationsProjection::new(
-            store.clone(),
-            hub.clone(),
-            wake.clone(),
-            horizon_ms,
-        );
-        let options = ProjectionOptions {
-            filter_subject: bus.subjects().all(),
-            batch_size: config.projection_batch,
-        };
-        let dispatcher = webhooks::dispatch::Dispatcher::new(
-            store.clone(),
-            bus.clone(),
-            config.delivery.clone(),
-            wake,
-        )
-        .map_err(|e| {
-            ServiceError::Unavailable(format!("cannot build the webhook HTTP client: {e}"))
-        })?;
-        let mut tasks = JoinSet::new();
-        tasks.spawn(run_projection(
-            bus.clone(),
-            options,
-            projection,
-            progress,
-            shutdown.clone(),
-        ));
-        tasks.spawn(dispatcher.run(shutdown.clone()));
-        tasks.spawn(unanswered::run(
-            bus.clone(),
-            store.clone(),
-            applied.clone(),
-            shutdown.clone(),
-        ));
+        let (tasks, applied) = spawn_background(&config, &bus, &store, &hub, &shutdown)?;
         let operators = operators::OperatorApi {
             store: store.clone(),
             hub: hub.clone(),
@@ -181,4 +145,51 @@ impl Notifications {
     pub async fn stopped(mut self) {
         while self.tasks.join_next().await.is_some() {}
     }
+}
+
+/// Starts the projection, the webhook dispatcher and the deadline loop;
+/// returns them with the projection's progress.
+fn spawn_background(
+    config: &Config,
+    bus: &Bus,
+    store: &Store,
+    hub: &hub::Hub,
+    shutdown: &CancellationToken,
+) -> Result<(JoinSet<()>, watch::Receiver<u64>)> {
+    let (progress, applied) = watch::channel(0);
+    let wake = Arc::new(Notify::new());
+    let horizon_ms = config.delivery.max_age.as_millis() as i64;
+    let projection = projection::NotificationsProjection::new(
+        store.clone(),
+        hub.clone(),
+        wake.clone(),
+        horizon_ms,
+    );
+    let options = ProjectionOptions {
+        filter_subject: bus.subjects().all(),
+        batch_size: config.projection_batch,
+    };
+    let dispatcher = webhooks::dispatch::Dispatcher::new(
+        store.clone(),
+        bus.clone(),
+        config.delivery.clone(),
+        wake,
+    )
+    .map_err(|e| ServiceError::Unavailable(format!("cannot build the webhook HTTP client: {e}")))?;
+    let mut tasks = JoinSet::new();
+    tasks.spawn(run_projection(
+        bus.clone(),
+        options,
+        projection,
+        progress,
+        shutdown.clone(),
+    ));
+    tasks.spawn(dispatcher.run(shutdown.clone()));
+    tasks.spawn(unanswered::run(
+        bus.clone(),
+        store.clone(),
+        applied.clone(),
+        shutdown.clone(),
+    ));
+    Ok((tasks, applied))
 }

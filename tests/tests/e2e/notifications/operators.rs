@@ -6,7 +6,7 @@ use omnibus_proto::{
     SendMessageRequest, SubscribeRequest,
 };
 use omnibus_testkit::wait_until;
-use omnibus_tests::Sandbox;
+use omnibus_tests::{Sandbox, SandboxOptions};
 
 use super::{SECRET, customer_in_chat_writes, next, subscribe};
 use crate::support::{PATIENCE, wait_for_conversations};
@@ -87,7 +87,20 @@ async fn operators_see_their_own_and_unassigned_conversations() {
 
 #[tokio::test]
 async fn dashboard_shows_presence_handled_and_waiting() {
-    let sandbox = Sandbox::start().await;
+    dashboard(SandboxOptions::default()).await;
+}
+
+#[tokio::test]
+async fn dashboard_figures_on_postgres() {
+    dashboard(SandboxOptions {
+        postgres: true,
+        ..SandboxOptions::default()
+    })
+    .await;
+}
+
+async fn dashboard(options: SandboxOptions) {
+    let sandbox = Sandbox::start_with(options).await;
     let channel = sandbox.telegram_channel(SECRET).await;
     let stream = subscribe(&sandbox, for_operator("op-7")).await;
     wait_for_operator(&sandbox, "op-7", "op-7 online", |o| {

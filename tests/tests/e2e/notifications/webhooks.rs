@@ -7,7 +7,7 @@ use omnibus_proto::{
     NotificationKind, Webhook,
 };
 use omnibus_testkit::wait_until;
-use omnibus_tests::Sandbox;
+use omnibus_tests::{Sandbox, SandboxOptions};
 use tonic::transport::Channel;
 
 use super::receiver::Receiver;
@@ -117,7 +117,20 @@ async fn webhook_answering_400_gets_it_once() {
 
 #[tokio::test]
 async fn restart_resumes_pending_deliveries_without_repeating_delivered_ones() {
-    let mut sandbox = Sandbox::start().await;
+    restart_resumes(SandboxOptions::default()).await;
+}
+
+#[tokio::test]
+async fn restart_resumes_pending_deliveries_on_postgres() {
+    restart_resumes(SandboxOptions {
+        postgres: true,
+        ..SandboxOptions::default()
+    })
+    .await;
+}
+
+async fn restart_resumes(options: SandboxOptions) {
+    let mut sandbox = Sandbox::start_with(options).await;
     let receiver = Receiver::start(&[], 200).await;
     let webhook = create_webhook(&sandbox, &receiver, &[NotificationKind::NewMessage]).await;
     let channel = sandbox.telegram_channel(SECRET).await;

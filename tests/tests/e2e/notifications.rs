@@ -264,3 +264,37 @@ async fn omnictl_watch_prints_the_stream() {
     assert!(lines[1].contains("NEW_MESSAGE"), "{text}");
     assert!(lines[1].contains("Hello from Telegram"), "{text}");
 }
+
+#[tokio::test]
+async fn closing_and_writing_again_reopens() {
+    let sandbox = Sandbox::start().await;
+    let channel = sandbox.telegram_channel(SECRET).await;
+    let mut stream = subscribe(&sandbox, SubscribeRequest::default()).await;
+    customer_writes(&sandbox, &channel.id, 1, "hi").await;
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    sandbox
+        .conversations()
+        .await
+        .close_conversation(omnibus_proto::CloseConversationRequest {
+            id: conversation.id.clone(),
+            operator_id: "op-1".into(),
+        })
+        .await
+        .expect("close");
+    customer_writes(&sandbox, &channel.id, 2, "one more thing").await;
+
+    let kinds = [
+        NotificationKind::NewConversation,
+        NotificationKind::NewMessage,
+        NotificationKind::ConversationClosed,
+        NotificationKind::ConversationReopened,
+        NotificationKind::NewMessage,
+    ];
+    for kind in kinds {
+        let note = next(&mut stream, PATIENCE).await;
+        assert_eq!(
+            (note.kind(), note.conversation_id.as_str()),
+            (kind, conversation.id.as_str())
+        );
+    }
+}

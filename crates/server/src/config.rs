@@ -41,6 +41,8 @@ pub enum Service {
     IngressTelegram,
     /// Operators' live notifications and outbound webhooks.
     Notifications,
+    /// Inactivity close, closing messages, auto-replies and off-hours replies.
+    Timers,
 }
 
 impl Service {
@@ -51,7 +53,9 @@ impl Service {
 
     /// True when the process keeps a projection store.
     pub fn needs_store(self) -> bool {
-        self.includes(Service::Conversations) || self.includes(Service::Notifications)
+        self.includes(Service::Conversations)
+            || self.includes(Service::Timers)
+            || self.includes(Service::Notifications)
     }
 }
 

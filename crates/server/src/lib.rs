@@ -46,6 +46,9 @@ pub enum ServerError {
     /// The notifications service could not start.
     #[error("notifications: {0}")]
     Notifications(#[from] omnibus_notifications::ServiceError),
+    /// The timers service could not start.
+    #[error("timers: {0}")]
+    Timers(#[from] omnibus_timers::TimersError),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -93,6 +96,9 @@ pub async fn run(
     }
     if service.includes(Service::Notifications) {
         services::notifications::start(&ctx, &mut parts).await?;
+    }
+    if service.includes(Service::Timers) {
+        services::timers::start(&ctx, &mut parts).await?;
     }
     let services::Parts {
         mut grpc,

@@ -14,6 +14,7 @@ use crate::ServerConfig;
 pub(crate) mod conversations;
 pub(crate) mod ingress_telegram;
 pub(crate) mod notifications;
+pub(crate) mod timers;
 
 /// What every service gets at start.
 pub(crate) struct Context {

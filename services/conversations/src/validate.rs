@@ -138,6 +138,12 @@ fn schedule(schedule: &Schedule) -> Result<()> {
             "schedule.timezone is required, as an IANA name such as \"Europe/Moscow\"",
         ));
     }
+    if jiff::tz::TimeZone::get(schedule.timezone.trim()).is_err() {
+        return Err(ServiceError::invalid(format!(
+            "schedule.timezone {:?} is not a known IANA time zone; use a name such as \"Europe/Moscow\"",
+            schedule.timezone
+        )));
+    }
     for (i, interval) in schedule.weekly.iter().enumerate() {
         if !(1..=7).contains(&interval.weekday) {
             return Err(ServiceError::invalid(format!(
@@ -268,5 +274,10 @@ mod tests {
         schedule.weekly[0].weekday = 7;
         schedule.holidays = vec!["31.12.2026".into()];
         assert!(self::schedule(&schedule).is_err());
+        schedule.holidays = Vec::new();
+        assert!(self::schedule(&schedule).is_ok());
+        schedule.timezone = "Mars/Olympus".into();
+        let err = self::schedule(&schedule).unwrap_err().to_string();
+        assert!(err.contains("\"Mars/Olympus\""), "{err}");
     }
 }

@@ -11,4 +11,5 @@ mod metrics;
 mod notifications;
 mod outbound;
 mod rebuild;
+mod timers;
 mod webhook;

@@ -1,0 +1,131 @@
+//! The firing loop: sleeps until the earliest deadline, publishes the due
+//! timers' events, and mirrors what the projection arms and disarms.
+//!
+//! It fires nothing until the projection has caught up with the stream as it
+//! was at start: during a replay a timer is armed before the event that fired
+//! it long ago comes by, and firing it then would repeat it after JetStream's
+//! duplicate window. Overdue timers fire as soon as the catch-up is done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use omnibus_bus::Bus;
+use omnibus_core::Clock;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::deadlines::{Deadlines, Op};
+use crate::timer::Timer;
+
+/// Most timers published before their acknowledgements are awaited.
+const FIRE_BATCH: usize = 256;
+/// How long a timer whose publish failed waits before the next attempt.
+const RETRY_MS: i64 = 1_000;
+
+/// Everything the loop owns.
+pub struct FiringLoop {
+    pub bus: Bus,
+    pub clock: Arc<dyn Clock>,
+    pub deadlines: Deadlines,
+    pub ops: mpsc::UnboundedReceiver<Vec<Op>>,
+    /// The projection's applied sequence.
+    pub applied: watch::Receiver<u64>,
+    /// The stream's last sequence at start: firing waits until it is applied.
+    pub caught_up_at: u64,
+    pub shutdown: CancellationToken,
+}
+
+impl FiringLoop {
+    /// Runs until shutdown (or until the projection is gone).
+    pub async fn run(mut self) {
+        tracing::info!(
+            armed = self.deadlines.len(),
+            catch_up_to = self.caught_up_at,
+            "timers firing loop started"
+        );
+        loop {
+            let ready = *self.applied.borrow() >= self.caught_up_at;
+            let wait = self.deadlines.next_due().filter(|_| ready).map(|due| {
+                Duration::from_millis(due.saturating_sub(self.clock.now_ms()).max(0) as u64)
+            });
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                ops = self.ops.recv() => {
+                    let Some(ops) = ops else { return };
+                    self.mirror(ops);
+                }
+                changed = self.applied.changed(), if !ready => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                () = sleep(wait) => {
+                    self.drain_ops();
+                    self.fire_due().await;
+                }
+            }
+        }
+    }
+
+    fn mirror(&mut self, ops: Vec<Op>) {
+        for op in ops {
+            self.deadlines.apply(op);
+        }
+    }
+
+    /// Applies changes already committed, so nothing cancelled is fired.
+    fn drain_ops(&mut self) {
+        while let Ok(ops) = self.ops.try_recv() {
+            self.mirror(ops);
+        }
+    }
+
+    /// Publishes the due timers, pipelined, and re-arms those that failed.
+    async fn fire_due(&mut self) {
+        let now = self.clock.now_ms();
+        let due = self.deadlines.take_due(now, FIRE_BATCH);
+        let mut in_flight = Vec::with_capacity(due.len());
+        for timer in due {
+            let (subject, event) = timer.fired_event(self.bus.subjects(), now);
+            match self.bus.send(subject, &event).await {
+                Ok(ack) => in_flight.push((timer, ack)),
+                Err(err) => self.retry(timer, &err.to_string()),
+            }
+        }
+        for (timer, ack) in in_flight {
+            match ack.await {
+                Ok(ack) => fired(&timer, now, ack.duplicate),
+                Err(err) => self.retry(timer, &err.to_string()),
+            }
+        }
+    }
+
+    fn retry(&mut self, timer: Timer, error: &str) {
+        tracing::warn!(
+            conversation_id = %timer.conversation_id,
+            timer = %timer.event_id,
+            error,
+            "firing a timer failed; retrying"
+        );
+        let due_ms = self.clock.now_ms().saturating_add(RETRY_MS);
+        self.deadlines.arm(Timer { due_ms, ..timer });
+    }
+}
+
+fn fired(timer: &Timer, now: i64, duplicate: bool) {
+    tracing::info!(
+        conversation_id = %timer.conversation_id,
+        channel_id = %timer.channel_id,
+        timer = %timer.event_id,
+        lateness_ms = now.saturating_sub(timer.due_ms),
+        duplicate,
+        "timer fired"
+    );
+}
+
+async fn sleep(wait: Option<Duration>) {
+    match wait {
+        Some(wait) => tokio::time::sleep(wait).await,
+        None => std::future::pending().await,
+    }
+}

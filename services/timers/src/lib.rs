@@ -1,0 +1,136 @@
+//! The timers service: inactivity close, closing messages, auto-replies and
+//! off-hours replies, derived from the event stream.
+//!
+//! Its state is a projection (tables `timer_…`, checkpoint `timers`): every
+//! armed deadline follows from events, so a restart or a rebuild from the
+//! stream re-arms them. A firing loop keeps the deadlines in memory, ordered
+//! by due time, and fires each by publishing an event whose id is derived
+//! from its trigger; JetStream drops a repeated id, and the projection
+//! disarms a timer for good when its event comes back, so no timer fires
+//! twice across replicas, restarts or replays.
+//!
+//! # Layout
+//! - [`schedule`] — working hours: time zones, DST and holidays (pure)
+//! - [`timer`] — a timer, its deterministic id and the event that fires it
+//! - [`projection`] — events → `timer_` tables → arm/disarm changes
+//! - [`deadlines`] — the in-memory schedule of armed timers
+//! - [`firing`] — the loop that sleeps, fires and retries
+//! - [`schema`], `sql` — tables and queries
+//! - [`error`] — [`TimersError`]
+
+pub mod deadlines;
+pub mod error;
+pub mod firing;
+pub mod projection;
+pub mod schedule;
+pub mod schema;
+pub mod timer;
+
+mod sql;
+
+use std::sync::Arc;
+
+use omnibus_bus::{Bus, BusError, ProjectionOptions, run_projection};
+use omnibus_core::{Clock, SystemClock};
+use omnibus_store::Store;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use error::TimersError;
+
+/// Settings of the timers service.
+#[derive(Clone)]
+pub struct Config {
+    /// Most events applied in one database transaction.
+    pub projection_batch: usize,
+    /// The source of "now" for the firing loop.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            projection_batch: 500,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A running timers service.
+pub struct Timers {
+    applied: watch::Receiver<u64>,
+    projection: JoinHandle<()>,
+    firing: JoinHandle<()>,
+}
+
+impl Timers {
+    /// Migrates the store, loads the armed timers and starts the projection
+    /// and the firing loop, which run until `shutdown`.
+    pub async fn start(
+        config: Config,
+        bus: Bus,
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Result<Self, TimersError> {
+        store.migrate("timers", schema::MIGRATIONS).await?;
+        let caught_up_at = stream_end(&bus).await?;
+        // Loaded before the projection starts, so no change is missed or
+        // applied twice: later changes arrive as ops.
+        let mut deadlines = deadlines::Deadlines::default();
+        for timer in sql::all_pending(store.pool()).await? {
+            deadlines.arm(timer);
+        }
+        let (ops_tx, ops) = mpsc::unbounded_channel();
+        let (progress, applied) = watch::channel(0);
+        let options = ProjectionOptions {
+            filter_subject: bus.subjects().all(),
+            batch_size: config.projection_batch,
+        };
+        let projection = projection::TimersProjection::new(store, ops_tx);
+        let projection = tokio::spawn(run_projection(
+            bus.clone(),
+            options,
+            projection,
+            progress,
+            shutdown.clone(),
+        ));
+        let firing = firing::FiringLoop {
+            bus,
+            clock: config.clock,
+            deadlines,
+            ops,
+            applied: applied.clone(),
+            caught_up_at,
+            shutdown,
+        };
+        let firing = tokio::spawn(firing.run());
+        Ok(Self {
+            applied,
+            projection,
+            firing,
+        })
+    }
+
+    /// The stream sequence the projection has applied through.
+    pub fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.clone()
+    }
+
+    /// Waits for the projection and the firing loop to stop after shutdown.
+    pub async fn stopped(self) {
+        let _ = self.projection.await;
+        let _ = self.firing.await;
+    }
+}
+
+/// The stream's last sequence now: the point the projection must reach
+/// before anything fires.
+async fn stream_end(bus: &Bus) -> Result<u64, TimersError> {
+    let stream = bus
+        .jetstream()
+        .get_stream(bus.stream_name())
+        .await
+        .map_err(|e| BusError::Unavailable(e.to_string()))?;
+    Ok(stream.cached_info().state.last_sequence)
+}

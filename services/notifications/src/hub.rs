@@ -27,6 +27,8 @@ pub struct Presence {
     pub streams: usize,
     /// When the last one closed (unix ms); 0 while connected or never seen.
     pub left_at_ms: i64,
+    /// What the operator chose to show while connected (AWAY, OFFLINE).
+    pub chosen: Option<omnibus_proto::Presence>,
 }
 
 impl Hub {
@@ -59,6 +61,13 @@ impl Hub {
             hub: self.clone(),
             operator_id: operator_id.to_owned(),
         }
+    }
+
+    /// Records the operator's own choice; ONLINE clears it.
+    pub fn choose(&self, operator_id: &str, presence: omnibus_proto::Presence) {
+        let mut map = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(operator_id.to_owned()).or_default();
+        entry.chosen = (presence != omnibus_proto::Presence::Online).then_some(presence);
     }
 
     /// Presence of every operator seen since start.

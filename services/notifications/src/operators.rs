@@ -10,14 +10,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use omnibus_proto::{
-    ListOperatorsRequest, ListOperatorsResponse, Operator, Presence,
+    ListOperatorsRequest, ListOperatorsResponse, Operator, Presence, SetPresenceRequest,
     operator_service_server::OperatorService,
 };
 use omnibus_store::Store;
 use tonic::{Request, Response, Status};
 
-use crate::Result;
 use crate::hub::Hub;
+use crate::{Result, ServiceError};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -82,7 +82,7 @@ impl OperatorApi {
             return (Presence::Offline, 0);
         };
         if seen.streams > 0 {
-            return (Presence::Online, 0);
+            return (seen.chosen.unwrap_or(Presence::Online), 0);
         }
         let away_until = seen
             .left_at_ms
@@ -123,6 +123,37 @@ impl OperatorService for OperatorApi {
             operators,
             unassigned_waiting,
         }))
+    }
+
+    async fn set_presence(
+        &self,
+        request: Request<SetPresenceRequest>,
+    ) -> Result<Response<Operator>, Status> {
+        let request = request.into_inner();
+        let presence = check_presence(&request)?;
+        self.hub.choose(&request.operator_id, presence);
+        let listed = self
+            .list_operators(Request::new(ListOperatorsRequest {}))
+            .await?;
+        let operator = listed
+            .into_inner()
+            .operators
+            .into_iter()
+            .find(|o| o.id == request.operator_id)
+            .unwrap_or_default();
+        Ok(Response::new(operator))
+    }
+}
+
+fn check_presence(request: &SetPresenceRequest) -> Result<Presence> {
+    if request.operator_id.is_empty() {
+        return Err(ServiceError::invalid("operator_id is required"));
+    }
+    match Presence::try_from(request.presence) {
+        Ok(Presence::Unspecified) | Err(_) => Err(ServiceError::invalid(
+            "presence must be PRESENCE_ONLINE, PRESENCE_AWAY or PRESENCE_OFFLINE",
+        )),
+        Ok(presence) => Ok(presence),
     }
 }
 

@@ -3,7 +3,7 @@
 use omnibus_proto::operator_service_client::OperatorServiceClient;
 use omnibus_proto::{
     AssignConversationRequest, ListOperatorsRequest, NotificationKind, Operator, Presence,
-    SendMessageRequest, SubscribeRequest,
+    SendMessageRequest, SetPresenceRequest, SubscribeRequest,
 };
 use omnibus_testkit::wait_until;
 use omnibus_tests::{Sandbox, SandboxOptions};
@@ -107,6 +107,31 @@ async fn dashboard(options: SandboxOptions) {
         o.presence() == Presence::Online
     })
     .await;
+    let mut operators = OperatorServiceClient::connect(sandbox.grpc_url())
+        .await
+        .expect("connect");
+    for (chosen, shown) in [
+        (Presence::Away, Presence::Away),
+        (Presence::Online, Presence::Online),
+    ] {
+        let operator = operators
+            .set_presence(SetPresenceRequest {
+                operator_id: "op-7".into(),
+                presence: chosen as i32,
+            })
+            .await
+            .expect("set presence")
+            .into_inner();
+        assert_eq!(operator.presence(), shown);
+    }
+    let refused = operators
+        .set_presence(SetPresenceRequest {
+            operator_id: "op-7".into(),
+            presence: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
 
     customer_in_chat_writes(&sandbox, &channel.id, 1, 1, "help").await;
     let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use omnibus_bus::Bus;
+use omnibus_bus::{Bus, BusError};
 use omnibus_proto::{UnansweredDetected, notification_event::Change};
 use omnibus_store::Store;
 use tokio::sync::watch;
@@ -44,6 +44,10 @@ pub async fn run(
     applied: watch::Receiver<u64>,
     shutdown: CancellationToken,
 ) {
+    tokio::select! {
+        () = shutdown.cancelled() => return,
+        () = caught_up(&bus, applied.clone()) => {}
+    }
     while !shutdown.is_cancelled() {
         if let Err(err) = fire_overdue(&bus, &store, applied.clone()).await {
             tracing::warn!(error = %err, "cannot fire unanswered deadlines yet");
@@ -53,6 +57,36 @@ pub async fn run(
             () = tokio::time::sleep(POLL) => {}
         }
     }
+}
+
+/// Waits until the projection applied what the stream held at start. While
+/// it is still replaying, its waits are not final (an answer or an earlier
+/// `UnansweredDetected` may be further on), so firing would store
+/// needless events.
+async fn caught_up(bus: &Bus, mut applied: watch::Receiver<u64>) {
+    let mut failures = 0u32;
+    let last = loop {
+        match last_sequence(bus).await {
+            Ok(last) => break last,
+            Err(err) => {
+                failures += 1;
+                tracing::warn!(error = %err, "cannot read the stream's last sequence yet");
+                tokio::time::sleep(POLL * failures.min(40)).await;
+            }
+        }
+    };
+    let _ = applied.wait_for(|applied| *applied >= last).await;
+}
+
+async fn last_sequence(bus: &Bus) -> Result<u64, BusError> {
+    let unavailable = |e: &dyn std::fmt::Display| BusError::Unavailable(e.to_string());
+    let mut stream = bus
+        .jetstream()
+        .get_stream(bus.stream_name())
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let info = stream.info().await.map_err(|e| unavailable(&e))?;
+    Ok(info.state.last_sequence)
 }
 
 async fn fire_overdue(

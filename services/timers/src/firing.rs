@@ -5,6 +5,11 @@
 //! was at start: during a replay a timer is armed before the event that fired
 //! it long ago comes by, and firing it then would repeat it after JetStream's
 //! duplicate window. Overdue timers fire as soon as the catch-up is done.
+//!
+//! Before each firing it also lets the projection apply what the stream
+//! holds at that moment (bounded by [`SETTLE_TIMEOUT`]): an operator's answer
+//! or a customer's message stored just before a deadline then cancels or
+//! moves it instead of racing it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +19,7 @@ use omnibus_core::Clock;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::TimersError;
 use crate::deadlines::{Deadlines, Op};
 use crate::timer::Timer;
 
@@ -21,6 +27,9 @@ use crate::timer::Timer;
 const FIRE_BATCH: usize = 256;
 /// How long a timer whose publish failed waits before the next attempt.
 const RETRY_MS: i64 = 1_000;
+/// Longest wait for the projection before firing anyway (it may be stuck
+/// on an unreachable database; late is better than never).
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Everything the loop owns.
 pub struct FiringLoop {
@@ -43,6 +52,7 @@ impl FiringLoop {
             catch_up_to = self.caught_up_at,
             "timers firing loop started"
         );
+        self.report_armed();
         loop {
             let ready = *self.applied.borrow() >= self.caught_up_at;
             let wait = self.deadlines.next_due().filter(|_| ready).map(|due| {
@@ -60,7 +70,7 @@ impl FiringLoop {
                     }
                 }
                 () = sleep(wait) => {
-                    self.drain_ops();
+                    self.settle().await;
                     self.fire_due().await;
                 }
             }
@@ -71,9 +81,34 @@ impl FiringLoop {
         for op in ops {
             self.deadlines.apply(op);
         }
+        self.report_armed();
     }
 
-    /// Applies changes already committed, so nothing cancelled is fired.
+    fn report_armed(&self) {
+        let armed = i64::try_from(self.deadlines.len()).unwrap_or(i64::MAX);
+        omnibus_metrics::armed_timers().set(armed);
+    }
+
+    /// Waits until the projection applied the stream as it is now, then
+    /// mirrors the resulting changes, so nothing cancelled is fired.
+    async fn settle(&mut self) {
+        match stream_end(&self.bus).await {
+            Ok(end) => {
+                let mut applied = self.applied.clone();
+                let caught_up = applied.wait_for(|applied| *applied >= end);
+                if tokio::time::timeout(SETTLE_TIMEOUT, caught_up)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(end, "the timers projection lags; firing anyway");
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot read the stream's end; firing anyway"),
+        }
+        self.drain_ops();
+    }
+
+    /// Applies changes already committed.
     fn drain_ops(&mut self) {
         while let Ok(ops) = self.ops.try_recv() {
             self.mirror(ops);
@@ -128,4 +163,14 @@ async fn sleep(wait: Option<Duration>) {
         Some(wait) => tokio::time::sleep(wait).await,
         None => std::future::pending().await,
     }
+}
+
+/// The stream's last sequence now.
+pub(crate) async fn stream_end(bus: &Bus) -> Result<u64, TimersError> {
+    let stream = bus
+        .jetstream()
+        .get_stream(bus.stream_name())
+        .await
+        .map_err(|e| omnibus_bus::BusError::Unavailable(e.to_string()))?;
+    Ok(stream.cached_info().state.last_sequence)
 }

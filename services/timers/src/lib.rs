@@ -30,7 +30,7 @@ mod sql;
 
 use std::sync::Arc;
 
-use omnibus_bus::{Bus, BusError, ProjectionOptions, run_projection};
+use omnibus_bus::{Bus, ProjectionOptions, run_projection};
 use omnibus_core::{Clock, SystemClock};
 use omnibus_store::Store;
 use tokio::sync::{mpsc, watch};
@@ -74,7 +74,7 @@ impl Timers {
         shutdown: CancellationToken,
     ) -> Result<Self, TimersError> {
         store.migrate("timers", schema::MIGRATIONS).await?;
-        let caught_up_at = stream_end(&bus).await?;
+        let caught_up_at = firing::stream_end(&bus).await?;
         // Loaded before the projection starts, so no change is missed or
         // applied twice: later changes arrive as ops.
         let mut deadlines = deadlines::Deadlines::default();
@@ -122,15 +122,4 @@ impl Timers {
         let _ = self.projection.await;
         let _ = self.firing.await;
     }
-}
-
-/// The stream's last sequence now: the point the projection must reach
-/// before anything fires.
-async fn stream_end(bus: &Bus) -> Result<u64, TimersError> {
-    let stream = bus
-        .jetstream()
-        .get_stream(bus.stream_name())
-        .await
-        .map_err(|e| BusError::Unavailable(e.to_string()))?;
-    Ok(stream.cached_info().state.last_sequence)
 }

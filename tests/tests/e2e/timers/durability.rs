@@ -64,7 +64,20 @@ async fn kill_9_while_a_timer_is_armed_fires_it_once_after_restart() {
 
 #[tokio::test]
 async fn a_timer_that_fell_due_while_down_fires_right_after_start() {
-    let mut sandbox = Sandbox::start().await;
+    fires_after_downtime(SandboxOptions::default()).await;
+}
+
+#[tokio::test]
+async fn a_timer_that_fell_due_while_down_fires_right_after_start_on_postgres() {
+    fires_after_downtime(SandboxOptions {
+        postgres: true,
+        ..Default::default()
+    })
+    .await;
+}
+
+async fn fires_after_downtime(options: SandboxOptions) {
+    let mut sandbox = Sandbox::start_with(options).await;
     let settings = ChannelSettings {
         inactivity_close_seconds: Some(3),
         closing_message: "Closed while you were away.".into(),

@@ -56,6 +56,11 @@ async fn main() -> anyhow::Result<()> {
     println!("omnibus-bench");
     report::line("machine", procs::machine());
     report::line("nats-server", procs::nats_version());
+    let busy = procs::busy_cores(std::time::Duration::from_millis(500));
+    report::line("busy before start", format!("{busy:.2} cores"));
+    if busy > 0.2 {
+        println!("  WARNING: something else is using the CPU; the figures will be low");
+    }
     if cfg!(debug_assertions) {
         println!("  WARNING: a debug build of the bench client; use --release");
     }

@@ -166,6 +166,7 @@ async fn replay(
 ) -> anyhow::Result<f64> {
     let store = Store::connect(db.url()).await?;
     let shutdown = CancellationToken::new();
+    // No server process: the projection runs in this one.
     let cpu_start = CpuSample::take(None, nats);
     let started = Instant::now();
     let conversations = Conversations::start(
@@ -193,7 +194,17 @@ async fn replay(
         &format!("replay into {backend}"),
         format!("{rate:.0} events/s in {elapsed:.2} s, {stored} messages stored"),
     );
-    report::line(&format!("CPU ({backend}, projection in bench)"), cpu);
+    report::line(
+        "  CPU (cores)",
+        format!(
+            "bench {:.2} + nats-server {:.2} + others {:.2}; iowait {:.2}",
+            cpu.bench,
+            cpu.nats,
+            cpu.others(),
+            cpu.machine_iowait
+        ),
+    );
+    report::line("  bench threads (cores)", cpu.server_threads());
     anyhow::ensure!(
         stored as usize == events,
         "{backend}: expected {events} messages"

@@ -152,8 +152,8 @@ pub fn summary(figures: &[Figure]) {
         .max()
         .unwrap_or(0);
     println!(
-        "  {:<name_width$}  {:>13}  {:<16}  {}",
-        "figure", "measured", "target", "vs bare-stack ceiling (limits.md)"
+        "  {:<name_width$}  {:>13}  {:<16}  vs bare-stack ceiling (limits.md)",
+        "figure", "measured", "target"
     );
     for f in figures {
         println!(

@@ -32,7 +32,7 @@ const FIRST_CHAT: i64 = 500_000_000;
 /// Omnibus running as a child process, with one Telegram channel.
 pub struct System {
     /// Field order matters: the server is killed before its dependencies stop.
-    server: ChildServer,
+    _server: ChildServer,
     _sandbox: Sandbox,
     pub server_proc: Proc,
     pub nats_proc: Proc,
@@ -56,7 +56,7 @@ impl System {
         let api = ConversationServiceClient::connect(server.grpc_url()).await?;
         Ok(Self {
             webhook_url: format!("{}/webhooks/telegram/{channel_id}", server.http_url()),
-            server,
+            _server: server,
             _sandbox: sandbox,
             server_proc,
             nats_proc,

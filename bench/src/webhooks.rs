@@ -80,8 +80,11 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
         ),
     );
     report::line("webhook latency", report::latencies(&histogram));
-    report::line("CPU while posting", cpu_start.until(&cpu_http));
-    report::line("CPU until visible", cpu_start.until(&cpu_visible));
+    let (posting, catching_up) = (cpu_start.until(&cpu_http), cpu_http.until(&cpu_visible));
+    report::line("CPU while posting", &posting);
+    report::line("  server threads (cores)", posting.server_threads());
+    report::line("CPU after posting, until visible", &catching_up);
+    report::line("  server threads (cores)", catching_up.server_threads());
     report::line(
         "server memory",
         format!(
@@ -96,7 +99,7 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
     let counted = system.count_messages().await? as u64;
     let sent = (args.warmup + args.updates) as u64;
     report::line(
-        "check: ListMessages over every conversation",
+        "check: ListMessages, all conversations",
         format!("{counted} messages (answered {expected}, sent {sent})"),
     );
     anyhow::ensure!(

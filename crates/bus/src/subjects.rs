@@ -45,6 +45,38 @@ impl Subjects {
         format!("{}.send.{messenger}.>", self.prefix)
     }
 
+    /// Outbound messages on windowed channels, before the window service
+    /// approved them.
+    pub fn gated(&self, messenger: &str, conversation_id: &str) -> String {
+        format!("{}.window.{messenger}.{conversation_id}", self.prefix)
+    }
+
+    /// Every outbound message waiting for the window service.
+    pub fn all_gated(&self) -> String {
+        format!("{}.window.>", self.prefix)
+    }
+
+    /// Where an outbound message of a channel of `kind` goes first: the
+    /// window service for windowed channels, the ingress otherwise.
+    pub fn outbound(&self, kind: omnibus_proto::ChannelKind, conversation_id: &str) -> String {
+        let messenger = omnibus_core::kind::messenger(kind);
+        if omnibus_core::kind::window(kind).is_some() {
+            self.gated(messenger, conversation_id)
+        } else {
+            self.send(messenger, conversation_id)
+        }
+    }
+
+    /// Templates of one channel.
+    pub fn template(&self, channel_id: &str) -> String {
+        format!("{}.template.{channel_id}", self.prefix)
+    }
+
+    /// A channel flagged by its ingress (e.g. expired credentials).
+    pub fn channel_health(&self, channel_id: &str) -> String {
+        format!("{}.health.{channel_id}", self.prefix)
+    }
+
     /// Where a consumer parks events it gave up on.
     pub fn dead_letters(&self, consumer: &str) -> String {
         format!("{}.dlq.{consumer}", self.prefix)
@@ -74,6 +106,15 @@ mod tests {
         assert_eq!(s.conversation("cv_1"), "omnibus.conv.cv_1");
         assert_eq!(s.send("telegram", "cv_1"), "omnibus.send.telegram.cv_1");
         assert_eq!(s.sends("telegram"), "omnibus.send.telegram.>");
+        use omnibus_proto::ChannelKind;
+        assert_eq!(
+            s.outbound(ChannelKind::Telegram, "cv_1"),
+            "omnibus.send.telegram.cv_1"
+        );
+        assert_eq!(
+            s.outbound(ChannelKind::Whatsapp, "cv_1"),
+            "omnibus.window.whatsapp.cv_1"
+        );
         assert!(s.is_dead_letter("omnibus.dlq.conversations"));
         assert!(!s.is_dead_letter("omnibus.conv.dlq"));
         // RPC subjects must stay outside the stream's `omnibus.>`.

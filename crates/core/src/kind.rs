@@ -15,6 +15,18 @@ pub fn messenger(kind: ChannelKind) -> &'static str {
     }
 }
 
+/// How long after the customer's last message free-form messages are allowed,
+/// for channels that have such a window (WhatsApp and Instagram: 24 hours).
+/// Outside it only approved templates may be sent.
+pub fn window(kind: ChannelKind) -> Option<std::time::Duration> {
+    match kind {
+        ChannelKind::Whatsapp | ChannelKind::Instagram => {
+            Some(std::time::Duration::from_secs(24 * 60 * 60))
+        }
+        _ => None,
+    }
+}
+
 /// Parses `telegram`, `TELEGRAM` or `CHANNEL_KIND_TELEGRAM`.
 pub fn parse(name: &str) -> Option<ChannelKind> {
     let upper = name.trim().to_ascii_uppercase();

@@ -1,0 +1,120 @@
+//! Gated messages: requests, and the decisions that come back.
+
+use omnibus_proto::{Event, MessageFailed, MessageHeld, MessageOutsideWindow, MessageRequested};
+
+use super::{Step, channels};
+use crate::ids;
+use crate::model::{MessageRow, MessageState};
+use crate::sql;
+
+type Result<T = ()> = std::result::Result<T, sqlx::Error>;
+
+pub(super) async fn requested(
+    step: &mut Step<'_>,
+    event: &Event,
+    requested: &MessageRequested,
+) -> Result {
+    if step.subject.starts_with(&step.routes.gate) {
+        return gated(step, event, requested).await;
+    }
+    if !step.subject.starts_with(&step.routes.send) {
+        return Ok(());
+    }
+    if event.id.starts_with(ids::TEMPLATE) {
+        let mut conversation = channels::load(step, event).await?;
+        conversation.reopen_sent = true;
+        sql::save_conversation(step.conn, &conversation).await?;
+    } else if event.id.starts_with(ids::SEND)
+        && let Some(message) = sql::message(step.conn, &requested.message_id).await?
+    {
+        let id = &message.message_id;
+        sql::set_message_state(step.conn, id, MessageState::Sent, message.attempt, 0).await?;
+        step.touched = true;
+    }
+    Ok(())
+}
+
+/// A request waiting for a decision.
+async fn gated(step: &mut Step<'_>, event: &Event, requested: &MessageRequested) -> Result {
+    channels::seen(step, event).await?;
+    let message = MessageRow {
+        message_id: requested.message_id.clone(),
+        conversation_id: event.conversation_id.clone(),
+        channel_id: event.channel_id.clone(),
+        seq: step.seq,
+        state: MessageState::Pending,
+        attempt: 0,
+        held_until_ms: 0,
+        request: requested.clone(),
+    };
+    if sql::insert_message(step.conn, &message).await? {
+        step.touched = true;
+    }
+    Ok(())
+}
+
+pub(super) async fn held(step: &mut Step<'_>, event: &Event, held: &MessageHeld) -> Result {
+    if !event.id.starts_with(ids::HELD) {
+        return Ok(());
+    }
+    let Some(message) = sql::message(step.conn, &held.message_id).await? else {
+        return Ok(());
+    };
+    let (id, attempt) = (&message.message_id, message.attempt);
+    sql::set_message_state(
+        step.conn,
+        id,
+        MessageState::Held,
+        attempt,
+        held.expires_at_ms,
+    )
+    .await?;
+    if !held.template_message_id.is_empty() {
+        let mut conversation = channels::load(step, event).await?;
+        conversation.reopen_sent = true;
+        sql::save_conversation(step.conn, &conversation).await?;
+    }
+    step.touched = true;
+    Ok(())
+}
+
+/// Our own refusals and expiries end a waiting message; anyone's failure
+/// ends a forwarded one.
+pub(super) async fn failed(step: &mut Step<'_>, event: &Event, failed: &MessageFailed) -> Result {
+    let Some(message) = sql::message(step.conn, &failed.message_id).await? else {
+        return Ok(());
+    };
+    let ends = match message.state {
+        MessageState::Pending | MessageState::Held => event.id.starts_with(ids::PREFIX),
+        MessageState::Sent => true,
+        MessageState::Failed => false,
+    };
+    if ends {
+        let (id, attempt) = (&message.message_id, message.attempt);
+        sql::set_message_state(step.conn, id, MessageState::Failed, attempt, 0).await?;
+        step.touched = true;
+    }
+    Ok(())
+}
+
+/// The provider refused a forwarded message as outside its window: the
+/// window is closed whatever our clock says, and the message is decided
+/// again (held behind the default template, or failed).
+pub(super) async fn outside(
+    step: &mut Step<'_>,
+    event: &Event,
+    outside: &MessageOutsideWindow,
+) -> Result {
+    let mut conversation = channels::load(step, event).await?;
+    conversation.provider_closed = true;
+    sql::save_conversation(step.conn, &conversation).await?;
+    let Some(message) = sql::message(step.conn, &outside.message_id).await? else {
+        return Ok(());
+    };
+    if message.state == MessageState::Sent {
+        let (id, attempt) = (&message.message_id, message.attempt + 1);
+        sql::set_message_state(step.conn, id, MessageState::Pending, attempt, 0).await?;
+    }
+    step.touched = true;
+    Ok(())
+}

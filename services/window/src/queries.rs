@@ -1,0 +1,95 @@
+//! The read side: templates and windows, straight from the projection.
+
+use std::sync::Arc;
+
+use omnibus_core::{Clock, clock::timestamp};
+use omnibus_proto::{TemplateStatus, Window};
+use omnibus_store::Store;
+
+use crate::error::{Result, WindowError};
+use crate::model::{ChannelRow, TemplateRow};
+use crate::policy::WindowState;
+use crate::sql;
+
+/// Reads; cheap to clone.
+#[derive(Clone)]
+pub struct Queries {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Queries {
+    /// Queries over `store`, with `clock` deciding whether windows are open.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// A channel that exists (not deleted).
+    pub async fn channel(&self, id: &str) -> Result<ChannelRow> {
+        if id.trim().is_empty() {
+            return Err(WindowError::invalid(
+                "channel_id is empty; give a channel id",
+            ));
+        }
+        let mut conn = self.store.pool().acquire().await?;
+        sql::channel(&mut conn, id)
+            .await?
+            .filter(|c| !c.deleted)
+            .ok_or_else(|| WindowError::not_found("channel", id))
+    }
+
+    /// The channel's templates, only those in `status` unless UNSPECIFIED.
+    pub async fn templates(
+        &self,
+        channel_id: &str,
+        status: TemplateStatus,
+    ) -> Result<Vec<TemplateRow>> {
+        let mut conn = self.store.pool().acquire().await?;
+        let all = sql::templates(&mut conn, channel_id).await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| status == TemplateStatus::Unspecified || t.status == status)
+            .collect())
+    }
+
+    /// One template, `None` when unknown.
+    pub async fn template(
+        &self,
+        channel_id: &str,
+        name: &str,
+        language: &str,
+    ) -> Result<Option<TemplateRow>> {
+        let all = self
+            .templates(channel_id, TemplateStatus::Unspecified)
+            .await?;
+        Ok(all
+            .into_iter()
+            .find(|t| t.name == name && t.language == language))
+    }
+
+    /// The window of a conversation now.
+    pub async fn window(&self, conversation_id: &str) -> Result<Window> {
+        if conversation_id.trim().is_empty() {
+            return Err(WindowError::invalid(
+                "conversation_id is empty; give a conversation id",
+            ));
+        }
+        let mut conn = self.store.pool().acquire().await?;
+        let conversation = sql::conversation(&mut conn, conversation_id)
+            .await?
+            .ok_or_else(|| WindowError::not_found("conversation", conversation_id))?;
+        let kind = sql::channel(&mut conn, &conversation.channel_id)
+            .await?
+            .map(|c| c.kind)
+            .unwrap_or_default();
+        let held = sql::held_in(&mut conn, conversation_id).await?;
+        let state = WindowState::of(kind, Some(&conversation));
+        Ok(Window {
+            open: state.is_open(self.clock.now_ms()),
+            expires_at: state.expires_at_ms().and_then(timestamp),
+            windowed: state.windowed(),
+            last_customer_message_at: timestamp(conversation.last_customer_ms),
+            held_messages: u32::try_from(held).unwrap_or(u32::MAX),
+        })
+    }
+}

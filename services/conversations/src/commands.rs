@@ -13,6 +13,7 @@ use crate::queries::Queries;
 
 mod channels;
 mod conversations;
+mod window;
 
 /// Tuning of the write side.
 #[derive(Debug, Clone)]

@@ -117,7 +117,13 @@ async fn apply_event(conn: &mut AnyConnection, seq: u64, event: &Event) -> Resul
         Payload::MessageRequested(requested) => {
             message::requested(conn, seq, event, requested).await
         }
-        Payload::MessageDispatched(dispatched) => message::dispatched(conn, at, dispatched).await,
+        Payload::MessageDispatched(dispatched) => {
+            message::dispatched(conn, conversation_id, at, dispatched).await
+        }
+        Payload::MessageHeld(held) => message::held(conn, at, held).await,
+        Payload::ChannelFlagged(flagged) => {
+            channel::flagged(conn, &event.channel_id, at, flagged).await
+        }
         Payload::MessageFailed(failed) => {
             message::failed(conn, seq, conversation_id, at, failed).await
         }

@@ -6,10 +6,11 @@
 use omnibus_store::Migration;
 
 /// The migrations of this service, applied in order at start.
-pub const MIGRATIONS: &[Migration] = &[Migration::portable(
-    1,
-    "channels, contacts, conversations, messages",
-    r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration::portable(
+        1,
+        "channels, contacts, conversations, messages",
+        r#"
 CREATE TABLE conv_channels (
     id TEXT PRIMARY KEY,
     kind BIGINT NOT NULL,
@@ -80,4 +81,19 @@ CREATE INDEX conv_messages_conversation ON conv_messages (conversation_id, seq);
 CREATE INDEX conv_messages_provider_id ON conv_messages (conversation_id, provider_message_id);
 CREATE INDEX conv_messages_idempotency ON conv_messages (conversation_id, idempotency_key);
 "#,
-)];
+    ),
+    Migration::portable(
+        2,
+        "delivery statuses that arrived before the provider's message id was known",
+        r#"
+CREATE TABLE conv_early_statuses (
+    conversation_id TEXT NOT NULL,
+    provider_message_id TEXT NOT NULL,
+    status BIGINT NOT NULL,
+    failure_reason TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    PRIMARY KEY (conversation_id, provider_message_id, status)
+);
+"#,
+    ),
+];

@@ -7,7 +7,7 @@
 //! timer for good when the fired event comes back on the stream.
 
 use omnibus_bus::Subjects;
-use omnibus_core::{ids, kind::messenger};
+use omnibus_core::ids;
 use omnibus_proto::{
     AuthorKind, ChannelKind, CloseReason, ConversationClosed, Event, MessageRequested,
     MessageStatus, event::Payload,
@@ -103,7 +103,9 @@ impl Timer {
                 }),
             ),
             _ => (
-                subjects.send(messenger(self.channel_kind), &self.conversation_id),
+                // Windowed channels: through the window service, which
+                // refuses automatic messages outside the 24-hour window.
+                subjects.outbound(self.channel_kind, &self.conversation_id),
                 Payload::MessageRequested(self.message()),
             ),
         };

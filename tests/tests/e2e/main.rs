@@ -6,6 +6,7 @@ mod support;
 mod api;
 mod bus;
 mod crash;
+mod delivery;
 mod lifecycle;
 mod metrics;
 mod notifications;

@@ -1,6 +1,6 @@
 //! Messages and conversation lifecycle commands.
 
-use omnibus_core::{ids, kind::messenger};
+use omnibus_core::ids;
 use omnibus_proto::{
     AuthorKind, ChannelKind, ChannelStatus, CloseConversationRequest, CloseReason, Conversation,
     ConversationAssigned, ConversationClosed, ConversationRead, ConversationStarted,
@@ -40,6 +40,18 @@ impl Commands {
                 "templates are for channels with a 24-hour window (WhatsApp, Instagram); send text instead",
             ));
         }
+        let verdict = match omnibus_core::kind::window(kind) {
+            Some(_) => Some(
+                self.check_window(
+                    &conversation.id,
+                    &conversation.channel_id,
+                    kind,
+                    request.template.clone(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let reply_to_provider_message_id = self.reply_target(&conversation.id, &request).await?;
         let target = self
             .queries
@@ -48,19 +60,32 @@ impl Commands {
             .ok_or_else(|| ServiceError::not_found("conversation", &conversation.id))?;
         let message_id =
             ids::outbound_message_id(&conversation.id, (!key.is_empty()).then_some(key));
+        let (mut text, mut template, mut status) =
+            (request.text, request.template, MessageStatus::Pending);
+        if let Some(verdict) = verdict {
+            if verdict.held {
+                status = MessageStatus::Held;
+            }
+            if template.is_some() {
+                template = verdict.template.or(template);
+                if text.trim().is_empty() {
+                    text = verdict.rendered_text;
+                }
+            }
+        }
         let requested = MessageRequested {
             message_id: message_id.clone(),
-            text: request.text,
+            text,
             attachments: request.attachments,
             reply_to_message_id: request.reply_to_message_id,
             reply_to_provider_message_id,
             author_kind: AuthorKind::Operator as i32,
             operator_id: request.operator_id,
             idempotency_key: key.to_owned(),
-            template: request.template,
+            template,
             provider_chat_id: target.provider_chat_id,
             channel_kind: kind as i32,
-            initial_status: MessageStatus::Pending as i32,
+            initial_status: status as i32,
         };
         let event = event(
             format!("send:{message_id}"),
@@ -68,7 +93,7 @@ impl Commands {
             &conversation.id,
             Payload::MessageRequested(requested),
         );
-        let subject = self.bus.subjects().send(messenger(kind), &conversation.id);
+        let subject = self.bus.subjects().outbound(kind, &conversation.id);
         self.publish(subject, &event).await?;
         self.queries
             .message(&message_id)
@@ -93,8 +118,20 @@ impl Commands {
                 contact.id, contact.channel_id, request.channel_id
             )));
         }
-        self.sendable_channel(&contact.channel_id).await?;
+        let kind = self.sendable_channel(&contact.channel_id).await?;
         let conversation_id = ids::conversation_id(&contact.channel_id, &contact.provider_user_id);
+        let has_message = !request.text.is_empty() || request.template.is_some();
+        if has_message && omnibus_core::kind::window(kind).is_some() {
+            // Refuse before opening anything: outside the window only a
+            // template (or the channel's default one) can start a chat.
+            self.check_window(
+                &conversation_id,
+                &contact.channel_id,
+                kind,
+                request.template.clone(),
+            )
+            .await?;
+        }
         let existing = self.queries.conversation(&conversation_id).await?;
         let is_open = existing
             .as_ref()
@@ -124,7 +161,7 @@ impl Commands {
             self.publish(self.bus.subjects().conversation(&conversation_id), &event)
                 .await?;
         }
-        if !request.text.is_empty() || request.template.is_some() {
+        if has_message {
             self.send_message(SendMessageRequest {
                 conversation_id: conversation_id.clone(),
                 text: request.text,

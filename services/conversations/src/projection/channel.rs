@@ -1,7 +1,7 @@
 //! Channel snapshots → `conv_channels`. Credentials are not stored here: the
 //! API never returns them, so only their key names are kept.
 
-use omnibus_proto::ChannelChanged;
+use omnibus_proto::{ChannelChanged, ChannelFlagged, ChannelStatus};
 use sqlx::AnyConnection;
 
 use crate::codec;
@@ -34,6 +34,28 @@ pub(super) async fn apply(
     .bind(keys.join(","))
     .bind(state.created_at_ms)
     .bind(state.updated_at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An ingress found the channel unusable (e.g. an expired token): shown as
+/// the channel's status until the next snapshot (an update) replaces it.
+pub(super) async fn flagged(
+    conn: &mut AnyConnection,
+    channel_id: &str,
+    at: i64,
+    flagged: &ChannelFlagged,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conv_channels SET status = $1, status_reason = $2, updated_at_ms = $3
+         WHERE id = $4 AND status <> $5",
+    )
+    .bind(i64::from(flagged.status))
+    .bind(flagged.reason.as_str())
+    .bind(at)
+    .bind(channel_id)
+    .bind(ChannelStatus::Deleted as i64)
     .execute(conn)
     .await?;
     Ok(())

@@ -2,7 +2,7 @@
 
 use omnibus_proto::{
     AuthorKind, DeliveryStatusChanged, Direction, Event, MessageDispatched, MessageEdited,
-    MessageFailed, MessageReceived, MessageRequested, MessageStatus, TemplateRef,
+    MessageFailed, MessageHeld, MessageReceived, MessageRequested, MessageStatus, TemplateRef,
     message_failed::Kind as FailureKind,
 };
 use sqlx::AnyConnection;
@@ -234,6 +234,7 @@ async fn advance(
 
 pub(super) async fn dispatched(
     conn: &mut AnyConnection,
+    conversation_id: &str,
     at: i64,
     dispatched: &MessageDispatched,
 ) -> Result<(), sqlx::Error> {
@@ -245,6 +246,57 @@ pub(super) async fn dispatched(
     .execute(&mut *conn)
     .await?;
     advance(conn, &dispatched.message_id, MessageStatus::Sent, "", at).await?;
+    apply_early_statuses(conn, conversation_id, dispatched).await
+}
+
+/// Statuses the provider reported before the send call returned (WhatsApp
+/// may deliver `sent` and `delivered` webhooks first), applied now that the
+/// provider's id is known.
+async fn apply_early_statuses(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    dispatched: &MessageDispatched,
+) -> Result<(), sqlx::Error> {
+    if dispatched.provider_message_id.is_empty() {
+        return Ok(());
+    }
+    let early: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT status, failure_reason, at_ms FROM conv_early_statuses
+         WHERE conversation_id = $1 AND provider_message_id = $2 ORDER BY status",
+    )
+    .bind(conversation_id)
+    .bind(dispatched.provider_message_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for (status, reason, at) in early {
+        let status = MessageStatus::try_from(status as i32).unwrap_or(MessageStatus::Sent);
+        advance(conn, &dispatched.message_id, status, &reason, at).await?;
+    }
+    sqlx::query(
+        "DELETE FROM conv_early_statuses WHERE conversation_id = $1 AND provider_message_id = $2",
+    )
+    .bind(conversation_id)
+    .bind(dispatched.provider_message_id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The window service held the message until the customer answers; the
+/// reason says so to the operator.
+pub(super) async fn held(
+    conn: &mut AnyConnection,
+    at: i64,
+    held: &MessageHeld,
+) -> Result<(), sqlx::Error> {
+    advance(
+        conn,
+        &held.message_id,
+        MessageStatus::Held,
+        &held.reason,
+        at,
+    )
+    .await?;
     Ok(())
 }
 
@@ -310,11 +362,38 @@ pub(super) async fn status_changed(
         .await?;
         match found {
             Some((id,)) => id,
-            None => return Ok(()),
+            None => return keep_early_status(conn, conversation_id, at, changed, status).await,
         }
     } else {
         changed.message_id.clone()
     };
     advance(conn, &message_id, status, &changed.failure_reason, at).await?;
+    Ok(())
+}
+
+/// Keeps a status for a provider id we do not know yet; the dispatch that
+/// brings the id applies it.
+async fn keep_early_status(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    at: i64,
+    changed: &DeliveryStatusChanged,
+    status: MessageStatus,
+) -> Result<(), sqlx::Error> {
+    if changed.provider_message_id.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO conv_early_statuses
+             (conversation_id, provider_message_id, status, failure_reason, at_ms)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(conversation_id)
+    .bind(changed.provider_message_id.as_str())
+    .bind(status as i64)
+    .bind(changed.failure_reason.as_str())
+    .bind(at)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -29,6 +29,9 @@ pub const ENV_API_TOKEN: &str = "OMNIBUS_API_TOKEN";
 pub const ENV_TELEGRAM_API_BASE: &str = "OMNIBUS_TELEGRAM_API_BASE";
 /// `OMNIBUS_SHUTDOWN_GRACE_SECONDS`: how long in-flight work may take at shutdown.
 pub const ENV_SHUTDOWN_GRACE: &str = "OMNIBUS_SHUTDOWN_GRACE_SECONDS";
+/// `OMNIBUS_WINDOW_HOLD_SECONDS`: how long a message held outside the 24-hour
+/// window waits for the customer to answer before it fails (default 7 days).
+pub const ENV_WINDOW_HOLD: &str = "OMNIBUS_WINDOW_HOLD_SECONDS";
 
 /// A service the process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,6 +46,8 @@ pub enum Service {
     Notifications,
     /// Inactivity close, closing messages, auto-replies and off-hours replies.
     Timers,
+    /// The 24-hour window of WhatsApp and Instagram, held messages and templates.
+    Window,
 }
 
 impl Service {
@@ -56,6 +61,7 @@ impl Service {
         self.includes(Service::Conversations)
             || self.includes(Service::Timers)
             || self.includes(Service::Notifications)
+            || self.includes(Service::Window)
     }
 }
 
@@ -88,6 +94,8 @@ pub struct ServerConfig {
     pub telegram_api_base: String,
     /// How long shutdown waits for in-flight work.
     pub shutdown_grace: Duration,
+    /// How long a held message waits for the customer (window service).
+    pub window_hold: Duration,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
 }
@@ -134,6 +142,7 @@ impl ServerConfig {
             },
             telegram_api_base: or(ENV_TELEGRAM_API_BASE, "https://api.telegram.org"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
+            window_hold: window_hold(&get)?,
             telemetry: TelemetryConfig::from_lookup("omnibus", &lookup),
         })
     }
@@ -170,6 +179,17 @@ fn number<T: std::str::FromStr>(
     }
 }
 
+fn window_hold(get: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    let seconds = number(get, ENV_WINDOW_HOLD, 7 * 24 * 3600u64)?;
+    if seconds == 0 {
+        return Err(problem(
+            ENV_WINDOW_HOLD,
+            "must be at least 1 second; held messages need time for the customer to answer",
+        ));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
 fn address(value: &str, variable: &'static str) -> Result<SocketAddr, ConfigError> {
     value.parse().map_err(|_| {
         problem(
@@ -193,6 +213,16 @@ mod tests {
         assert_eq!(config.grpc_addr.to_string(), "0.0.0.0:50051");
         assert_eq!(config.telegram_api_base, "https://api.telegram.org");
         assert!(config.api_token.is_none() && config.public_url.is_none());
+        assert_eq!(config.window_hold, Duration::from_secs(7 * 24 * 3600));
+    }
+
+    #[test]
+    fn the_hold_time_is_configurable_but_not_zero() {
+        let config = ServerConfig::with(Service::Window, &[(ENV_WINDOW_HOLD, "60")]).unwrap();
+        assert_eq!(config.window_hold, Duration::from_secs(60));
+        assert!(config.service.needs_store());
+        let err = ServerConfig::with(Service::All, &[(ENV_WINDOW_HOLD, "0")]).unwrap_err();
+        assert!(err.to_string().starts_with(ENV_WINDOW_HOLD), "{err}");
     }
 
     #[test]

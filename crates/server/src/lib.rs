@@ -49,6 +49,9 @@ pub enum ServerError {
     /// The timers service could not start.
     #[error("timers: {0}")]
     Timers(#[from] omnibus_timers::TimersError),
+    /// The window service could not start.
+    #[error("window: {0}")]
+    Window(#[from] omnibus_window::WindowError),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -99,6 +102,9 @@ pub async fn run(
     }
     if service.includes(Service::Timers) {
         services::timers::start(&ctx, &mut parts).await?;
+    }
+    if service.includes(Service::Window) {
+        services::window::start(&ctx, &mut parts).await?;
     }
     let services::Parts {
         mut grpc,

@@ -15,6 +15,7 @@ pub(crate) mod conversations;
 pub(crate) mod ingress_telegram;
 pub(crate) mod notifications;
 pub(crate) mod timers;
+pub(crate) mod window;
 
 /// What every service gets at start.
 pub(crate) struct Context {

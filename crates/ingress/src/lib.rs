@@ -6,10 +6,12 @@
 //! - [`webhook`] — webhook answers (200/400/401/403/404/413/503) and storing
 //!   normalized events before answering
 //! - [`setup`] — answering the conversations service's channel checks
+//! - [`rpc`] — answering other services' requests over core NATS
 //! - [`outcome`] — recording delivery results of outbound messages
 
 pub mod directory;
 pub mod outcome;
+pub mod rpc;
 pub mod setup;
 pub mod webhook;
 

@@ -4,7 +4,8 @@
 
 use omnibus_bus::{Bus, BusError};
 use omnibus_proto::{
-    Event, MessageDispatched, MessageFailed, event::Payload, message_failed::Kind,
+    ChannelFlagged, ChannelStatus, Event, MessageDispatched, MessageFailed, MessageOutsideWindow,
+    event::Payload, message_failed::Kind,
 };
 
 /// The provider accepted the message.
@@ -41,6 +42,57 @@ pub async fn failed(
         attempts,
     });
     record(bus, command, format!("failed:{message_id}"), payload).await
+}
+
+/// The provider refused the message because the customer's window is
+/// closed (WhatsApp 131047); the window service decides what happens next
+/// (hold it behind the default template, or fail it).
+pub async fn outside_window(
+    bus: &Bus,
+    command: &Event,
+    message_id: &str,
+    provider_code: String,
+    reason: String,
+) -> Result<(), BusError> {
+    let payload = Payload::MessageOutsideWindow(MessageOutsideWindow {
+        message_id: message_id.to_owned(),
+        provider_code,
+        reason,
+    });
+    record(
+        bus,
+        command,
+        format!("outside_window:{message_id}"),
+        payload,
+    )
+    .await
+}
+
+/// Flags the command's channel as unusable (`ChannelFlagged{ERROR}` on its
+/// health subject), e.g. after the provider refused our credentials; the
+/// conversations service shows it until the next channel update. The id is
+/// per message, so every refused message re-asserts the flag once.
+pub async fn flag_channel(
+    bus: &Bus,
+    command: &Event,
+    message_id: &str,
+    reason: String,
+) -> Result<(), BusError> {
+    let now = omnibus_core::now_ms();
+    let event = Event {
+        id: format!("flagged:{}:{message_id}", command.channel_id),
+        occurred_at_ms: now,
+        recorded_at_ms: now,
+        channel_id: command.channel_id.clone(),
+        conversation_id: String::new(),
+        payload: Some(Payload::ChannelFlagged(ChannelFlagged {
+            status: ChannelStatus::Error as i32,
+            reason,
+        })),
+    };
+    bus.publish(bus.subjects().channel_health(&command.channel_id), &event)
+        .await
+        .map(|_| ())
 }
 
 async fn record(bus: &Bus, command: &Event, id: String, payload: Payload) -> Result<(), BusError> {

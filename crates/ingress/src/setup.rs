@@ -3,10 +3,8 @@
 
 use std::future::Future;
 
-use futures::StreamExt;
 use omnibus_bus::{Bus, BusError};
 use omnibus_proto::{ChannelSetupReply, ChannelSetupRequest, channel_setup_reply::Outcome};
-use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
 /// Serves setup requests for `messenger` with `check` until `shutdown`.
@@ -21,35 +19,15 @@ where
     F: Fn(ChannelSetupRequest) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ChannelSetupReply> + Send + 'static,
 {
-    let subject = bus.subjects().rpc(&format!("setup.{messenger}"));
-    let mut requests = bus
-        .client()
-        .queue_subscribe(subject, format!("ingress-{messenger}"))
-        .await
-        .map_err(|e| BusError::Unavailable(e.to_string()))?;
-    loop {
-        let request = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            request = requests.next() => request,
-        };
-        let Some(request) = request else {
-            return Ok(());
-        };
-        let Some(reply_to) = request.reply.clone() else {
-            continue;
-        };
-        let reply = match ChannelSetupRequest::decode(request.payload) {
-            Ok(setup) => check(setup).await,
-            Err(err) => reply(Outcome::Invalid, format!("malformed setup request: {err}")),
-        };
-        if let Err(err) = bus
-            .client()
-            .publish(reply_to, reply.encode_to_vec().into())
-            .await
-        {
-            tracing::warn!(error = %err, "cannot answer a channel setup request");
-        }
-    }
+    crate::rpc::serve(
+        bus,
+        &format!("setup.{messenger}"),
+        format!("ingress-{messenger}"),
+        check,
+        |why| reply(Outcome::Invalid, why),
+        shutdown,
+    )
+    .await
 }
 
 /// A reply with an outcome and a message, for the failure cases.

@@ -1,0 +1,364 @@
+//! A client of the WhatsApp Cloud API on Meta's Graph API: sending messages,
+//! reading a phone number (the token check) and listing templates, with
+//! Graph's errors sorted into what the caller can act on.
+//!
+//! The access token travels in the `Authorization` header only; it never
+//! reaches a log line or an error string (any text echoing it is redacted).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The Graph API version every path starts with.
+pub const GRAPH_VERSION: &str = "v21.0";
+
+/// How long one request may take before it counts as a transient failure.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Graph error codes that mean "too much, later": 130429 (throughput),
+/// 131056 (pair rate limit), 4 / 80007 (app and account rate limits), and
+/// 1, 2, 131000, 131016, 133004 (temporary failures at Meta).
+const RETRYABLE_CODES: [i64; 9] = [130_429, 131_056, 4, 80_007, 1, 2, 131_000, 131_016, 133_004];
+
+/// 131047: more than 24 hours since the customer last wrote.
+pub const OUTSIDE_WINDOW_CODE: i64 = 131_047;
+
+/// A failed Graph call, classified by what the caller should do next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// Meta or the network failed, or Meta is throttling us; trying again
+    /// later may work. `code` is Graph's, when it answered with one.
+    #[error("transient failure ({code:?}): {message}")]
+    Transient { code: Option<i64>, message: String },
+    /// 131047: the customer's 24-hour window is closed.
+    #[error("outside the customer service window: {message}")]
+    OutsideWindow { message: String },
+    /// 190 or HTTP 401: the access token expired or was revoked.
+    #[error("unauthorized ({code}): {message}")]
+    Unauthorized { code: i64, message: String },
+    /// Anything else: Graph refused the request as it was. `code` 0 means
+    /// it was refused here, before calling Graph.
+    #[error("rejected ({code}): {message}")]
+    Rejected { code: i64, message: String },
+}
+
+impl GraphError {
+    /// Explains the failure to an operator, in words they can act on.
+    pub fn readable(&self) -> String {
+        match self {
+            Self::Transient { message, .. } => {
+                format!("WhatsApp is unavailable or throttling right now ({message})")
+            }
+            Self::OutsideWindow { message } => format!(
+                "the customer has not written for more than 24 hours; only an approved template \
+                 can be sent ({message})"
+            ),
+            Self::Unauthorized { message, .. } => format!(
+                "WhatsApp refused the channel's access token (expired or revoked); update the \
+                 channel's access_token ({message})"
+            ),
+            Self::Rejected { message, .. } => format!("WhatsApp refused the message: {message}"),
+        }
+    }
+
+    /// Graph's error code, when Graph answered with one.
+    pub fn provider_code(&self) -> Option<i64> {
+        match self {
+            Self::Transient { code, .. } => *code,
+            Self::OutsideWindow { .. } => Some(OUTSIDE_WINDOW_CODE),
+            Self::Unauthorized { code, .. } => Some(*code),
+            Self::Rejected { code: 0, .. } => None,
+            Self::Rejected { code, .. } => Some(*code),
+        }
+    }
+
+    /// True when waiting and trying again may work.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient { .. })
+    }
+}
+
+/// What `GET /{version}/{phone_number_id}` says about a business number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PhoneNumber {
+    pub verified_name: String,
+    pub display_phone_number: String,
+}
+
+/// One page of `GET /{version}/{waba}/message_templates`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TemplatesPage {
+    /// Graph's template objects.
+    pub data: Vec<Value>,
+    /// The cursor of the next page, when Graph says there is one.
+    pub next: Option<String>,
+}
+
+/// A Graph client with one access token. Cheap to clone; the token never
+/// appears in `Debug`.
+#[derive(Clone)]
+pub struct GraphApi {
+    http: reqwest::Client,
+    base_url: String,
+    token: String,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for GraphApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphApi")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphApi {
+    /// A client of `base_url` (`https://graph.facebook.com`, or a stand-in).
+    pub fn new(http: reqwest::Client, base_url: &str, token: &str) -> Self {
+        Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Sets how long one request may take before it counts as transient.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sends one message body; returns its wamid.
+    pub async fn send(&self, phone_number_id: &str, body: &Value) -> Result<String, GraphError> {
+        let url = format!(
+            "{}/{GRAPH_VERSION}/{phone_number_id}/messages",
+            self.base_url
+        );
+        let answer = self.call(self.http.post(url).json(body)).await?;
+        answer["messages"][0]["id"]
+            .as_str()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| transient(None, "the answer carries no message id".into()))
+    }
+
+    /// The business number behind `phone_number_id`; the cheapest way to
+    /// check that the token works for it.
+    pub async fn phone_number(&self, phone_number_id: &str) -> Result<PhoneNumber, GraphError> {
+        let url = format!(
+            "{}/{GRAPH_VERSION}/{phone_number_id}?fields=verified_name,display_phone_number",
+            self.base_url
+        );
+        let answer = self.call(self.http.get(url)).await?;
+        serde_json::from_value(answer)
+            .map_err(|_| transient(None, "unreadable phone number".into()))
+    }
+
+    /// One page of the account's templates, from `after` (a cursor).
+    pub async fn templates_page(
+        &self,
+        business_account_id: &str,
+        after: Option<&str>,
+    ) -> Result<TemplatesPage, GraphError> {
+        // Graph's ids and cursors are URL-safe (digits, base64url).
+        let mut url = format!(
+            "{}/{GRAPH_VERSION}/{business_account_id}/message_templates?limit=100\
+             &fields=name,language,status,category,components,id,rejected_reason",
+            self.base_url
+        );
+        if let Some(after) = after {
+            url.push_str("&after=");
+            url.push_str(&url_safe(after));
+        }
+        let answer = self.call(self.http.get(url)).await?;
+        let data = answer["data"].as_array().cloned().unwrap_or_default();
+        let after = answer["paging"]["cursors"]["after"]
+            .as_str()
+            .filter(|a| !a.is_empty());
+        let has_next = answer["paging"]["next"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty());
+        Ok(TemplatesPage {
+            next: after
+                .filter(|_| has_next && !data.is_empty())
+                .map(str::to_owned),
+            data,
+        })
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, GraphError> {
+        let response = request
+            .bearer_auth(&self.token)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        decode(status, &bytes).map_err(|e| self.redacted(e))
+    }
+
+    /// A network-level failure, without the URL.
+    fn transport_error(&self, error: reqwest::Error) -> GraphError {
+        let kind = if error.is_timeout() {
+            "timed out"
+        } else if error.is_connect() {
+            "connection failed"
+        } else {
+            "request failed"
+        };
+        let detail = error_chain(&error.without_url());
+        transient(None, self.redact(&format!("{kind}: {detail}")))
+    }
+
+    fn redacted(&self, error: GraphError) -> GraphError {
+        match error {
+            GraphError::Transient { code, message } => GraphError::Transient {
+                code,
+                message: self.redact(&message),
+            },
+            GraphError::OutsideWindow { message } => GraphError::OutsideWindow {
+                message: self.redact(&message),
+            },
+            GraphError::Unauthorized { code, message } => GraphError::Unauthorized {
+                code,
+                message: self.redact(&message),
+            },
+            GraphError::Rejected { code, message } => GraphError::Rejected {
+                code,
+                message: self.redact(&message),
+            },
+        }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        if self.token.is_empty() {
+            return text.to_owned();
+        }
+        text.replace(&self.token, "<token>")
+    }
+}
+
+/// Percent-encodes what is not unreserved in a query value (cursors may
+/// end in base64 `=` padding).
+fn url_safe(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn transient(code: Option<i64>, message: String) -> GraphError {
+    GraphError::Transient { code, message }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+// === answers ===
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Envelope {
+    error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ErrorBody {
+    message: String,
+    code: i64,
+    error_user_title: String,
+    error_data: ErrorData,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ErrorData {
+    details: String,
+}
+
+/// Decodes a Graph answer, or classifies its error.
+pub(crate) fn decode(status: u16, body: &[u8]) -> Result<Value, GraphError> {
+    let value: Option<Value> = serde_json::from_slice(body).ok();
+    let error = value
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<Envelope>(v.clone()).ok())
+        .and_then(|e| e.error);
+    match (status, value, error) {
+        (200..=299, Some(value), None) => Ok(value),
+        (_, _, Some(error)) => Err(classify(status, &error)),
+        (500..=599, ..) | (200..=299, None, None) => Err(transient(
+            None,
+            format!("unreadable answer from WhatsApp (http {status})"),
+        )),
+        (401, ..) => Err(GraphError::Unauthorized {
+            code: 190,
+            message: "http 401".into(),
+        }),
+        (429, ..) => Err(transient(None, "http 429".into())),
+        _ => Err(GraphError::Rejected {
+            code: i64::from(status),
+            message: format!("http {status}"),
+        }),
+    }
+}
+
+/// Sorts a Graph error by its code, then by HTTP status.
+fn classify(status: u16, error: &ErrorBody) -> GraphError {
+    let title = title(error);
+    let message = if error.error_data.details.is_empty() || error.error_data.details == title {
+        title
+    } else {
+        format!("{title}: {}", error.error_data.details)
+    };
+    let code = error.code;
+    if code == OUTSIDE_WINDOW_CODE {
+        GraphError::OutsideWindow { message }
+    } else if code == 190 || status == 401 {
+        GraphError::Unauthorized { code, message }
+    } else if RETRYABLE_CODES.contains(&code) || status >= 500 || status == 429 {
+        transient(Some(code), message)
+    } else {
+        GraphError::Rejected { code, message }
+    }
+}
+
+/// The error's title: `error_user_title`, else `message` without Graph's
+/// `(#131047) ` prefix.
+fn title(error: &ErrorBody) -> String {
+    if !error.error_user_title.is_empty() {
+        return error.error_user_title.clone();
+    }
+    let message = error.message.trim();
+    match message
+        .strip_prefix("(#")
+        .and_then(|rest| rest.split_once(") "))
+    {
+        Some((_, title)) => title.to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

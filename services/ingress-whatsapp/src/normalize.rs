@@ -1,0 +1,242 @@
+//! Turns a WhatsApp webhook into Omnibus events, or says why a part of it
+//! was skipped.
+//!
+//! Normalization is pure and deterministic: the same webhook on the same
+//! channel always gives the same events, with ids derived from WhatsApp's
+//! own (`omnibus_core::ids`), so a retried webhook or a replayed stream lands
+//! on the same conversation, contact and message, and the event id
+//! (`whatsapp:<channel>:<wamid>`) lets JetStream drop the repeat.
+//!
+//! One webhook can carry many entries, changes, messages and statuses; each
+//! becomes its own event. Changes about another business number (several
+//! numbers can share one Meta app and so one webhook URL) are skipped.
+
+mod content;
+pub mod other;
+
+use omnibus_core::ids;
+use omnibus_proto::{AuthorKind, Direction, Event, MessageReceived, Peer, event::Payload};
+use serde_json::Value;
+
+use crate::wire::{self, Change, Message, MessagesValue, Notification, Profile};
+
+/// The channel a webhook arrived on, as normalization needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelView<'a> {
+    /// Our channel id.
+    pub id: &'a str,
+    /// The business number this channel is (`phone_number_id` credential).
+    pub phone_number_id: &'a str,
+    /// The business account (`business_account_id` credential), if known.
+    pub business_account_id: &'a str,
+}
+
+/// Where an event belongs on the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Routed {
+    /// On its conversation's subject (`event.conversation_id`).
+    Conversation(Event),
+    /// On the channel's template subject.
+    Template(Event),
+}
+
+impl Routed {
+    /// The event, wherever it goes.
+    pub fn event(&self) -> &Event {
+        match self {
+            Self::Conversation(event) | Self::Template(event) => event,
+        }
+    }
+}
+
+/// Everything one webhook gave.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Normalized {
+    /// Events to store, in the webhook's order; `recorded_at_ms` is 0.
+    pub events: Vec<Routed>,
+    /// What was left out and why, for logs.
+    pub skipped: Vec<&'static str>,
+}
+
+/// Normalizes a webhook received on `channel`.
+pub fn normalize(channel: &ChannelView<'_>, notification: &Notification) -> Normalized {
+    let mut out = Normalized::default();
+    for entry in &notification.entry {
+        for change in &entry.changes {
+            match change.field.as_str() {
+                "messages" | "smb_message_echoes" | "calls" => {
+                    messages_change(channel, change, &mut out);
+                }
+                "message_template_status_update" => {
+                    other::template_status(channel, entry, &change.value, &mut out);
+                }
+                _ => out.skipped.push("webhook field Omnibus does not use"),
+            }
+        }
+    }
+    out
+}
+
+fn messages_change(channel: &ChannelView<'_>, change: &Change, out: &mut Normalized) {
+    let Some(value) = wire::decode::<MessagesValue>(&change.value) else {
+        out.skipped.push("unreadable change value");
+        return;
+    };
+    if let Some(metadata) = &value.metadata
+        && !channel.phone_number_id.is_empty()
+        && metadata.phone_number_id != channel.phone_number_id
+    {
+        out.skipped.push("change for another phone number");
+        return;
+    }
+    let profiles: Vec<Profile> = value.contacts.iter().filter_map(wire::decode).collect();
+    for raw in &value.messages {
+        match received(channel, &profiles, raw) {
+            Some(event) => out.events.push(Routed::Conversation(event)),
+            None => out.skipped.push("message without id or sender"),
+        }
+    }
+    for raw in &value.message_echoes {
+        match other::echo(channel, raw) {
+            Some(event) => out.events.push(Routed::Conversation(event)),
+            None => out.skipped.push("echo without id or recipient"),
+        }
+    }
+    for raw in &value.statuses {
+        match other::status(channel, raw) {
+            Some(event) => out.events.push(Routed::Conversation(event)),
+            None => out.skipped.push("status Omnibus does not track"),
+        }
+    }
+    for raw in &value.calls {
+        match other::call(channel, &profiles, raw) {
+            Some(event) => out.events.push(Routed::Conversation(event)),
+            None => out.skipped.push("call event without id or customer"),
+        }
+    }
+    if !value.errors.is_empty() {
+        // Account-level errors name no customer, so no conversation takes them.
+        out.skipped.push("account-level webhook errors");
+    }
+}
+
+/// A customer's message, or `None` when it names no sender or id.
+fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Option<Event> {
+    let message = match wire::decode::<Message>(raw) {
+        Some(message) => message,
+        // A message of a shape we cannot read still gets a notice, keyed on
+        // the id and sender if those at least are readable.
+        None => unreadable(raw)?,
+    };
+    if message.id.is_empty() || message.from.is_empty() {
+        return None;
+    }
+    let chat = Chat::new(
+        channel.id,
+        &message.from,
+        profile_name(profiles, &message.from),
+    );
+    let body = content::of(&message);
+    let reply_to = body
+        .reply_to_wamid
+        .or_else(|| message.context.as_ref().map(|c| c.id.clone()))
+        .filter(|id| !id.is_empty())
+        .map(|wamid| chat.message_id(&wamid))
+        .unwrap_or_default();
+    let author_name = match body.author {
+        AuthorKind::Contact => chat.peer.first_name.clone(),
+        _ => String::new(),
+    };
+    let payload = Payload::MessageReceived(MessageReceived {
+        message_id: chat.message_id(&message.id),
+        provider_message_id: message.id.clone(),
+        peer: Some(chat.peer.clone()),
+        text: body.text,
+        attachments: body.attachments,
+        reply_to_message_id: reply_to,
+        author_kind: body.author.into(),
+        direction: Direction::Inbound.into(),
+        author_name,
+        contact_id: chat.contact_id.clone(),
+    });
+    Some(chat.event(
+        format!("whatsapp:{}:{}", channel.id, message.id),
+        &message.timestamp,
+        payload,
+    ))
+}
+
+fn unreadable(raw: &Value) -> Option<Message> {
+    let field = |name: &str| match &raw[name] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    Some(Message {
+        id: field("id"),
+        from: field("from"),
+        timestamp: field("timestamp"),
+        kind: "unreadable".into(),
+        ..Message::default()
+    })
+}
+
+fn profile_name<'a>(profiles: &'a [Profile], wa_id: &str) -> &'a str {
+    profiles
+        .iter()
+        .find(|p| p.wa_id == wa_id)
+        .or_else(|| (profiles.len() == 1).then(|| &profiles[0]))
+        .map_or("", |p| p.profile.name.as_str())
+}
+
+/// One customer's chat on a channel: its ids and the peer.
+pub(crate) struct Chat<'a> {
+    channel_id: &'a str,
+    wa_id: String,
+    pub peer: Peer,
+    pub contact_id: String,
+}
+
+impl<'a> Chat<'a> {
+    /// The chat with the customer `wa_id` (digits), whose profile name is
+    /// `name` (empty when the webhook does not say).
+    pub fn new(channel_id: &'a str, wa_id: &str, name: &str) -> Self {
+        let wa_id = wa_id.trim().trim_start_matches('+').to_owned();
+        let peer = Peer {
+            provider_chat_id: wa_id.clone(),
+            provider_user_id: wa_id.clone(),
+            first_name: name.trim().to_owned(),
+            phone: format!("+{wa_id}"),
+            ..Peer::default()
+        };
+        Self {
+            channel_id,
+            contact_id: ids::contact_id(channel_id, &wa_id),
+            wa_id,
+            peer,
+        }
+    }
+
+    /// Our id of the message WhatsApp knows as `wamid` in this chat.
+    pub fn message_id(&self, wamid: &str) -> String {
+        ids::inbound_message_id(self.channel_id, &self.wa_id, wamid)
+    }
+
+    pub fn conversation_id(&self) -> String {
+        ids::conversation_id(self.channel_id, &self.wa_id)
+    }
+
+    pub fn event(&self, id: String, timestamp: &str, payload: Payload) -> Event {
+        Event {
+            id,
+            occurred_at_ms: wire::seconds_to_ms(timestamp),
+            recorded_at_ms: 0,
+            channel_id: self.channel_id.to_owned(),
+            conversation_id: self.conversation_id(),
+            payload: Some(payload),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

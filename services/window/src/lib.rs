@@ -133,7 +133,12 @@ impl Window {
         let checks =
             check::serve(bus.clone(), store.clone(), config.clock.clone(), shutdown).await?;
         tasks.spawn(checks);
-        let queries = queries::Queries::new(store, config.clock.clone());
+        let catch_up = queries::CatchUp {
+            bus: bus.clone(),
+            applied: applied.clone(),
+            timeout: config.read_your_writes,
+        };
+        let queries = queries::Queries::new(store, config.clock.clone(), catch_up);
         let commands = commands::Commands::new(
             bus,
             queries.clone(),

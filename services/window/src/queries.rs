@@ -1,10 +1,13 @@
 //! The read side: templates and windows, straight from the projection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use omnibus_bus::Bus;
 use omnibus_core::{Clock, clock::timestamp};
 use omnibus_proto::{TemplateStatus, Window};
 use omnibus_store::Store;
+use tokio::sync::watch;
 
 use crate::error::{Result, WindowError};
 use crate::model::{ChannelRow, TemplateRow};
@@ -16,12 +19,38 @@ use crate::sql;
 pub struct Queries {
     store: Store,
     clock: Arc<dyn Clock>,
+    catch_up: CatchUp,
+}
+
+/// Lets a read of something just created elsewhere (a channel, a
+/// conversation) wait for this projection to reach it: the other service
+/// answered its caller once its own projection had it, not this one.
+#[derive(Clone)]
+pub struct CatchUp {
+    pub bus: Bus,
+    pub applied: watch::Receiver<u64>,
+    pub timeout: Duration,
+}
+
+impl CatchUp {
+    /// Waits (bounded) until the projection applied the stream as it is now.
+    async fn wait(&self) {
+        let Ok(end) = crate::gate::stream_end(&self.bus).await else {
+            return;
+        };
+        let mut applied = self.applied.clone();
+        let _ = tokio::time::timeout(self.timeout, applied.wait_for(|a| *a >= end)).await;
+    }
 }
 
 impl Queries {
     /// Queries over `store`, with `clock` deciding whether windows are open.
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, catch_up: CatchUp) -> Self {
+        Self {
+            store,
+            clock,
+            catch_up,
+        }
     }
 
     /// A channel that exists (not deleted).
@@ -31,11 +60,18 @@ impl Queries {
                 "channel_id is empty; give a channel id",
             ));
         }
-        let mut conn = self.store.pool().acquire().await?;
-        sql::channel(&mut conn, id)
+        if let Some(channel) = self.find_channel(id).await? {
+            return Ok(channel);
+        }
+        self.catch_up.wait().await;
+        self.find_channel(id)
             .await?
-            .filter(|c| !c.deleted)
             .ok_or_else(|| WindowError::not_found("channel", id))
+    }
+
+    async fn find_channel(&self, id: &str) -> Result<Option<ChannelRow>> {
+        let mut conn = self.store.pool().acquire().await?;
+        Ok(sql::channel(&mut conn, id).await?.filter(|c| !c.deleted))
     }
 
     /// The channel's templates, only those in `status` unless UNSPECIFIED.
@@ -75,9 +111,13 @@ impl Queries {
             ));
         }
         let mut conn = self.store.pool().acquire().await?;
-        let conversation = sql::conversation(&mut conn, conversation_id)
-            .await?
-            .ok_or_else(|| WindowError::not_found("conversation", conversation_id))?;
+        let mut conversation = sql::conversation(&mut conn, conversation_id).await?;
+        if conversation.is_none() {
+            self.catch_up.wait().await;
+            conversation = sql::conversation(&mut conn, conversation_id).await?;
+        }
+        let conversation =
+            conversation.ok_or_else(|| WindowError::not_found("conversation", conversation_id))?;
         let kind = sql::channel(&mut conn, &conversation.channel_id)
             .await?
             .map(|c| c.kind)

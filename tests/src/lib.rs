@@ -6,9 +6,11 @@
 //! - [`child`] — the binary as a child process, for `kill -9`
 //! - [`sandbox`]: [`Sandbox`], its options and clients
 //! - [`telegram`]: building and posting Telegram updates
+//! - [`whatsapp`]: WhatsApp channels on a Graph stand-in, signed webhooks
 
 pub mod child;
 pub mod sandbox;
 pub mod telegram;
+pub mod whatsapp;
 
 pub use sandbox::{Sandbox, SandboxOptions};

@@ -370,6 +370,38 @@ pub enum SimulateCmd {
     /// Run a local stand-in of the Telegram Bot API (accepts any bot token and
     /// prints what Omnibus sends), for trying Omnibus without a real bot.
     TelegramApi(SimulateTelegramApiArgs),
+    /// Post a WhatsApp Cloud API text message webhook, signed with the
+    /// channel's app secret (X-Hub-Signature-256), to a channel's webhook.
+    Whatsapp(SimulateWhatsappArgs),
+}
+
+/// Arguments of `simulate whatsapp`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateWhatsappArgs {
+    /// Base URL of Omnibus's HTTP listener (webhooks).
+    #[arg(long, env = "OMNIBUS_HTTP", default_value = DEFAULT_HTTP)]
+    pub http: String,
+    /// Channel id (as returned by `channels create`).
+    #[arg(long = "channel", value_name = "ID")]
+    pub channel_id: String,
+    /// The channel's `app_secret` credential, which signs the webhook.
+    #[arg(long, value_name = "SECRET")]
+    pub app_secret: String,
+    /// The business number's id (the channel's `phone_number_id`).
+    #[arg(long, default_value = "106540352242922")]
+    pub phone_number_id: String,
+    /// The customer's WhatsApp id (phone number digits, no +).
+    #[arg(long, default_value = "16505551234")]
+    pub wa_id: String,
+    /// The customer's profile name.
+    #[arg(long, default_value = "Sheena Nelson")]
+    pub name: String,
+    /// Message text.
+    #[arg(long, default_value = "Hello")]
+    pub text: String,
+    /// The message's wamid; default derives from the current time so runs differ.
+    #[arg(long, value_name = "WAMID")]
+    pub wamid: Option<String>,
 }
 
 /// Arguments of `simulate telegram-api`.

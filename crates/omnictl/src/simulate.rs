@@ -6,9 +6,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{SimulateCmd, SimulateTelegramApiArgs, SimulateTelegramArgs};
+
+mod whatsapp;
+
 use crate::client::normalize_addr;
 use crate::error::{ConnectError, HttpStatusError};
 use crate::output::Output;
+pub use whatsapp::{post_whatsapp_webhook, whatsapp_text_webhook};
 
 /// Header Telegram sets to the `secret_token` given to `setWebhook`.
 pub const TELEGRAM_SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
@@ -210,6 +214,7 @@ pub async fn run(cmd: SimulateCmd, out: &mut Output<'_>) -> anyhow::Result<()> {
     match cmd {
         SimulateCmd::Telegram(args) => telegram(&args, out).await,
         SimulateCmd::TelegramApi(args) => telegram_api(&args, out).await,
+        SimulateCmd::Whatsapp(args) => whatsapp::run(&args, out).await,
     }
 }
 

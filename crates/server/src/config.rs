@@ -27,6 +27,8 @@ pub const ENV_PUBLIC_URL: &str = "OMNIBUS_PUBLIC_URL";
 pub const ENV_API_TOKEN: &str = "OMNIBUS_API_TOKEN";
 /// `OMNIBUS_TELEGRAM_API_BASE`.
 pub const ENV_TELEGRAM_API_BASE: &str = "OMNIBUS_TELEGRAM_API_BASE";
+/// `OMNIBUS_WHATSAPP_API_BASE`: the Graph API (the version is the client's).
+pub const ENV_WHATSAPP_API_BASE: &str = "OMNIBUS_WHATSAPP_API_BASE";
 /// `OMNIBUS_SHUTDOWN_GRACE_SECONDS`: how long in-flight work may take at shutdown.
 pub const ENV_SHUTDOWN_GRACE: &str = "OMNIBUS_SHUTDOWN_GRACE_SECONDS";
 /// `OMNIBUS_WINDOW_HOLD_SECONDS`: how long a message held outside the 24-hour
@@ -42,6 +44,8 @@ pub enum Service {
     Conversations,
     /// Telegram webhooks and outbound delivery.
     IngressTelegram,
+    /// WhatsApp Cloud API webhooks, outbound delivery and template fetches.
+    IngressWhatsapp,
     /// Operators' live notifications and outbound webhooks.
     Notifications,
     /// Inactivity close, closing messages, auto-replies and off-hours replies.
@@ -92,6 +96,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Telegram Bot API base URL.
     pub telegram_api_base: String,
+    /// WhatsApp Cloud API (Graph) base URL.
+    pub whatsapp_api_base: String,
     /// How long shutdown waits for in-flight work.
     pub shutdown_grace: Duration,
     /// How long a held message waits for the customer (window service).
@@ -141,6 +147,7 @@ impl ServerConfig {
                 url => url,
             },
             telegram_api_base: or(ENV_TELEGRAM_API_BASE, "https://api.telegram.org"),
+            whatsapp_api_base: or(ENV_WHATSAPP_API_BASE, "https://graph.facebook.com"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
             telemetry: TelemetryConfig::from_lookup("omnibus", &lookup),
@@ -212,6 +219,7 @@ mod tests {
         assert_eq!(config.http_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(config.grpc_addr.to_string(), "0.0.0.0:50051");
         assert_eq!(config.telegram_api_base, "https://api.telegram.org");
+        assert_eq!(config.whatsapp_api_base, "https://graph.facebook.com");
         assert!(config.api_token.is_none() && config.public_url.is_none());
         assert_eq!(config.window_hold, Duration::from_secs(7 * 24 * 3600));
     }

@@ -97,6 +97,9 @@ pub async fn run(
     if service.includes(Service::IngressTelegram) {
         services::ingress_telegram::start(&ctx, &mut parts).await?;
     }
+    if service.includes(Service::IngressWhatsapp) {
+        services::ingress_whatsapp::start(&ctx, &mut parts).await?;
+    }
     if service.includes(Service::Notifications) {
         services::notifications::start(&ctx, &mut parts).await?;
     }

@@ -13,6 +13,7 @@ use crate::ServerConfig;
 
 pub(crate) mod conversations;
 pub(crate) mod ingress_telegram;
+pub(crate) mod ingress_whatsapp;
 pub(crate) mod notifications;
 pub(crate) mod timers;
 pub(crate) mod window;

@@ -50,7 +50,10 @@ mod tests {
         let mut body = BODY.to_vec();
         body.push(b' ');
         assert!(!is_valid(SECRET, &body, header.as_bytes()), "one byte more");
-        assert!(!is_valid(SECRET, BODY, &header.as_bytes()[7..]), "no prefix");
+        assert!(
+            !is_valid(SECRET, BODY, &header.as_bytes()[7..]),
+            "no prefix"
+        );
         assert!(!is_valid(SECRET, BODY, b"sha1=abcdef"));
         assert!(!is_valid(SECRET, BODY, b"sha256=not-hex"));
         assert!(!is_valid(SECRET, BODY, b"sha256="));

@@ -14,3 +14,4 @@ mod outbound;
 mod rebuild;
 mod timers;
 mod webhook;
+mod whatsapp;

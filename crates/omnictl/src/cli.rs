@@ -82,6 +82,11 @@ pub enum Command {
     /// Post a realistic provider webhook to a running server.
     #[command(subcommand)]
     Simulate(SimulateCmd),
+    /// Message templates of WhatsApp (and Instagram) channels.
+    #[command(subcommand)]
+    Templates(crate::templates::TemplatesCmd),
+    /// Show a conversation's 24-hour window and its held messages.
+    Window(crate::templates::WindowArgs),
     /// Print operators' notifications as they happen.
     Watch(crate::watch::WatchArgs),
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use omnibus_proto::channel_service_client::ChannelServiceClient;
 use omnibus_proto::contact_service_client::ContactServiceClient;
 use omnibus_proto::conversation_service_client::ConversationServiceClient;
+use omnibus_proto::template_service_client::TemplateServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -93,6 +94,11 @@ impl Api {
     /// Returns a `ContactService` client.
     pub fn contacts(&self) -> ContactServiceClient<Authed> {
         ContactServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// Returns a `TemplateService` client.
+    pub fn templates(&self) -> TemplateServiceClient<Authed> {
+        TemplateServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`client`]: the connection, the bearer-token interceptor, page following
 //! - [`channels`], [`conversations`], [`messages`], [`contacts`]: one module per command group
 //! - [`simulate`]: realistic provider webhooks posted to a running server
+//! - [`templates`]: templates and the 24-hour window (`templates …`, `window`)
 //! - [`watch`]: the notification stream, printed for a person
 //! - [`output`]: tables and `key: value` blocks; [`json`]: prost types to JSON
 //! - [`error`]: the typed errors and how they read on stderr
@@ -22,6 +23,7 @@ pub mod json;
 pub mod messages;
 pub mod output;
 pub mod simulate;
+pub mod templates;
 pub mod watch;
 
 use std::io::Write;
@@ -53,6 +55,8 @@ pub async fn run_with(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<
         Command::Messages(cmd) => messages::run(&connect().await?, cmd, &mut output).await,
         Command::Contacts(cmd) => contacts::run(&connect().await?, cmd, &mut output).await,
         Command::Simulate(cmd) => simulate::run(cmd, &mut output).await,
+        Command::Templates(cmd) => templates::run(&connect().await?, cmd, &mut output).await,
+        Command::Window(args) => templates::window(&connect().await?, args, &mut output).await,
         Command::Watch(args) => watch::run(&cli.addr, cli.token.as_ref(), args, &mut output).await,
     }
 }

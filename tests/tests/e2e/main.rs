@@ -15,3 +15,4 @@ mod rebuild;
 mod timers;
 mod webhook;
 mod whatsapp;
+mod window;

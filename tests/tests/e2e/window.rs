@@ -172,6 +172,21 @@ pub(super) async fn send(
         .map(|r| r.into_inner())
 }
 
+/// Runs `omnictl --json <command>` in-process against `grpc`.
+pub(super) async fn omnictl_json(grpc: &str, command: omnictl::Command) -> serde_json::Value {
+    let cli = omnictl::Cli {
+        addr: grpc.to_owned(),
+        token: None,
+        json: true,
+        command,
+    };
+    let mut out = Vec::new();
+    omnictl::run_with(cli, &mut out)
+        .await
+        .expect("omnictl succeeds");
+    serde_json::from_slice(&out).expect("one JSON document")
+}
+
 /// What the customer received, in order: texts as they are, templates as
 /// `template:<name>`.
 pub(super) fn received(graph: &StandIn) -> Vec<String> {

@@ -23,6 +23,15 @@ async fn free_text_25_hours_after_the_customer_wrote_is_refused_without_a_defaul
 
     let window = window_of(&grpc, &conversation).await.unwrap();
     assert!(window.windowed && !window.open, "{window:?}");
+    let shown = super::omnictl_json(
+        &grpc,
+        omnictl::Command::Window(omnictl::templates::WindowArgs {
+            conversation_id: conversation.clone(),
+        }),
+    )
+    .await;
+    assert_eq!(shown["open"], false, "omnictl window: {shown}");
+    assert_eq!(shown["windowed"], true);
     let expires = window.expires_at.unwrap().seconds;
     let wrote = window.last_customer_message_at.unwrap().seconds;
     assert_eq!(expires - wrote, 24 * 3600);

@@ -148,6 +148,21 @@ async fn template_sync_follows_every_page_and_mirrors_the_provider() {
         .filter(|r| r.path.ends_with("/message_templates"))
         .count();
     assert_eq!(pages, 2, "two pages followed");
+    let listed = super::omnictl_json(
+        &grpc,
+        omnictl::Command::Templates(omnictl::templates::TemplatesCmd::List {
+            channel_id: channel_id.clone(),
+            status: Some(TemplateStatus::Approved),
+        }),
+    )
+    .await;
+    let approved = listed["templates"].as_array().unwrap();
+    assert_eq!(
+        approved.len(),
+        2,
+        "omnictl templates list --status approved: {listed}"
+    );
+    assert_eq!(approved[0]["parameters"], json!(["1"]));
 
     graph.set_templates(vec![
         graph_template(1, "welcome", "APPROVED", "Welcome!"),

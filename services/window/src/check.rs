@@ -130,3 +130,97 @@ fn reply(outcome: Outcome, message: String) -> WindowCheckReply {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use omnibus_proto::{ChannelKind, TemplateRef, TemplateStatus};
+
+    use super::*;
+    use crate::model::{ChannelRow, ConversationRow, TemplateRow};
+
+    const NOW: i64 = 1_767_225_600_000;
+
+    fn facts(last_customer_ms: i64, default_template: &str) -> Facts {
+        Facts {
+            channel: Some(ChannelRow {
+                id: "ch".into(),
+                kind: ChannelKind::Whatsapp,
+                deleted: false,
+                default_template: default_template.into(),
+            }),
+            conversation: Some(ConversationRow {
+                id: "cv".into(),
+                channel_id: "ch".into(),
+                last_customer_ms,
+                ..Default::default()
+            }),
+            templates: vec![
+                TemplateRow {
+                    name: "hello".into(),
+                    language: "en_US".into(),
+                    body: "Hi!".into(),
+                    status: TemplateStatus::Approved,
+                    ..Default::default()
+                },
+                TemplateRow {
+                    name: "order".into(),
+                    language: "en_US".into(),
+                    body: "Order {{1}}".into(),
+                    status: TemplateStatus::Approved,
+                    ..Default::default()
+                },
+            ],
+        }
+    }
+
+    fn request(template: Option<TemplateRef>) -> WindowCheckRequest {
+        WindowCheckRequest {
+            conversation_id: "cv".into(),
+            channel_id: "ch".into(),
+            channel_kind: ChannelKind::Whatsapp as i32,
+            template,
+            author_kind: AuthorKind::Operator as i32,
+        }
+    }
+
+    #[test]
+    fn every_outcome_of_the_check() {
+        let hour = 3_600_000;
+        let open = check(&facts(NOW - hour, ""), &request(None), NOW);
+        assert_eq!(open.outcome(), Outcome::Open);
+        let refused = check(&facts(NOW - 25 * hour, ""), &request(None), NOW);
+        assert_eq!(refused.outcome(), Outcome::Refused);
+        assert!(
+            refused.message.contains("24-hour window closed at"),
+            "{}",
+            refused.message
+        );
+        let hold = check(&facts(NOW - 25 * hour, "hello"), &request(None), NOW);
+        assert_eq!(hold.outcome(), Outcome::Hold);
+        assert!(
+            hold.message.contains("\"hello\" (en_US)"),
+            "{}",
+            hold.message
+        );
+        let reference = TemplateRef {
+            name: "order".into(),
+            parameters: vec!["A-7".into()],
+            ..Default::default()
+        };
+        let template = check(&facts(0, ""), &request(Some(reference.clone())), NOW);
+        assert_eq!(template.outcome(), Outcome::Template);
+        assert_eq!(template.rendered_text, "Order A-7");
+        assert_eq!(template.template.unwrap().language, "en_US");
+        let wrong = TemplateRef {
+            parameters: vec![],
+            ..reference
+        };
+        let invalid = check(&facts(0, ""), &request(Some(wrong)), NOW);
+        assert_eq!(invalid.outcome(), Outcome::Invalid);
+        assert!(
+            invalid.message.contains("{{1}} missing"),
+            "{}",
+            invalid.message
+        );
+    }
+}

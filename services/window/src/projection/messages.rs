@@ -105,10 +105,23 @@ pub(super) async fn outside(
     event: &Event,
     outside: &MessageOutsideWindow,
 ) -> Result {
-    let mut conversation = channels::load(step, event).await?;
-    conversation.provider_closed = true;
-    sql::save_conversation(step.conn, &conversation).await?;
-    let Some(message) = sql::message(step.conn, &outside.message_id).await? else {
+    let message = sql::message(step.conn, &outside.message_id).await?;
+    let conversation_id = match &message {
+        Some(m) if event.conversation_id.is_empty() => m.conversation_id.clone(),
+        _ => event.conversation_id.clone(),
+    };
+    if !conversation_id.is_empty() {
+        let mut conversation = sql::conversation(step.conn, &conversation_id)
+            .await?
+            .unwrap_or_else(|| crate::model::ConversationRow {
+                id: conversation_id.clone(),
+                channel_id: event.channel_id.clone(),
+                ..Default::default()
+            });
+        conversation.provider_closed = true;
+        sql::save_conversation(step.conn, &conversation).await?;
+    }
+    let Some(message) = message else {
         return Ok(());
     };
     if message.state == MessageState::Sent {

@@ -3,7 +3,7 @@
 
 use omnibus_proto::{ListMessagesRequest, MessageStatus};
 use omnibus_testkit::wait_until;
-use omnibus_tests::Sandbox;
+use omnibus_tests::{Sandbox, SandboxOptions};
 use omnibus_whatsapp_standin::StandIn;
 
 use crate::support::PATIENCE;
@@ -70,7 +70,20 @@ async fn free_text_25_hours_after_the_customer_wrote_is_refused_without_a_defaul
 
 #[tokio::test]
 async fn held_messages_go_out_once_and_in_order_after_the_customer_answers_the_default_template() {
-    let sandbox = Sandbox::start().await;
+    held_and_released(SandboxOptions::default()).await;
+}
+
+#[tokio::test]
+async fn held_messages_go_out_once_and_in_order_after_the_customer_answers_on_postgres() {
+    held_and_released(SandboxOptions {
+        postgres: true,
+        ..Default::default()
+    })
+    .await;
+}
+
+async fn held_and_released(options: SandboxOptions) {
+    let sandbox = Sandbox::start_with(options).await;
     let graph = StandIn::start().await;
     let (http, grpc) = (sandbox.http_url(), sandbox.grpc_url());
     let channel_id = create_channel(&grpc, &graph, true).await;

@@ -123,7 +123,7 @@ async fn paced(
 /// Yields `(k, due time)` at each due time, from a plain thread: tokio's
 /// timer has 1 ms resolution, which alone would add up to 1 ms to every
 /// latency measured from the schedule; `thread::sleep` wakes within ~0.1 ms.
-fn ticker(count: usize, period: Duration) -> mpsc::UnboundedReceiver<(usize, Instant)> {
+pub(crate) fn ticker(count: usize, period: Duration) -> mpsc::UnboundedReceiver<(usize, Instant)> {
     let (ticks, receiver) = mpsc::unbounded_channel();
     std::thread::spawn(move || {
         let start = Instant::now();

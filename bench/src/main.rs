@@ -8,16 +8,21 @@
 //! and SQLite; the replay benchmark runs the projection in this process.
 //!
 //! # Layout
-//! - [`webhooks`], [`latency`], [`replay`] — one benchmark each
+//! - [`webhooks`], [`latency`], [`replay`], [`timers`], [`notifications`] —
+//!   one benchmark each
 //! - [`system`] — the system under test and its clients
+//! - [`events`] — events published straight onto the stream
 //! - [`procs`] — CPU and memory from `/proc`
 //! - [`report`] — figures, targets, ceilings and the summary table
 
+mod events;
 mod latency;
+mod notifications;
 mod procs;
 mod replay;
 mod report;
 mod system;
+mod timers;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -43,6 +48,10 @@ enum Command {
     Latency(latency::Args),
     /// Projection rebuild speed from the stream, SQLite and PostgreSQL.
     Replay(replay::Args),
+    /// 100,000 armed timers: arm rate, memory, firing lateness.
+    Timers(timers::Args),
+    /// Webhook → operator notification latency with many subscribers.
+    Notifications(notifications::Args),
     /// All of the above with their defaults, then one summary table.
     All,
 }
@@ -72,11 +81,19 @@ async fn main() -> anyhow::Result<()> {
             latency::run(&system::server_binary(cli.server_bin)?, &args).await?
         }
         Command::Replay(args) => replay::run(&args).await?,
+        Command::Timers(args) => {
+            timers::run(&system::server_binary(cli.server_bin)?, &args).await?
+        }
+        Command::Notifications(args) => {
+            notifications::run(&system::server_binary(cli.server_bin)?, &args).await?
+        }
         Command::All => {
             let binary = system::server_binary(cli.server_bin)?;
             let mut figures = webhooks::run(&binary, &defaults::<webhooks::Args>()).await?;
             figures.extend(latency::run(&binary, &defaults::<latency::Args>()).await?);
             figures.extend(replay::run(&defaults::<replay::Args>()).await?);
+            figures.extend(timers::run(&binary, &defaults::<timers::Args>()).await?);
+            figures.extend(notifications::run(&binary, &defaults::<notifications::Args>()).await?);
             figures
         }
     };

@@ -7,24 +7,17 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures::StreamExt as _;
-use futures::stream::FuturesOrdered;
 use omnibus_bus::{Bus, BusConfig};
 use omnibus_conversations::{Config, Conversations};
-use omnibus_ingress_telegram::normalize::{Normalized, normalize};
-use omnibus_ingress_telegram::wire::parse_update;
 use omnibus_proto::Event;
 use omnibus_store::Store;
 use omnibus_testkit::{ENV_TEST_POSTGRES_URL, NatsServer, TestDatabase};
-use omnibus_tests::telegram;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::procs::{CpuSample, Proc};
 use crate::report::{self, Figure, Target, Unit};
 
-/// Acks outstanding while publishing, as in limits.md B.
-const PIPELINE: usize = 256;
 /// Longest a replay may take before the benchmark gives up.
 const REPLAY_DEADLINE: Duration = Duration::from_secs(300);
 /// testkit's default admin URL, probed before asking it for a database
@@ -65,7 +58,7 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<Figure>> {
     );
 
     let started = Instant::now();
-    let last_sequence = publish(&bus, &events).await?;
+    let last_sequence = crate::events::publish(&bus, &events).await?;
     let publish_rate = events.len() as f64 / started.elapsed().as_secs_f64();
     report::line(
         "published (pipelined, ≤256 acks)",
@@ -123,35 +116,9 @@ fn build_events(count: usize, chats: usize) -> Vec<Event> {
         .map(|id| {
             let chat = 700_000_000 + id % chats as i64;
             let text = format!("Hi, order #{id} arrived damaged, can I get a replacement?");
-            let body = telegram::text_update(id, chat, &text).to_string();
-            let update = parse_update(body.as_bytes()).expect("a valid update");
-            let Normalized::Event(mut event) = normalize(&channel_id, &update) else {
-                panic!("a text message normalizes to an event");
-            };
-            event.recorded_at_ms = omnibus_core::now_ms();
-            event
+            crate::events::inbound(&channel_id, id, chat, &text)
         })
         .collect()
-}
-
-/// Publishes every event on its conversation's subject with at most
-/// [`PIPELINE`] acks outstanding; returns the last stream sequence.
-async fn publish(bus: &Bus, events: &[Event]) -> anyhow::Result<u64> {
-    let mut acks = FuturesOrdered::new();
-    let mut last = 0;
-    for event in events {
-        let subject = bus.subjects().conversation(&event.conversation_id);
-        acks.push_back(bus.send(subject, event).await?.into_future());
-        if acks.len() >= PIPELINE
-            && let Some(ack) = acks.next().await
-        {
-            last = ack?.sequence;
-        }
-    }
-    while let Some(ack) = acks.next().await {
-        last = ack?.sequence;
-    }
-    Ok(last)
 }
 
 /// Starts the projection on the empty `db` and waits until it has applied

@@ -25,7 +25,7 @@ use crate::procs::{CpuSample, Proc};
 /// The webhook secret of the benchmark channel.
 const SECRET: &str = "bench-secret-token";
 /// The name of the server binary, built by `cargo build --release -p omnibus-tests --bins`.
-const SERVER_BINARY: &str = "omnibus-under-test";
+pub const SERVER_BINARY: &str = "omnibus-under-test";
 /// Telegram chat ids start here, so they look like real user ids.
 const FIRST_CHAT: i64 = 500_000_000;
 
@@ -37,6 +37,10 @@ pub struct System {
     pub server_proc: Proc,
     pub nats_proc: Proc,
     webhook_url: String,
+    /// The benchmark channel.
+    pub channel_id: String,
+    /// Base URL of the server's gRPC API.
+    pub grpc_url: String,
     api: ConversationServiceClient<GrpcChannel>,
 }
 
@@ -56,6 +60,8 @@ impl System {
         let api = ConversationServiceClient::connect(server.grpc_url()).await?;
         Ok(Self {
             webhook_url: format!("{}/webhooks/telegram/{channel_id}", server.http_url()),
+            channel_id,
+            grpc_url: server.grpc_url(),
             _server: server,
             _sandbox: sandbox,
             server_proc,
@@ -210,6 +216,22 @@ pub fn updates(first: i64, count: usize, chats: usize) -> Arc<Vec<Bytes>> {
         })
         .collect();
     Arc::new(bodies)
+}
+
+/// The value of an unlabelled gauge or counter on the server's `/metrics`
+/// (`http_url` is the server's base URL); `None` when it is not exported yet.
+pub async fn metric(client: &reqwest::Client, http_url: &str, name: &str) -> Option<f64> {
+    let text = client
+        .get(format!("{http_url}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .find_map(|value| value.trim().parse().ok())
 }
 
 /// One HTTP/1.1 keep-alive client; `pool` idle connections are kept.

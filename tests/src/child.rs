@@ -6,7 +6,7 @@ use std::time::Duration;
 use omnibus_server::config::{ENV_GRPC_ADDR, ENV_HTTP_ADDR};
 use omnibus_testkit::{free_port, wait_until};
 
-/// A running `omnibus serve all` process; killed on drop.
+/// A running `omnibus serve <service>` process; killed on drop.
 pub struct ChildServer {
     child: Child,
     http_port: u16,
@@ -16,9 +16,19 @@ pub struct ChildServer {
 impl ChildServer {
     /// Starts `binary serve all` with `env` and waits until it is ready.
     pub async fn start(binary: &str, env: &[(&'static str, String)]) -> Self {
+        Self::start_service(binary, "all", env).await
+    }
+
+    /// Starts `binary serve <service>` (`timers`, `conversations`, …) with
+    /// `env` and waits until it is ready.
+    pub async fn start_service(
+        binary: &str,
+        service: &str,
+        env: &[(&'static str, String)],
+    ) -> Self {
         let (http_port, grpc_port) = (free_port(), free_port());
         let child = Command::new(binary)
-            .args(["serve", "all"])
+            .args(["serve", service])
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env(ENV_HTTP_ADDR, format!("127.0.0.1:{http_port}"))
             .env(ENV_GRPC_ADDR, format!("127.0.0.1:{grpc_port}"))

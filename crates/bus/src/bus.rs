@@ -18,6 +18,7 @@ pub struct Bus {
     js: jetstream::Context,
     stream_name: String,
     subjects: Subjects,
+    replicas: usize,
 }
 
 /// The stream's acknowledgement of a publish.
@@ -63,6 +64,7 @@ impl Bus {
             js,
             stream_name: config.stream.clone(),
             subjects: Subjects::new(&config.stream),
+            replicas: config.replicas,
         };
         bus.ensure_stream(config).await?;
         Ok(bus)
@@ -83,6 +85,12 @@ impl Bus {
             .await
             .map_err(BusError::jetstream)?;
         Ok(())
+    }
+
+    /// How many servers keep a copy of the stream (and of its companions,
+    /// such as the lease bucket).
+    pub fn replicas(&self) -> usize {
+        self.replicas
     }
 
     /// The subject scheme of this stream.

@@ -18,11 +18,13 @@
 //! - [`bus`] — [`Bus`], connection, stream setup and publishing
 //! - [`projection`] — [`run_projection`] and the [`Projection`] trait
 //! - [`worker`] — [`run_worker`]
+//! - [`lease`] — [`Leases`]: one replica at a time for jobs that must not run twice
 //! - [`error`] — [`BusError`]
 
 pub mod bus;
 pub mod config;
 pub mod error;
+pub mod lease;
 pub mod projection;
 pub mod subjects;
 pub mod worker;
@@ -30,6 +32,7 @@ pub mod worker;
 pub use bus::{Bus, Delivery, Published};
 pub use config::BusConfig;
 pub use error::BusError;
+pub use lease::{Lease, Leases};
 pub use projection::{Projection, ProjectionError, ProjectionOptions, Rejected, run_projection};
 pub use subjects::Subjects;
 pub use worker::{WorkError, WorkerConfig, run_worker};

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Bus, BusError, Delivery};
+use crate::{Bus, BusError, Delivery, Leases};
 
 /// A read model built from the stream.
 pub trait Projection: Send + 'static {
@@ -55,7 +55,16 @@ pub struct ProjectionOptions {
     pub filter_subject: String,
     /// Most events applied in one transaction.
     pub batch_size: usize,
+    /// Replicas of the service share the projection's database
+    /// (PostgreSQL): one replica at a time applies events, holding the lease
+    /// `projection.<name>`; the others follow its checkpoint, so their
+    /// `progress` (and their API's read-your-writes) stays current and they
+    /// take over when it stops.
+    pub shared: bool,
 }
+
+/// How often a replica without the lease re-reads the checkpoint.
+const FOLLOW_EVERY: Duration = Duration::from_millis(50);
 
 /// Feeds `projection` from the stream until `shutdown`, reconnecting and
 /// repositioning after errors. `progress` is updated to the applied sequence
@@ -67,9 +76,96 @@ pub async fn run_projection<P: Projection>(
     progress: watch::Sender<u64>,
     shutdown: CancellationToken,
 ) {
+    if options.shared {
+        run_shared(&bus, &options, &mut projection, &progress, &shutdown).await;
+    } else {
+        read_until(&bus, &options, &mut projection, &progress, &shutdown).await;
+    }
+}
+
+/// Applies while this replica holds the lease, follows the checkpoint otherwise.
+async fn run_shared<P: Projection>(
+    bus: &Bus,
+    options: &ProjectionOptions,
+    projection: &mut P,
+    progress: &watch::Sender<u64>,
+    shutdown: &CancellationToken,
+) {
+    let Some(leases) = open_leases(bus, shutdown).await else {
+        return;
+    };
+    let name = format!("projection.{}", projection.name());
+    while !shutdown.is_cancelled() {
+        let work = shutdown.child_token();
+        match leases.try_acquire(&name, work.clone()).await {
+            Ok(Some(lease)) => {
+                read_until(bus, options, projection, progress, &work).await;
+                lease.release().await;
+            }
+            Ok(None) => follow(projection, progress, shutdown, leases.retry_every()).await,
+            Err(err) => {
+                tracing::warn!(lease = %name, error = %err, "cannot ask for the lease; following");
+                follow(projection, progress, shutdown, leases.retry_every()).await;
+            }
+        }
+    }
+}
+
+/// The lease bucket, retried until NATS answers; `None` when shut down first.
+pub(crate) async fn open_leases(bus: &Bus, shutdown: &CancellationToken) -> Option<Leases> {
+    let mut failures = 0u32;
+    loop {
+        match Leases::open(bus, crate::lease::DEFAULT_TTL).await {
+            Ok(leases) => return Some(leases),
+            Err(err) => {
+                failures += 1;
+                let delay = backoff(failures);
+                tracing::warn!(error = %err, ?delay, "cannot open the lease bucket, retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// For `period`, publishes the checkpoint another replica commits.
+async fn follow<P: Projection>(
+    projection: &mut P,
+    progress: &watch::Sender<u64>,
+    shutdown: &CancellationToken,
+    period: Duration,
+) {
+    let until = tokio::time::Instant::now() + period;
+    while tokio::time::Instant::now() < until {
+        if let Ok(applied) = projection.applied_through().await {
+            progress.send_if_modified(|current| {
+                let newer = applied > *current;
+                if newer {
+                    *current = applied;
+                }
+                newer
+            });
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(FOLLOW_EVERY) => {}
+        }
+    }
+}
+
+/// Reads until `stop`, restarting after errors.
+async fn read_until<P: Projection>(
+    bus: &Bus,
+    options: &ProjectionOptions,
+    projection: &mut P,
+    progress: &watch::Sender<u64>,
+    shutdown: &CancellationToken,
+) {
     let mut failures = 0u32;
     while !shutdown.is_cancelled() {
-        match read(&bus, &options, &mut projection, &progress, &shutdown).await {
+        match read(bus, options, projection, progress, shutdown).await {
             Ok(()) => return,
             Err(err) => {
                 failures += 1;

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::projection::backoff;
+use crate::projection::{backoff, open_leases};
 use crate::{Bus, BusError, Delivery};
 
 /// How a worker consumes.
@@ -38,6 +38,10 @@ pub struct WorkerConfig {
     pub ack_wait: Duration,
     /// Deliveries before a retried command is parked.
     pub max_deliver: i64,
+    /// One replica at a time consumes (holding the lease `worker.<durable>`),
+    /// so one conversation's commands stay in order across replicas; the
+    /// others wait and take over when it stops.
+    pub exclusive: bool,
 }
 
 /// Why a handler did not finish a command.
@@ -68,9 +72,43 @@ pub async fn run_worker<H, F>(
     F: Future<Output = Result<(), WorkError>> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    if !config.exclusive {
+        return consume_until(&bus, &config, handler, &shutdown).await;
+    }
+    let Some(leases) = open_leases(&bus, &shutdown).await else {
+        return;
+    };
+    let name = format!("worker.{}", config.durable);
+    while !shutdown.is_cancelled() {
+        let work = shutdown.child_token();
+        match leases.try_acquire(&name, work.clone()).await {
+            Ok(Some(lease)) => {
+                consume_until(&bus, &config, handler.clone(), &work).await;
+                lease.release().await;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(lease = %name, error = %err, "cannot ask for the lease"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(leases.retry_every()) => {}
+        }
+    }
+}
+
+/// Consumes until `shutdown`, restarting after errors.
+async fn consume_until<H, F>(
+    bus: &Bus,
+    config: &WorkerConfig,
+    handler: Arc<H>,
+    shutdown: &CancellationToken,
+) where
+    H: Fn(Delivery) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<(), WorkError>> + Send + 'static,
+{
     let mut failures = 0u32;
     while !shutdown.is_cancelled() {
-        match consume(&bus, &config, handler.clone(), &shutdown).await {
+        match consume(bus, config, handler.clone(), shutdown).await {
             Ok(()) => return,
             Err(err) => {
                 failures += 1;

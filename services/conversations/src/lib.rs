@@ -83,6 +83,9 @@ impl Conversations {
         let options = ProjectionOptions {
             filter_subject: bus.subjects().all(),
             batch_size: config.projection_batch,
+            // Replicas sharing PostgreSQL take turns applying; on SQLite
+            // there is one process.
+            shared: store.backend() == omnibus_store::Backend::Postgres,
         };
         let projection = tokio::spawn(run_projection(
             bus.clone(),

@@ -87,6 +87,8 @@ impl IngressTelegram {
             lanes: shared.config.lanes,
             ack_wait: Duration::from_secs(30),
             max_deliver: 10,
+            // One replica at a time sends, in order per conversation.
+            exclusive: true,
         };
         let for_worker = shared.clone();
         tasks.spawn(run_worker(

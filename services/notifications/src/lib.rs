@@ -168,6 +168,8 @@ fn spawn_background(
     let options = ProjectionOptions {
         filter_subject: bus.subjects().all(),
         batch_size: config.projection_batch,
+        // One replica: its live fan-out is fed by this projection.
+        shared: false,
     };
     let dispatcher = webhooks::dispatch::Dispatcher::new(
         store.clone(),

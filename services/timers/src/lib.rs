@@ -86,6 +86,9 @@ impl Timers {
         let options = ProjectionOptions {
             filter_subject: bus.subjects().all(),
             batch_size: config.projection_batch,
+            // One replica (k8s: Recreate): its side effects are driven by
+            // this process's own projection.
+            shared: false,
         };
         let projection = projection::TimersProjection::new(store, ops_tx);
         let projection = tokio::spawn(run_projection(

@@ -109,6 +109,9 @@ impl Window {
         let options = ProjectionOptions {
             filter_subject: bus.subjects().all(),
             batch_size: config.projection_batch,
+            // One replica (k8s: Recreate): its side effects are driven by
+            // this process's own projection.
+            shared: false,
         };
         tasks.spawn(run_projection(
             bus.clone(),

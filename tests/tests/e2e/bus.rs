@@ -100,6 +100,7 @@ fn start(bus: &Bus, recorder: &Recorder) -> (CancellationToken, watch::Receiver<
     let options = ProjectionOptions {
         filter_subject: bus.subjects().all(),
         batch_size: 100,
+        shared: false,
     };
     tokio::spawn(run_projection(
         bus.clone(),
@@ -199,6 +200,7 @@ async fn workers_retry_park_and_carry_the_trace_context() {
         lanes: 4,
         ack_wait: Duration::from_secs(5),
         max_deliver: 3,
+        exclusive: false,
     };
     tokio::spawn(run_worker(
         bus.clone(),

@@ -12,6 +12,7 @@ mod metrics;
 mod notifications;
 mod outbound;
 mod rebuild;
+mod replicas;
 mod timers;
 mod webhook;
 mod whatsapp;

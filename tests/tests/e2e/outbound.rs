@@ -39,7 +39,15 @@ async fn reply_reaches_telegram_and_becomes_sent() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(message.status(), MessageStatus::Pending);
+    // The send may already be through by the time the answer is read.
+    assert!(
+        matches!(
+            message.status(),
+            MessageStatus::Pending | MessageStatus::Sent
+        ),
+        "{:?}",
+        message.status()
+    );
 
     let sent = wait_for_message(&sandbox, &conversation_id, &message.id, "SENT", |m| {
         m.status() == MessageStatus::Sent

@@ -121,7 +121,7 @@ async fn free_text_inside_the_window_is_sent_at_once() {
     let window = window_of(&grpc, &conversation).await.unwrap();
     assert!(window.open, "{window:?}");
     let message = send(&grpc, &conversation, "Here to help").await.unwrap();
-    assert_eq!(message.status(), MessageStatus::Pending);
+    assert_ne!(message.status(), MessageStatus::Held, "the window is open");
     wait_received(&graph, "Here to help").await;
     assert_eq!(received(&graph), ["Here to help"]);
 }

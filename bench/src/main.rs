@@ -8,7 +8,7 @@
 //! and SQLite; the replay benchmark runs the projection in this process.
 //!
 //! # Layout
-//! - [`webhooks`], [`latency`], [`replay`], [`timers`], [`notifications`] —
+//! - [`webhooks`], [`latency`], [`replay`], [`timers`], [`notifications`], [`window`] —
 //!   one benchmark each
 //! - [`system`] — the system under test and its clients
 //! - [`events`] — events published straight onto the stream
@@ -24,6 +24,7 @@ mod report;
 mod system;
 mod timers;
 mod webhooks;
+mod window;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -52,6 +53,8 @@ enum Command {
     Timers(timers::Args),
     /// Webhook → operator notification latency with many subscribers.
     Notifications(notifications::Args),
+    /// The 24-hour window check that SendMessage waits for on WhatsApp.
+    Window(window::Args),
     /// All of the above with their defaults, then one summary table.
     All,
 }
@@ -87,6 +90,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Notifications(args) => {
             notifications::run(&system::server_binary(cli.server_bin)?, &args).await?
         }
+        Command::Window(args) => {
+            window::run(&system::server_binary(cli.server_bin)?, &args).await?
+        }
         Command::All => {
             let binary = system::server_binary(cli.server_bin)?;
             let mut figures = webhooks::run(&binary, &defaults::<webhooks::Args>()).await?;
@@ -94,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
             figures.extend(replay::run(&defaults::<replay::Args>()).await?);
             figures.extend(timers::run(&binary, &defaults::<timers::Args>()).await?);
             figures.extend(notifications::run(&binary, &defaults::<notifications::Args>()).await?);
+            figures.extend(window::run(&binary, &defaults::<window::Args>()).await?);
             figures
         }
     };

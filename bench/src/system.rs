@@ -41,6 +41,10 @@ pub struct System {
     pub channel_id: String,
     /// Base URL of the server's gRPC API.
     pub grpc_url: String,
+    /// Base URL of the server's HTTP listener (webhooks, /metrics).
+    pub http_url: String,
+    /// The sandbox's nats-server.
+    pub nats_url: String,
     api: ConversationServiceClient<GrpcChannel>,
 }
 
@@ -62,6 +66,8 @@ impl System {
             webhook_url: format!("{}/webhooks/telegram/{channel_id}", server.http_url()),
             channel_id,
             grpc_url: server.grpc_url(),
+            http_url: server.http_url(),
+            nats_url: sandbox.nats.url(),
             _server: server,
             _sandbox: sandbox,
             server_proc,

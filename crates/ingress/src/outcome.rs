@@ -59,10 +59,13 @@ pub async fn outside_window(
         provider_code,
         reason,
     });
+    // Keyed on the command, not the message: a message held after a first
+    // refusal and released later may be refused again, and that must not be
+    // dropped as a duplicate.
     record(
         bus,
         command,
-        format!("outside_window:{message_id}"),
+        format!("outside_window:{}", command.id),
         payload,
     )
     .await

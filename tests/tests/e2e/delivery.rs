@@ -4,9 +4,10 @@
 
 use omnibus_bus::{Bus, BusConfig};
 use omnibus_proto::{
-    ChannelFlagged, ChannelStatus, DeliveryStatusChanged, Event, GetChannelRequest,
-    MessageDispatched, MessageHeld, MessageRequested, MessageStatus, UpdateChannelRequest,
-    event::Payload,
+    AuthorKind, ChannelFlagged, ChannelStatus, CloseConversationRequest, ConversationStatus,
+    DeliveryStatusChanged, Direction, Event, GetChannelRequest, GetConversationRequest,
+    MessageDispatched, MessageHeld, MessageReceived, MessageRequested, MessageStatus, Peer,
+    UpdateChannelRequest, event::Payload,
 };
 use omnibus_testkit::wait_until;
 use omnibus_tests::{Sandbox, telegram};
@@ -193,4 +194,46 @@ async fn a_flagged_channel_shows_the_reason_until_it_is_updated() {
         .into_inner();
     assert_eq!(updated.status, ChannelStatus::Active as i32);
     assert!(updated.status_reason.is_empty());
+}
+
+#[tokio::test]
+async fn an_echo_from_the_business_phone_neither_reopens_nor_renames() {
+    let sandbox = Sandbox::start().await;
+    let (channel, conv) = conversation(&sandbox).await;
+    let mut api = sandbox.conversations().await;
+    let before = api
+        .close_conversation(CloseConversationRequest {
+            id: conv.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("close")
+        .into_inner();
+    assert_eq!(before.status(), ConversationStatus::Closed);
+    // Sent from the business's own phone: the provider names no one.
+    let echo = MessageReceived {
+        message_id: "m-echo".to_owned(),
+        provider_message_id: "p-echo".to_owned(),
+        peer: Some(Peer {
+            provider_chat_id: "700100".to_owned(),
+            provider_user_id: "700100".to_owned(),
+            phone: "+15550100".to_owned(),
+            ..Default::default()
+        }),
+        text: "Sent from the shop's phone".to_owned(),
+        author_kind: AuthorKind::ExternalDevice as i32,
+        direction: Direction::Outbound as i32,
+        contact_id: omnibus_core::ids::contact_id(&channel, "700100"),
+        ..Default::default()
+    };
+    let bus = bus(&sandbox).await;
+    record(&bus, &channel, &conv, "echo-1", Payload::MessageReceived(echo)).await;
+    wait_for_message(&sandbox, &conv, "m-echo", "the echo in the history", |_| true).await;
+    let after = api
+        .get_conversation(GetConversationRequest { id: conv.clone() })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(after.status(), ConversationStatus::Closed, "still closed");
+    assert_eq!(after.title, before.title, "still named after the customer");
 }

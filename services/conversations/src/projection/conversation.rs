@@ -20,6 +20,17 @@ pub(super) struct Party<'a> {
 /// The name operators see: the group's title, else first and last name,
 /// else username, else phone.
 pub(super) fn title(peer: &Peer) -> String {
+    let name = name(peer);
+    if name.is_empty() {
+        peer.phone.clone()
+    } else {
+        name
+    }
+}
+
+/// The name the messenger gave, if any: echoes of messages sent from the
+/// business phone carry only the number, and must not rename anyone.
+fn name(peer: &Peer) -> String {
     if peer.is_group && !peer.chat_title.is_empty() {
         return peer.chat_title.clone();
     }
@@ -27,10 +38,8 @@ pub(super) fn title(peer: &Peer) -> String {
     let full = full.trim();
     if !full.is_empty() {
         full.to_owned()
-    } else if !peer.username.is_empty() {
-        peer.username.clone()
     } else {
-        peer.phone.clone()
+        peer.username.clone()
     }
 }
 
@@ -55,7 +64,8 @@ pub(super) async fn upsert_contact(
         "INSERT INTO conv_contacts (id, channel_id, provider_user_id, display_name, username,
              phone, is_group, created_at_ms, updated_at_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-         ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
+         ON CONFLICT (id) DO UPDATE SET display_name = CASE WHEN $9 = 1 OR conv_contacts.display_name = ''
+                 THEN excluded.display_name ELSE conv_contacts.display_name END,
              username = CASE WHEN excluded.username = '' THEN conv_contacts.username ELSE excluded.username END,
              phone = CASE WHEN excluded.phone = '' THEN conv_contacts.phone ELSE excluded.phone END,
              updated_at_ms = excluded.updated_at_ms",
@@ -68,16 +78,29 @@ pub(super) async fn upsert_contact(
     .bind(phone)
     .bind(i64::from(peer.is_group))
     .bind(at)
+    .bind(i64::from(!name(peer).is_empty()))
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Opens the conversation of `party`: creates it, or reopens it when closed.
+/// Whether an existing, closed conversation opens again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reopen {
+    /// The customer wrote, or an operator started it.
+    Yes,
+    /// An echo of a message the business sent from its phone: it belongs in
+    /// the history but does not reopen a closed conversation.
+    No,
+}
+
+/// Opens the conversation of `party`: creates it, or reopens it when closed
+/// (unless `reopen` says otherwise).
 pub(super) async fn open(
     conn: &mut AnyConnection,
     party: &Party<'_>,
     at: i64,
+    reopen: Reopen,
 ) -> Result<(), sqlx::Error> {
     upsert_contact(conn, party, at).await?;
     sqlx::query(
@@ -86,8 +109,12 @@ pub(super) async fn open(
              unanswered, last_message_id, last_activity_ms, created_at_ms, updated_at_ms)
          VALUES ($1, $2, COALESCE((SELECT kind FROM conv_channels WHERE id = $2), 0), $3, $4, $5,
              $6, $7, 0, '', '', 0, 0, '', $8, $8, $8)
-         ON CONFLICT (id) DO UPDATE SET title = excluded.title, status = excluded.status,
-             close_reason = 0, updated_at_ms = excluded.updated_at_ms",
+         ON CONFLICT (id) DO UPDATE SET
+             title = CASE WHEN $9 = 1 OR conv_conversations.title = ''
+                 THEN excluded.title ELSE conv_conversations.title END,
+             status = CASE WHEN $10 = 1 THEN excluded.status ELSE conv_conversations.status END,
+             close_reason = CASE WHEN $10 = 1 THEN 0 ELSE conv_conversations.close_reason END,
+             updated_at_ms = excluded.updated_at_ms",
     )
     .bind(party.conversation_id)
     .bind(party.channel_id)
@@ -97,6 +124,8 @@ pub(super) async fn open(
     .bind(i64::from(party.peer.is_group))
     .bind(OPEN)
     .bind(at)
+    .bind(i64::from(!name(party.peer).is_empty()))
+    .bind(i64::from(reopen == Reopen::Yes))
     .execute(conn)
     .await?;
     Ok(())
@@ -116,7 +145,7 @@ pub(super) async fn started(
         contact_id: &started.contact_id,
         peer,
     };
-    open(conn, &party, super::event_time(event)).await?;
+    open(conn, &party, super::event_time(event), Reopen::Yes).await?;
     if !started.operator_id.is_empty() {
         let assigned = ConversationAssigned {
             operator_id: started.operator_id.clone(),

@@ -102,7 +102,12 @@ pub(super) async fn received(
         contact_id: &received.contact_id,
         peer: received.peer.as_ref().unwrap_or(&default_peer),
     };
-    conversation::open(conn, &party, at).await?;
+    let reopen = if direction == Direction::Outbound {
+        conversation::Reopen::No
+    } else {
+        conversation::Reopen::Yes
+    };
+    conversation::open(conn, &party, at, reopen).await?;
     let effect = match (direction, author_kind) {
         (Direction::Inbound, AuthorKind::Contact) => Effect::CustomerWrote,
         (Direction::Outbound, _) => Effect::Answered,

@@ -227,8 +227,18 @@ async fn an_echo_from_the_business_phone_neither_reopens_nor_renames() {
         ..Default::default()
     };
     let bus = bus(&sandbox).await;
-    record(&bus, &channel, &conv, "echo-1", Payload::MessageReceived(echo)).await;
-    wait_for_message(&sandbox, &conv, "m-echo", "the echo in the history", |_| true).await;
+    record(
+        &bus,
+        &channel,
+        &conv,
+        "echo-1",
+        Payload::MessageReceived(echo),
+    )
+    .await;
+    wait_for_message(&sandbox, &conv, "m-echo", "the echo in the history", |_| {
+        true
+    })
+    .await;
     let after = api
         .get_conversation(GetConversationRequest { id: conv.clone() })
         .await

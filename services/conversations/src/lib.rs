@@ -52,7 +52,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            projection_batch: 500,
+            projection_batch: 2000,
             commands: CommandConfig::default(),
         }
     }

@@ -10,6 +10,7 @@ use omnibus_store::{Store, save_checkpoint};
 use sqlx::{AnyConnection, Connection as _};
 use tokio::sync::broadcast;
 
+mod bulk;
 mod channel;
 mod conversation;
 mod message;
@@ -51,23 +52,27 @@ impl Projection for ConversationsProjection {
             .await
             .map_err(|e| ProjectionError(e.to_string()))?;
         let mut rejected = Vec::new();
-        for delivery in batch {
-            let event = match &delivery.event {
-                Ok(event) => event,
-                Err(err) => {
-                    rejected.push(reject(delivery, format!("undecodable event: {err}")));
-                    continue;
-                }
-            };
-            let mut savepoint = tx.begin().await.map_err(transient)?;
-            match apply_event(&mut savepoint, delivery.sequence, event).await {
-                Ok(()) => savepoint.commit().await.map_err(transient)?,
-                Err(err) if is_transient(&err) => return Err(transient(err)),
-                Err(err) => {
-                    savepoint.rollback().await.map_err(transient)?;
-                    rejected.push(reject(delivery, err.to_string()));
+        let mut rest = batch;
+        while !rest.is_empty() {
+            let run = received_run(rest);
+            if run.len() > 1 {
+                let mut savepoint = tx.begin().await.map_err(transient)?;
+                match bulk::apply(&mut savepoint, &run).await {
+                    Ok(()) => {
+                        savepoint.commit().await.map_err(transient)?;
+                        rest = &rest[run.len()..];
+                        continue;
+                    }
+                    Err(err) if is_transient(&err) => return Err(transient(err)),
+                    // One of them is refused: find it one event at a time.
+                    Err(_) => savepoint.rollback().await.map_err(transient)?,
                 }
             }
+            let one = run.len().max(1);
+            for delivery in &rest[..one] {
+                apply_one(&mut tx, delivery, &mut rejected).await?;
+            }
+            rest = &rest[one..];
         }
         if let Some(last) = batch.last() {
             save_checkpoint(&mut tx, NAME, last.sequence)
@@ -84,6 +89,53 @@ impl Projection for ConversationsProjection {
         }
         Ok(rejected)
     }
+}
+
+/// The `MessageReceived` events at the start of `batch`.
+fn received_run(batch: &[Delivery]) -> Vec<bulk::Received<'_>> {
+    batch
+        .iter()
+        .map_while(|delivery| match &delivery.event {
+            Ok(
+                event @ Event {
+                    payload: Some(Payload::MessageReceived(received)),
+                    ..
+                },
+            ) => Some(bulk::Received {
+                seq: delivery.sequence,
+                event,
+                received,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Applies one event in a savepoint; a refused event is rolled back and
+/// rejected, the rest of the batch goes on.
+async fn apply_one(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    delivery: &Delivery,
+    rejected: &mut Vec<Rejected>,
+) -> Result<(), ProjectionError> {
+    let transient = |e: sqlx::Error| ProjectionError(e.to_string());
+    let event = match &delivery.event {
+        Ok(event) => event,
+        Err(err) => {
+            rejected.push(reject(delivery, format!("undecodable event: {err}")));
+            return Ok(());
+        }
+    };
+    let mut savepoint = tx.begin().await.map_err(transient)?;
+    match apply_event(&mut savepoint, delivery.sequence, event).await {
+        Ok(()) => savepoint.commit().await.map_err(transient)?,
+        Err(err) if is_transient(&err) => return Err(transient(err)),
+        Err(err) => {
+            savepoint.rollback().await.map_err(transient)?;
+            rejected.push(reject(delivery, err.to_string()));
+        }
+    }
+    Ok(())
 }
 
 fn reject(delivery: &Delivery, error: String) -> Rejected {

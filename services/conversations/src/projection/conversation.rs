@@ -28,6 +28,12 @@ pub(super) fn title(peer: &Peer) -> String {
     }
 }
 
+/// Whether the messenger named the peer (an echo from the business phone
+/// carries only the number).
+pub(super) fn has_name(peer: &Peer) -> bool {
+    !name(peer).is_empty()
+}
+
 /// The name the messenger gave, if any: echoes of messages sent from the
 /// business phone carry only the number, and must not rename anyone.
 fn name(peer: &Peer) -> String {

@@ -96,6 +96,11 @@ async fn main() -> anyhow::Result<()> {
         Command::All => {
             let binary = system::server_binary(cli.server_bin)?;
             let mut figures = webhooks::run(&binary, &defaults::<webhooks::Args>()).await?;
+            let on_postgres = webhooks::Args {
+                postgres: true,
+                ..defaults::<webhooks::Args>()
+            };
+            figures.extend(webhooks::run(&binary, &on_postgres).await?);
             figures.extend(latency::run(&binary, &defaults::<latency::Args>()).await?);
             figures.extend(replay::run(&defaults::<replay::Args>()).await?);
             figures.extend(timers::run(&binary, &defaults::<timers::Args>()).await?);

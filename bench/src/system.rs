@@ -51,8 +51,14 @@ pub struct System {
 impl System {
     /// Starts the dependencies, then `binary` (see [`server_binary`]), and creates the channel.
     pub async fn start(binary: &Path) -> anyhow::Result<Self> {
+        Self::start_on(binary, false).await
+    }
+
+    /// Like [`start`](Self::start), on PostgreSQL when `postgres`.
+    pub async fn start_on(binary: &Path, postgres: bool) -> anyhow::Result<Self> {
         let sandbox = Sandbox::start_with(SandboxOptions {
             no_server: true,
+            postgres,
             ..Default::default()
         })
         .await;

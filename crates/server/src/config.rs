@@ -55,6 +55,19 @@ pub enum Service {
 }
 
 impl Service {
+    /// `omnibus` for `serve all`, else `omnibus-<service>`
+    /// (`omnibus-ingress-telegram`): the OpenTelemetry `service.name` and the
+    /// NATS connection name.
+    pub fn process_name(self) -> String {
+        use clap::ValueEnum as _;
+        match (self, self.to_possible_value()) {
+            (Service::All, _) | (_, None) => "omnibus".to_owned(),
+            (_, Some(value)) => format!("omnibus-{}", value.get_name()),
+        }
+    }
+}
+
+impl Service {
     /// True when a process started for `self` runs `service`.
     pub fn includes(self, service: Service) -> bool {
         self == Service::All || self == service
@@ -127,7 +140,7 @@ impl ServerConfig {
             stream,
             replicas: number(&get, ENV_STREAM_REPLICAS, 1)?,
             duplicate_window: Duration::from_secs(number(&get, ENV_DUPLICATE_WINDOW, 600)?),
-            connection_name: format!("omnibus-{service:?}").to_lowercase(),
+            connection_name: service.process_name(),
             ..BusConfig::default()
         };
         Ok(Self {
@@ -150,7 +163,9 @@ impl ServerConfig {
             whatsapp_api_base: or(ENV_WHATSAPP_API_BASE, "https://graph.facebook.com"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
-            telemetry: TelemetryConfig::from_lookup("omnibus", &lookup),
+            // Traces name the service, so one trace shows which process
+            // (ingress, conversations, …) each span ran in.
+            telemetry: TelemetryConfig::from_lookup(&service.process_name(), &lookup),
         })
     }
 
@@ -231,6 +246,15 @@ mod tests {
         assert!(config.service.needs_store());
         let err = ServerConfig::with(Service::All, &[(ENV_WINDOW_HOLD, "0")]).unwrap_err();
         assert!(err.to_string().starts_with(ENV_WINDOW_HOLD), "{err}");
+    }
+
+    #[test]
+    fn traces_and_connections_name_the_service() {
+        let one = ServerConfig::with(Service::IngressTelegram, &[]).unwrap();
+        assert_eq!(one.telemetry.service_name, "omnibus-ingress-telegram");
+        assert_eq!(one.bus.connection_name, "omnibus-ingress-telegram");
+        let all = ServerConfig::with(Service::All, &[]).unwrap();
+        assert_eq!(all.telemetry.service_name, "omnibus");
     }
 
     #[test]

@@ -30,7 +30,7 @@ mod sql;
 
 use std::sync::Arc;
 
-use omnibus_bus::{Bus, ProjectionOptions, run_projection};
+use omnibus_bus::{Bus, Leases, ProjectionOptions, run_projection};
 use omnibus_core::{Clock, SystemClock};
 use omnibus_store::Store;
 use tokio::sync::{mpsc, watch};
@@ -60,13 +60,17 @@ impl Default for Config {
 /// A running timers service.
 pub struct Timers {
     applied: watch::Receiver<u64>,
-    projection: JoinHandle<()>,
-    firing: JoinHandle<()>,
+    task: JoinHandle<()>,
 }
 
 impl Timers {
     /// Migrates the store, loads the armed timers and starts the projection
     /// and the firing loop, which run until `shutdown`.
+    ///
+    /// On PostgreSQL, replicas share the database: one at a time is active
+    /// (the lease `service.timers`), the others stand by and take over,
+    /// reloading the armed timers, when it stops or dies. Firings carry
+    /// deterministic ids besides, so a takeover never fires one twice.
     pub async fn start(
         config: Config,
         bus: Bus,
@@ -74,45 +78,14 @@ impl Timers {
         shutdown: CancellationToken,
     ) -> Result<Self, TimersError> {
         store.migrate("timers", schema::MIGRATIONS).await?;
-        let caught_up_at = firing::stream_end(&bus).await?;
-        // Loaded before the projection starts, so no change is missed or
-        // applied twice: later changes arrive as ops.
-        let mut deadlines = deadlines::Deadlines::default();
-        for timer in sql::all_pending(store.pool()).await? {
-            deadlines.arm(timer);
-        }
-        let (ops_tx, ops) = mpsc::unbounded_channel();
         let (progress, applied) = watch::channel(0);
-        let options = ProjectionOptions {
-            filter_subject: bus.subjects().all(),
-            batch_size: config.projection_batch,
-            // One replica (k8s: Recreate): its side effects are driven by
-            // this process's own projection.
-            shared: false,
+        let task = if store.backend() == omnibus_store::Backend::Postgres {
+            tokio::spawn(take_turns(config, bus, store, progress, shutdown))
+        } else {
+            let term = Term::begin(&config, &bus, store, progress, shutdown).await?;
+            tokio::spawn(term.stopped())
         };
-        let projection = projection::TimersProjection::new(store, ops_tx);
-        let projection = tokio::spawn(run_projection(
-            bus.clone(),
-            options,
-            projection,
-            progress,
-            shutdown.clone(),
-        ));
-        let firing = firing::FiringLoop {
-            bus,
-            clock: config.clock,
-            deadlines,
-            ops,
-            applied: applied.clone(),
-            caught_up_at,
-            shutdown,
-        };
-        let firing = tokio::spawn(firing.run());
-        Ok(Self {
-            applied,
-            projection,
-            firing,
-        })
+        Ok(Self { applied, task })
     }
 
     /// The stream sequence the projection has applied through.
@@ -122,7 +95,128 @@ impl Timers {
 
     /// Waits for the projection and the firing loop to stop after shutdown.
     pub async fn stopped(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// One replica's time as the active one: its projection and firing loop.
+struct Term {
+    projection: JoinHandle<()>,
+    firing: JoinHandle<()>,
+}
+
+impl Term {
+    /// Loads the armed timers and starts the projection and the firing
+    /// loop, which run until `stop`.
+    async fn begin(
+        config: &Config,
+        bus: &Bus,
+        store: Store,
+        progress: watch::Sender<u64>,
+        stop: CancellationToken,
+    ) -> Result<Self, TimersError> {
+        let caught_up_at = firing::stream_end(bus).await?;
+        // Loaded before the projection starts, so no change is missed or
+        // applied twice: later changes arrive as ops.
+        let mut deadlines = deadlines::Deadlines::default();
+        for timer in sql::all_pending(store.pool()).await? {
+            deadlines.arm(timer);
+        }
+        let (ops_tx, ops) = mpsc::unbounded_channel();
+        let applied = progress.subscribe();
+        let options = ProjectionOptions {
+            filter_subject: bus.subjects().all(),
+            batch_size: config.projection_batch,
+            // Only the active replica runs it (see `Timers::start`).
+            shared: false,
+        };
+        let projection = projection::TimersProjection::new(store, ops_tx);
+        let projection = tokio::spawn(run_projection(
+            bus.clone(),
+            options,
+            projection,
+            progress,
+            stop.clone(),
+        ));
+        let firing = firing::FiringLoop {
+            bus: bus.clone(),
+            clock: config.clock.clone(),
+            deadlines,
+            ops,
+            applied,
+            caught_up_at,
+            shutdown: stop,
+        };
+        let firing = tokio::spawn(firing.run());
+        Ok(Self { projection, firing })
+    }
+
+    async fn stopped(self) {
         let _ = self.projection.await;
         let _ = self.firing.await;
     }
+}
+
+/// Holds the lease `service.timers` in turn with the other replicas and
+/// is the active one while it does; `progress` follows every term.
+async fn take_turns(
+    config: Config,
+    bus: Bus,
+    store: Store,
+    progress: watch::Sender<u64>,
+    shutdown: CancellationToken,
+) {
+    let leases = loop {
+        match Leases::open(&bus, omnibus_bus::lease::DEFAULT_TTL).await {
+            Ok(leases) => break leases,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot open the lease bucket, retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    while !shutdown.is_cancelled() {
+        let work = shutdown.child_token();
+        match leases.try_acquire("service.timers", work.clone()).await {
+            Ok(Some(lease)) => {
+                serve_term(&config, &bus, &store, &progress, &work).await;
+                lease.release().await;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot ask for the timers lease"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(leases.retry_every()) => {}
+        }
+    }
+}
+
+/// Runs one term until `work` is cancelled, forwarding its progress.
+async fn serve_term(
+    config: &Config,
+    bus: &Bus,
+    store: &Store,
+    progress: &watch::Sender<u64>,
+    work: &CancellationToken,
+) {
+    let (term_progress, mut term_applied) = watch::channel(*progress.borrow());
+    let term = match Term::begin(config, bus, store.clone(), term_progress, work.clone()).await {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot become the active timers replica");
+            work.cancel();
+            return;
+        }
+    };
+    tracing::info!("active timers replica: deadlines loaded");
+    let forward = async {
+        while term_applied.changed().await.is_ok() {
+            progress.send_replace(*term_applied.borrow());
+        }
+    };
+    tokio::join!(term.stopped(), forward);
 }

@@ -8,6 +8,7 @@
 
 mod behaviour;
 mod durability;
+mod replicas;
 mod settings;
 
 use std::time::Instant;

@@ -105,6 +105,11 @@ async fn main() -> anyhow::Result<()> {
             figures.extend(replay::run(&defaults::<replay::Args>()).await?);
             figures.extend(timers::run(&binary, &defaults::<timers::Args>()).await?);
             figures.extend(notifications::run(&binary, &defaults::<notifications::Args>()).await?);
+            let on_postgres = notifications::Args {
+                postgres: true,
+                ..defaults::<notifications::Args>()
+            };
+            figures.extend(notifications::run(&binary, &on_postgres).await?);
             figures.extend(window::run(&binary, &defaults::<window::Args>()).await?);
             figures
         }

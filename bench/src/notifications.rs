@@ -71,6 +71,9 @@ pub struct Args {
     /// HTTP/2 connections the streams are spread over.
     #[arg(long, default_value_t = 10)]
     pub connections: usize,
+    /// The projection store: PostgreSQL (testkit's server) instead of SQLite.
+    #[arg(long)]
+    pub postgres: bool,
 }
 
 /// What one subscriber stream saw: message indices with their arrival.
@@ -89,16 +92,17 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
     report::heading(&format!(
         "notifications: webhooks at {}/s for {} s (after {} s warm-up), {} subscribers \
          ({operators} operators with operator_id, {} supervisors without) on {} HTTP/2 \
-         connections, {} conversations assigned round-robin; `omnibus serve all`",
+         connections, {} conversations assigned round-robin; `omnibus serve all` on {}",
         args.rate,
         args.seconds,
         args.warmup_seconds,
         args.subscribers,
         args.supervisors,
         args.connections,
-        args.conversations
+        args.conversations,
+        store(args),
     ));
-    let system = Arc::new(System::start(binary).await?);
+    let system = Arc::new(System::start_on(binary, args.postgres).await?);
     let channels = connect(&system.grpc_url, args.connections.max(1)).await?;
     setup_conversations(&system, args.conversations).await?;
 
@@ -212,7 +216,8 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
     );
 
     let (rate, subs) = (args.rate, args.subscribers);
-    let name = |q: &str| format!("notification {q}, {rate}/s, {subs} subscribers");
+    let store = store(args);
+    let name = |q: &str| format!("notification {q}, {rate}/s, {subs} subscribers, {store}");
     Ok(vec![
         Figure::new(
             name("p50"),
@@ -227,6 +232,14 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
         .target(Target::Below(50.0)),
         Figure::new(name("max"), from_send.max() as f64 / 1000.0, Unit::Millis),
     ])
+}
+
+fn store(args: &Args) -> &'static str {
+    if args.postgres {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
 }
 
 /// The operator a subscriber stands for; `None` for supervisors, who come first.

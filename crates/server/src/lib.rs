@@ -23,6 +23,7 @@ use omnibus_store::Store;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tower_http::trace::DefaultMakeSpan;
 
 pub use config::{ServerConfig, Service};
 
@@ -119,7 +120,10 @@ pub async fn run(
     let http = http
         .merge(health::routes(health::Readiness { bus, store }))
         .merge(omnibus_metrics::routes(Some(lag)))
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)),
+        );
     tracing::info!(
         ?service,
         http = %listeners.http.local_addr()?,
@@ -128,6 +132,7 @@ pub async fn run(
     );
     let check = TokenCheck::new(api_token.as_deref());
     let grpc_server = tonic::transport::Server::builder()
+        .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(grpc_span))
         .layer(tonic::service::InterceptorLayer::new(move |r| {
             check.check(r)
         }))
@@ -149,6 +154,16 @@ pub async fn run(
     grpc_result?;
     http_result?;
     Ok(())
+}
+
+/// A span per gRPC call, continuing the caller's trace (W3C `traceparent`
+/// in the metadata); events the call publishes carry it on to the services
+/// that consume them.
+fn grpc_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let span = tracing::info_span!("grpc", method = %request.uri().path());
+    let metadata = tonic::metadata::MetadataMap::from_headers(request.headers().clone());
+    omnibus_telemetry::set_parent_from_tonic(&span, &metadata);
+    span
 }
 
 /// Connects to NATS, retrying with backoff (NATS may start after us in a

@@ -14,6 +14,7 @@ mod outbound;
 mod rebuild;
 mod replicas;
 mod timers;
+mod tracing;
 mod webhook;
 mod whatsapp;
 mod window;

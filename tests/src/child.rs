@@ -26,14 +26,25 @@ impl ChildServer {
         service: &str,
         env: &[(&'static str, String)],
     ) -> Self {
+        Self::start_logging(binary, service, env, Stdio::null()).await
+    }
+
+    /// Like [`start_service`](Self::start_service), with its log lines
+    /// (stdout) going to `log`; `env` may set `RUST_LOG` (default `warn`).
+    pub async fn start_logging(
+        binary: &str,
+        service: &str,
+        env: &[(&'static str, String)],
+        log: impl Into<Stdio>,
+    ) -> Self {
         let (http_port, grpc_port) = (free_port(), free_port());
         let child = Command::new(binary)
             .args(["serve", service])
+            .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env(ENV_HTTP_ADDR, format!("127.0.0.1:{http_port}"))
             .env(ENV_GRPC_ADDR, format!("127.0.0.1:{grpc_port}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(log)
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the omnibus binary");

@@ -8,6 +8,7 @@ mod bus;
 mod crash;
 mod delivery;
 mod lifecycle;
+mod logs;
 mod metrics;
 mod notifications;
 mod outbound;

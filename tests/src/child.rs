@@ -57,7 +57,8 @@ impl ChildServer {
         let client = reqwest::Client::new();
         wait_until(
             "the child server to be ready",
-            Duration::from_secs(30),
+            // Generous: debug builds start slowly while other tests load the machine.
+            Duration::from_secs(60),
             || {
                 let request = client.get(&url).send();
                 async move { request.await.ok().filter(|r| r.status().is_success()) }

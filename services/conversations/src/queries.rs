@@ -211,7 +211,10 @@ impl Queries {
         ));
         let c = sql.text(conversation_id);
         let k = sql.text(key);
-        sql.push(&format!("conversation_id = {c} AND idempotency_key = {k}"));
+        // `<> ''` lets the partial index serve the lookup.
+        sql.push(&format!(
+            "conversation_id = {c} AND idempotency_key = {k} AND idempotency_key <> ''"
+        ));
         first(sql.fetch_all(self.pool()).await?, rows::message)
     }
 

@@ -359,7 +359,10 @@ pub(super) async fn status_changed(
     };
     let message_id = if changed.message_id.is_empty() {
         let found: Option<(String,)> = sqlx::query_as(
-            "SELECT id FROM conv_messages WHERE conversation_id = $1 AND provider_message_id = $2",
+            // Statuses are for what we (or the business phone) sent:
+            // `direction = 2` (OUTBOUND) lets the partial index serve it.
+            "SELECT id FROM conv_messages
+             WHERE conversation_id = $1 AND provider_message_id = $2 AND direction = 2",
         )
         .bind(conversation_id)
         .bind(changed.provider_message_id.as_str())

@@ -41,18 +41,18 @@ pub enum ServerError {
     /// The projection store could not be opened or migrated.
     #[error("store: {0}")]
     Store(#[from] omnibus_store::StoreError),
-    /// The conversations service could not start.
-    #[error("conversations: {0}")]
-    Conversations(#[from] omnibus_conversations::ServiceError),
-    /// The notifications service could not start.
-    #[error("notifications: {0}")]
-    Notifications(#[from] omnibus_notifications::ServiceError),
+    /// A service with an API (conversations, notifications, window) could
+    /// not start.
+    #[error("{service}: {source}")]
+    Service {
+        /// Which one.
+        service: &'static str,
+        /// Why.
+        source: omnibus_api::error::ServiceError,
+    },
     /// The timers service could not start.
     #[error("timers: {0}")]
     Timers(#[from] omnibus_timers::TimersError),
-    /// The window service could not start.
-    #[error("window: {0}")]
-    Window(#[from] omnibus_window::WindowError),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),

@@ -12,7 +12,11 @@ pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), Server
         ctx.store(),
         ctx.shutdown.clone(),
     )
-    .await?;
+    .await
+    .map_err(|source| ServerError::Service {
+        service: "conversations",
+        source,
+    })?;
     conversations.register(&mut parts.grpc);
     parts.on_stop(conversations.stopped());
     Ok(())

@@ -101,6 +101,53 @@ impl Leases {
     }
 }
 
+/// The lease bucket, retried until NATS answers; `None` when shut down first.
+pub(crate) async fn open_retrying(bus: &Bus, shutdown: &CancellationToken) -> Option<Leases> {
+    let mut failures = 0u32;
+    loop {
+        match Leases::open(bus, DEFAULT_TTL).await {
+            Ok(leases) => return Some(leases),
+            Err(err) => {
+                failures += 1;
+                let delay = crate::projection::backoff(failures);
+                tracing::warn!(error = %err, ?delay, "cannot open the lease bucket, retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Runs `job` whenever this replica holds the lease `name`, until
+/// `shutdown`: `job` gets a token cancelled when the lease is lost (or at
+/// shutdown) and should return then; the lease is released after it.
+pub async fn take_turns<F, Fut>(bus: &Bus, name: &str, shutdown: &CancellationToken, mut job: F)
+where
+    F: FnMut(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(leases) = open_retrying(bus, shutdown).await else {
+        return;
+    };
+    while !shutdown.is_cancelled() {
+        let work = shutdown.child_token();
+        match leases.try_acquire(name, work.clone()).await {
+            Ok(Some(lease)) => {
+                job(work).await;
+                lease.release().await;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(lease = name, error = %err, "cannot ask for the lease"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(leases.retry_every()) => {}
+        }
+    }
+}
+
 /// A lease held by this process.
 pub struct Lease {
     leases: Leases,

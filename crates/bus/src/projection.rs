@@ -14,7 +14,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Bus, BusError, Delivery, Leases};
+use crate::{Bus, BusError, Delivery};
 
 /// A read model built from the stream.
 pub trait Projection: Send + 'static {
@@ -91,7 +91,7 @@ async fn run_shared<P: Projection>(
     progress: &watch::Sender<u64>,
     shutdown: &CancellationToken,
 ) {
-    let Some(leases) = open_leases(bus, shutdown).await else {
+    let Some(leases) = crate::lease::open_retrying(bus, shutdown).await else {
         return;
     };
     let name = format!("projection.{}", projection.name());
@@ -106,25 +106,6 @@ async fn run_shared<P: Projection>(
             Err(err) => {
                 tracing::warn!(lease = %name, error = %err, "cannot ask for the lease; following");
                 follow(projection, progress, shutdown, leases.retry_every()).await;
-            }
-        }
-    }
-}
-
-/// The lease bucket, retried until NATS answers; `None` when shut down first.
-pub(crate) async fn open_leases(bus: &Bus, shutdown: &CancellationToken) -> Option<Leases> {
-    let mut failures = 0u32;
-    loop {
-        match Leases::open(bus, crate::lease::DEFAULT_TTL).await {
-            Ok(leases) => return Some(leases),
-            Err(err) => {
-                failures += 1;
-                let delay = backoff(failures);
-                tracing::warn!(error = %err, ?delay, "cannot open the lease bucket, retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return None,
-                    () = tokio::time::sleep(delay) => {}
-                }
             }
         }
     }

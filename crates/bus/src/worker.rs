@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::projection::{backoff, open_leases};
+use crate::projection::backoff;
 use crate::{Bus, BusError, Delivery};
 
 /// How a worker consumes.
@@ -75,25 +75,12 @@ pub async fn run_worker<H, F>(
     if !config.exclusive {
         return consume_until(&bus, &config, handler, &shutdown).await;
     }
-    let Some(leases) = open_leases(&bus, &shutdown).await else {
-        return;
-    };
     let name = format!("worker.{}", config.durable);
-    while !shutdown.is_cancelled() {
-        let work = shutdown.child_token();
-        match leases.try_acquire(&name, work.clone()).await {
-            Ok(Some(lease)) => {
-                consume_until(&bus, &config, handler.clone(), &work).await;
-                lease.release().await;
-            }
-            Ok(None) => {}
-            Err(err) => tracing::warn!(lease = %name, error = %err, "cannot ask for the lease"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(leases.retry_every()) => {}
-        }
-    }
+    let job = |work: CancellationToken| {
+        let (bus, config, handler) = (bus.clone(), config.clone(), handler.clone());
+        async move { consume_until(&bus, &config, handler, &work).await }
+    };
+    crate::lease::take_turns(&bus, &name, &shutdown, job).await;
 }
 
 /// Consumes until `shutdown`, restarting after errors.

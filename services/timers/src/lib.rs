@@ -30,7 +30,7 @@ mod sql;
 
 use std::sync::Arc;
 
-use omnibus_bus::{Bus, Leases, ProjectionOptions, run_projection};
+use omnibus_bus::{Bus, ProjectionOptions, run_projection};
 use omnibus_core::{Clock, SystemClock};
 use omnibus_store::Store;
 use tokio::sync::{mpsc, watch};
@@ -166,33 +166,11 @@ async fn take_turns(
     progress: watch::Sender<u64>,
     shutdown: CancellationToken,
 ) {
-    let leases = loop {
-        match Leases::open(&bus, omnibus_bus::lease::DEFAULT_TTL).await {
-            Ok(leases) => break leases,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot open the lease bucket, retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                }
-            }
-        }
+    let job = |work: CancellationToken| {
+        let (config, bus, store, progress) = (&config, &bus, &store, &progress);
+        async move { serve_term(config, bus, store, progress, &work).await }
     };
-    while !shutdown.is_cancelled() {
-        let work = shutdown.child_token();
-        match leases.try_acquire("service.timers", work.clone()).await {
-            Ok(Some(lease)) => {
-                serve_term(&config, &bus, &store, &progress, &work).await;
-                lease.release().await;
-            }
-            Ok(None) => {}
-            Err(err) => tracing::warn!(error = %err, "cannot ask for the timers lease"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(leases.retry_every()) => {}
-        }
-    }
+    omnibus_bus::lease::take_turns(&bus, "service.timers", &shutdown, job).await;
 }
 
 /// Runs one term until `work` is cancelled, forwarding its progress.

@@ -20,7 +20,7 @@ APT_INSTALL := $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-i
 OMNIBUS_TEST_POSTGRES_URL ?=
 PG_READY_TIMEOUT := 30
 
-.PHONY: build run stop-nats test lint fmt bench deps deps-nats deps-postgres k8s-check
+.PHONY: build run stop-nats test lint fmt bench deps deps-nats deps-postgres k8s-check image-check
 
 ## build: release binaries (omnibus, omnictl)
 build:
@@ -73,6 +73,12 @@ k8s-check:
 	  $(APT_INSTALL) kubernetes-client
 	fi
 	python3 deploy/check.py
+
+## image-check: replay deploy/Dockerfile's build stages (skeleton, builder)
+## against the checkout with the same commands (no image builder here can
+## pull base images); fails when the image would not build
+image-check:
+	python3 deploy/replay_image_build.py
 
 ## lint: formatting and clippy, warnings are errors
 lint:

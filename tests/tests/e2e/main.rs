@@ -4,6 +4,7 @@
 mod support;
 
 mod api;
+mod contacts;
 mod bus;
 mod crash;
 mod delivery;

@@ -6,8 +6,12 @@ use super::{Context, Parts};
 use crate::ServerError;
 
 pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), ServerError> {
+    let config = Config {
+        default_region: ctx.config.default_region,
+        ..Config::default()
+    };
     let conversations = Conversations::start(
-        Config::default(),
+        config,
         ctx.bus.clone(),
         ctx.store(),
         ctx.shutdown.clone(),

@@ -92,9 +92,6 @@ pub async fn run(api: &Api, cmd: ContactsCmd, out: &mut Output<'_>) -> anyhow::R
 }
 
 fn emit_one(contact: &Contact, out: &mut Output<'_>) -> anyhow::Result<()> {
-    out.emit(
-        || json::contact(contact),
-        || output::contact_block(contact),
-    )?;
+    out.emit(|| json::contact(contact), || output::contact_block(contact))?;
     Ok(())
 }

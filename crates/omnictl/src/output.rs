@@ -356,10 +356,7 @@ pub fn contact_table(contacts: &[Contact]) -> String {
             ]
         })
         .collect();
-    table(
-        &["ID", "NAME", "PHONES", "IDENTITIES", "CREATED"],
-        &rows,
-    )
+    table(&["ID", "NAME", "PHONES", "IDENTITIES", "CREATED"], &rows)
 }
 
 /// A `key: value` block of one contact.
@@ -374,10 +371,14 @@ pub fn contact_block(c: &Contact) -> String {
         ("updated_at", time(c.updated_at.as_ref())),
     ];
     for i in &c.identities {
-        let handle = [i.username.as_str(), i.phone.as_str(), i.provider_user_id.as_str()]
-            .into_iter()
-            .find(|v| !v.is_empty())
-            .unwrap_or("-");
+        let handle = [
+            i.username.as_str(),
+            i.phone.as_str(),
+            i.provider_user_id.as_str(),
+        ]
+        .into_iter()
+        .find(|v| !v.is_empty())
+        .unwrap_or("-");
         pairs.push(("identity", format!("{} {} {handle}", i.channel_id, i.id)));
     }
     kv(&pairs)

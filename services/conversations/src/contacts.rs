@@ -10,8 +10,8 @@
 //! - `joiner` — pending phone joins → `ContactsMerged` events
 //! - [`queries`] — tables → `Contact`
 
-pub mod phone;
 pub(crate) mod joiner;
+pub mod phone;
 pub(crate) mod projection;
 pub mod queries;
 pub mod schema;

@@ -4,8 +4,8 @@
 mod support;
 
 mod api;
-mod contacts;
 mod bus;
+mod contacts;
 mod crash;
 mod delivery;
 mod lifecycle;

@@ -248,7 +248,12 @@ fn conversations_commands() {
         "a contact or a phone"
     );
     let cli = parse(&[
-        "conversations", "start", "--phone", "8 912 345 67 89", "--channel", "ch_1",
+        "conversations",
+        "start",
+        "--phone",
+        "8 912 345 67 89",
+        "--channel",
+        "ch_1",
     ]);
     let Command::Conversations(ConversationsCmd::Start(args)) = cli.command else {
         panic!("not conversations start");
@@ -324,7 +329,9 @@ fn contacts_commands() {
         assert!(matches!(cli.command, Command::Contacts(ContactsCmd::Show { id }) if id == "ct_1"));
     }
     let cli = parse(&["contacts", "find", "+7 912 345-67-89"]);
-    assert!(matches!(cli.command, Command::Contacts(ContactsCmd::Find { query }) if query.starts_with("+7")));
+    assert!(
+        matches!(cli.command, Command::Contacts(ContactsCmd::Find { query }) if query.starts_with("+7"))
+    );
     let cli = parse(&["contacts", "merge", "ct_a", "ct_b", "--operator", "op-1"]);
     assert!(matches!(
         cli.command,

@@ -155,11 +155,8 @@ mod tests {
     #[test]
     fn phones_and_emails_are_checked_and_normalized() {
         let region = crate::contacts::phone::Region::default();
-        let phones = checked_phones(
-            &["8 912 345 67 89".into(), "+79123456789".into()],
-            region,
-        )
-        .unwrap();
+        let phones =
+            checked_phones(&["8 912 345 67 89".into(), "+79123456789".into()], region).unwrap();
         assert_eq!(phones, ["+79123456789"]);
         assert!(checked_phones(&["call me".into()], region).is_err());
         let emails = checked_emails(&[" Ivan@Example.com ".into()]).unwrap();

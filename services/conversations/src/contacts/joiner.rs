@@ -87,7 +87,8 @@ async fn round(bus: &Bus, store: &Store, applied: &watch::Receiver<u64>) -> Resu
             })),
             ..Default::default()
         };
-        bus.publish(bus.subjects().contact(&into_id), &event).await?;
+        bus.publish(bus.subjects().contact(&into_id), &event)
+            .await?;
     }
     Ok(())
 }

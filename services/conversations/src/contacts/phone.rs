@@ -53,10 +53,11 @@ pub fn normalize(raw: &str, region: Region) -> Result<String, PhoneError> {
         return Err(invalid());
     }
     let written_international = trimmed.starts_with('+') || trimmed.starts_with("00");
-    if !written_international && !has_national_prefix(trimmed, region) {
-        if let Some(number) = valid(phonenumber::parse(None, format!("+{digits}")).ok()) {
-            return Ok(e164(&number));
-        }
+    if !written_international
+        && !has_national_prefix(trimmed, region)
+        && let Some(number) = valid(phonenumber::parse(None, format!("+{digits}")).ok())
+    {
+        return Ok(e164(&number));
     }
     let in_region = if written_international {
         phonenumber::parse(None, format!("+{}", digits.trim_start_matches("00")))
@@ -72,10 +73,7 @@ fn has_national_prefix(written: &str, region: Region) -> bool {
     let Some(prefix) = region.national_prefix() else {
         return false;
     };
-    let first_group: String = written
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let first_group: String = written.chars().take_while(char::is_ascii_digit).collect();
     let separated = written.len() > first_group.len();
     separated && first_group == prefix
 }
@@ -117,8 +115,14 @@ mod tests {
     #[test]
     fn the_default_region_reads_national_numbers() {
         let de = Region::parse("de").unwrap();
-        assert_eq!(normalize("0170 1234567", de).as_deref(), Ok("+491701234567"));
-        assert_eq!(normalize("+7 912 345 67 89", de).as_deref(), Ok("+79123456789"));
+        assert_eq!(
+            normalize("0170 1234567", de).as_deref(),
+            Ok("+491701234567")
+        );
+        assert_eq!(
+            normalize("+7 912 345 67 89", de).as_deref(),
+            Ok("+79123456789")
+        );
     }
 
     #[test]

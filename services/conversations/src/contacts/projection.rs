@@ -123,10 +123,12 @@ pub(crate) async fn seen(
     let owner = match owner {
         Some(found) => Some(found),
         None => {
-            sqlx::query_as("SELECT person_id FROM ct_phones WHERE phone = $1 ORDER BY person_id LIMIT 1")
-                .bind(phone.as_str())
-                .fetch_optional(&mut *conn)
-                .await?
+            sqlx::query_as(
+                "SELECT person_id FROM ct_phones WHERE phone = $1 ORDER BY person_id LIMIT 1",
+            )
+            .bind(phone.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
         }
     };
     if let Some((owner,)) = owner

@@ -123,7 +123,12 @@ impl ContactQueries {
         Ok(people)
     }
 
-    async fn values(&self, table: &str, column: &str, person: &str) -> Result<Vec<String>, sqlx::Error> {
+    async fn values(
+        &self,
+        table: &str,
+        column: &str,
+        person: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
         let sql = format!("SELECT {column} FROM {table} WHERE person_id = $1 ORDER BY {column}");
         let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(person)
@@ -181,7 +186,11 @@ impl ContactQueries {
 
     /// People whose name, username, email or phone (written in any form)
     /// matches `query`.
-    pub async fn find(&self, query: &str, requested_size: u32) -> Result<Vec<Contact>, sqlx::Error> {
+    pub async fn find(
+        &self,
+        query: &str,
+        requested_size: u32,
+    ) -> Result<Vec<Contact>, sqlx::Error> {
         if query.trim().is_empty() {
             return Ok(Vec::new());
         }
@@ -224,7 +233,9 @@ pub(crate) struct People {
 }
 
 fn ids(rows: Vec<AnyRow>) -> Result<Vec<String>, sqlx::Error> {
-    rows.iter().map(|row| row.try_get::<String, _>("id")).collect()
+    rows.iter()
+        .map(|row| row.try_get::<String, _>("id"))
+        .collect()
 }
 
 fn identity(row: &AnyRow) -> Result<Identity, sqlx::Error> {
@@ -251,17 +262,16 @@ impl ContactQueries {
         .bind(e164)
         .fetch_optional(self.pool())
         .await?;
-        let person = match from_identity {
-            Some(found) => Some(found),
-            None => {
-                sqlx::query_as(
+        let person =
+            match from_identity {
+                Some(found) => Some(found),
+                None => sqlx::query_as(
                     "SELECT person_id FROM ct_phones WHERE phone = $1 ORDER BY person_id LIMIT 1",
                 )
                 .bind(e164)
                 .fetch_optional(self.pool())
-                .await?
-            }
-        };
+                .await?,
+            };
         match person {
             Some((id,)) => self.contact(&id).await,
             None => Ok(None),

@@ -28,7 +28,10 @@ async fn one_phone_on_whatsapp_and_telegram_is_one_contact() {
         &customer,
         vec![meta::text(&customer.wa_id, "wamid.1", now, "hi")],
     );
-    assert_eq!(whatsapp::post_signed(&client, &sandbox.http_url(), &wa.id, &payload).await, 200);
+    assert_eq!(
+        whatsapp::post_signed(&client, &sandbox.http_url(), &wa.id, &payload).await,
+        200
+    );
     // A Vietnamese wa_id that looks like a Russian national number stays apart.
     let vietnam = Customer {
         wa_id: "84912345678".into(),
@@ -39,7 +42,10 @@ async fn one_phone_on_whatsapp_and_telegram_is_one_contact() {
         &vietnam,
         vec![meta::text(&vietnam.wa_id, "wamid.2", now, "xin chào")],
     );
-    assert_eq!(whatsapp::post_signed(&client, &sandbox.http_url(), &wa.id, &payload).await, 200);
+    assert_eq!(
+        whatsapp::post_signed(&client, &sandbox.http_url(), &wa.id, &payload).await,
+        200
+    );
     // On Telegram, the customer shares their own contact card.
     let mut update = telegram::text_update(1, 4242, "");
     let message = update["message"].as_object_mut().unwrap();
@@ -78,12 +84,30 @@ async fn one_phone_on_whatsapp_and_telegram_is_one_contact() {
     assert_eq!(ivan.phones, ["+79123456789"]);
     let mut kinds: Vec<i32> = ivan.identities.iter().map(|i| i.channel_kind).collect();
     kinds.sort();
-    assert_eq!(kinds, [omnibus_proto::ChannelKind::Telegram as i32, omnibus_proto::ChannelKind::Whatsapp as i32]);
-    let minh = joined.iter().find(|c| c.phones == ["+84912345678"]).unwrap();
-    assert_eq!(minh.identities.len(), 1, "a shared card of someone else is not a phone");
+    assert_eq!(
+        kinds,
+        [
+            omnibus_proto::ChannelKind::Telegram as i32,
+            omnibus_proto::ChannelKind::Whatsapp as i32
+        ]
+    );
+    let minh = joined
+        .iter()
+        .find(|c| c.phones == ["+84912345678"])
+        .unwrap();
+    assert_eq!(
+        minh.identities.len(),
+        1,
+        "a shared card of someone else is not a phone"
+    );
 
     let mut api = sandbox.contacts().await;
-    for written in ["+7 (912) 345-67-89", "79123456789", "89123456789", "8 912 345 67 89"] {
+    for written in [
+        "+7 (912) 345-67-89",
+        "79123456789",
+        "89123456789",
+        "8 912 345 67 89",
+    ] {
         let found = api
             .find_contacts(FindContactsRequest {
                 query: written.into(),
@@ -105,11 +129,17 @@ async fn one_phone_on_whatsapp_and_telegram_is_one_contact() {
         .unwrap()
         .into_inner()
         .conversations;
-    let mut channels: Vec<&str> = conversations.iter().map(|c| c.channel_id.as_str()).collect();
+    let mut channels: Vec<&str> = conversations
+        .iter()
+        .map(|c| c.channel_id.as_str())
+        .collect();
     channels.sort();
     let mut expected = vec![wa.id.as_str(), tg.id.as_str()];
     expected.sort();
-    assert_eq!(channels, expected, "replies stay on each conversation's channel");
+    assert_eq!(
+        channels, expected,
+        "replies stay on each conversation's channel"
+    );
     assert!(conversations.iter().all(|c| c.contact_id == ivan.id));
 
     // The join is an event: a rebuild gives the same contacts, and the
@@ -122,5 +152,9 @@ async fn one_phone_on_whatsapp_and_telegram_is_one_contact() {
         (all_contacts(&sandbox).await == joined).then_some(())
     })
     .await;
-    assert_eq!(sandbox.stream_messages().await, events_before, "no join published again");
+    assert_eq!(
+        sandbox.stream_messages().await,
+        events_before,
+        "no join published again"
+    );
 }

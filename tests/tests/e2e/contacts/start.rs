@@ -118,7 +118,11 @@ async fn whatsapp_starts_to_any_phone_with_a_template_only() {
         .await
         .unwrap_err();
     assert_eq!(deleted.code(), Code::FailedPrecondition);
-    assert!(deleted.message().contains("deleted"), "{}", deleted.message());
+    assert!(
+        deleted.message().contains("deleted"),
+        "{}",
+        deleted.message()
+    );
 }
 
 #[tokio::test]
@@ -144,7 +148,11 @@ async fn telegram_starts_only_with_people_who_wrote_to_the_bot() {
         .await
         .unwrap_err();
     assert_eq!(unknown_phone.code(), Code::FailedPrecondition);
-    assert!(unknown_phone.message().contains("wrote to this bot"), "{}", unknown_phone.message());
+    assert!(
+        unknown_phone.message().contains("wrote to this bot"),
+        "{}",
+        unknown_phone.message()
+    );
     let other_bot = api
         .start_conversation(StartConversationRequest {
             contact_id: ivan.id.clone(),
@@ -153,7 +161,11 @@ async fn telegram_starts_only_with_people_who_wrote_to_the_bot() {
         })
         .await
         .unwrap_err();
-    assert_eq!(other_bot.code(), Code::FailedPrecondition, "another bot never saw Ivan");
+    assert_eq!(
+        other_bot.code(),
+        Code::FailedPrecondition,
+        "another bot never saw Ivan"
+    );
     let no_phone = api
         .start_conversation(StartConversationRequest {
             contact_id: ivan.id.clone(),
@@ -163,7 +175,11 @@ async fn telegram_starts_only_with_people_who_wrote_to_the_bot() {
         .await
         .unwrap_err();
     assert_eq!(no_phone.code(), Code::FailedPrecondition);
-    assert!(no_phone.message().contains("phone"), "{}", no_phone.message());
+    assert!(
+        no_phone.message().contains("phone"),
+        "{}",
+        no_phone.message()
+    );
 
     let started = api
         .start_conversation(StartConversationRequest {

@@ -65,7 +65,10 @@ mod tests {
         for kind in [ChannelKind::Telegram, ChannelKind::Viber, ChannelKind::Vk] {
             assert_eq!(first_contact(kind), FirstContact::WroteBefore);
         }
-        assert_eq!(first_contact(ChannelKind::Instagram), FirstContact::InsideWindow);
+        assert_eq!(
+            first_contact(ChannelKind::Instagram),
+            FirstContact::InsideWindow
+        );
         assert_eq!(chat_id_of_phone("+79123456789"), "79123456789");
         assert!(refusal(ChannelKind::Telegram, "Ivan").contains("wrote to this bot"));
     }

@@ -139,7 +139,7 @@ async fn merge_then_rebuild(postgres: bool) {
         .contacts;
     assert_eq!(
         found,
-        [updated.clone()],
+        std::slice::from_ref(&updated),
         "found by the phone in another form"
     );
     let his = api

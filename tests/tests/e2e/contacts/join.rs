@@ -74,7 +74,8 @@ async fn one_phone_on_whatsapp_and_telegram_is_one_contact() {
 
     let joined = wait_until("the two identities joined", PATIENCE, || async {
         let contacts = all_contacts(&sandbox).await;
-        (contacts.len() == 3).then_some(contacts)
+        let joined = contacts.iter().any(|c| c.identities.len() == 2);
+        (contacts.len() == 3 && joined).then_some(contacts)
     })
     .await;
     let ivan = joined

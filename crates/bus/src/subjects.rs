@@ -67,6 +67,11 @@ impl Subjects {
         }
     }
 
+    /// Facts about one contact (merges, operators' edits).
+    pub fn contact(&self, contact_id: &str) -> String {
+        format!("{}.contact.{contact_id}", self.prefix)
+    }
+
     /// Templates of one channel.
     pub fn template(&self, channel_id: &str) -> String {
         format!("{}.template.{channel_id}", self.prefix)

@@ -291,9 +291,15 @@ pub struct ConversationListArgs {
 /// Arguments of `conversations start`.
 #[derive(Debug, Args)]
 pub struct ConversationStartArgs {
-    /// Contact id.
-    #[arg(long = "contact", value_name = "ID")]
-    pub contact_id: String,
+    /// Contact id (or give --phone).
+    #[arg(long = "contact", value_name = "ID", required_unless_present = "phone")]
+    pub contact_id: Option<String>,
+    /// Phone number in any form (WhatsApp: writes to any number with a template).
+    #[arg(long, value_name = "PHONE")]
+    pub phone: Option<String>,
+    /// A repeated key sends nothing again.
+    #[arg(long, value_name = "K")]
+    pub idempotency_key: Option<String>,
     /// Channel id.
     #[arg(long = "channel", value_name = "ID")]
     pub channel_id: String,
@@ -358,10 +364,26 @@ pub enum ContactsCmd {
         #[command(flatten)]
         page: PageArgs,
     },
-    /// Show one contact.
-    Get {
+    /// Show one contact with its identities on every channel.
+    #[command(alias = "get")]
+    Show {
         /// Contact id.
         id: String,
+    },
+    /// Find contacts by name, username, email or a phone in any form.
+    Find {
+        /// What to look for.
+        query: String,
+    },
+    /// Merge one contact into another (the merged-away id keeps working).
+    Merge {
+        /// The contact that stays.
+        into_id: String,
+        /// The contact merged into it.
+        from_id: String,
+        /// Operator who merges them.
+        #[arg(long, value_name = "ID")]
+        operator: Option<String>,
     },
 }
 

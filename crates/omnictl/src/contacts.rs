@@ -1,6 +1,9 @@
-//! `omnictl contacts …`: list and show contacts.
+//! `omnictl contacts …`: list, show, find and merge contacts (one person
+//! across channels).
 
-use omnibus_proto::{GetContactRequest, ListContactsRequest};
+use omnibus_proto::{
+    Contact, FindContactsRequest, GetContactRequest, ListContactsRequest, MergeContactsRequest,
+};
 
 use crate::cli::ContactsCmd;
 use crate::client::{Api, collect_pages};
@@ -45,17 +48,50 @@ pub async fn run(api: &Api, cmd: ContactsCmd, out: &mut Output<'_>) -> anyhow::R
                 || output::contact_table(&contacts) + &output::next_page_hint(&next),
             )?;
         }
-        ContactsCmd::Get { id } => {
+        ContactsCmd::Show { id } => {
             let contact = api
                 .contacts()
                 .get_contact(GetContactRequest { id })
                 .await?
                 .into_inner();
+            emit_one(&contact, out)?;
+        }
+        ContactsCmd::Find { query } => {
+            let contacts = api
+                .contacts()
+                .find_contacts(FindContactsRequest {
+                    query,
+                    page_size: 0,
+                })
+                .await?
+                .into_inner()
+                .contacts;
             out.emit(
-                || json::contact(&contact),
-                || output::contact_block(&contact),
+                || json::page("contacts", contacts.iter().map(json::contact).collect(), ""),
+                || output::contact_table(&contacts),
             )?;
         }
+        ContactsCmd::Merge {
+            into_id,
+            from_id,
+            operator,
+        } => {
+            let contact = api
+                .contacts()
+                .merge_contacts(MergeContactsRequest {
+                    into_id,
+                    from_id,
+                    operator_id: operator.unwrap_or_default(),
+                })
+                .await?
+                .into_inner();
+            emit_one(&contact, out)?;
+        }
     }
+    Ok(())
+}
+
+fn emit_one(contact: &Contact, out: &mut Output<'_>) -> anyhow::Result<()> {
+    out.emit(|| json::contact(contact), || output::contact_block(contact))?;
     Ok(())
 }

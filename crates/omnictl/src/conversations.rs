@@ -161,11 +161,13 @@ async fn latest_messages(api: &Api, id: &str, limit: usize) -> anyhow::Result<Ve
 
 async fn start(api: &Api, args: ConversationStartArgs, out: &mut Output<'_>) -> anyhow::Result<()> {
     let request = StartConversationRequest {
-        contact_id: args.contact_id,
+        contact_id: or_empty(args.contact_id),
         channel_id: args.channel_id,
         text: or_empty(args.text),
         template: None,
         operator_id: or_empty(args.operator),
+        phone: or_empty(args.phone),
+        idempotency_key: or_empty(args.idempotency_key),
     };
     let conversation = api
         .conversations()

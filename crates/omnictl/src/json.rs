@@ -187,12 +187,20 @@ fn template(t: &TemplateRef) -> Value {
 pub fn contact(c: &Contact) -> Value {
     json!({
         "id": c.id,
-        "channel_id": c.channel_id,
         "display_name": c.display_name,
-        "username": c.username,
-        "phone": c.phone,
-        "provider_user_id": c.provider_user_id,
+        "phones": c.phones,
+        "emails": c.emails,
         "is_group": c.is_group,
+        "identities": c.identities.iter().map(|i| json!({
+            "id": i.id,
+            "channel_id": i.channel_id,
+            "channel_kind": ChannelKind::try_from(i.channel_kind)
+                .map_or("UNSPECIFIED", |k| k.as_str_name().trim_start_matches("CHANNEL_KIND_")),
+            "provider_user_id": i.provider_user_id,
+            "username": i.username,
+            "phone": i.phone,
+            "display_name": i.display_name,
+        })).collect::<Vec<_>>(),
         "created_at": timestamp(c.created_at.as_ref()),
         "updated_at": timestamp(c.updated_at.as_ref()),
     })

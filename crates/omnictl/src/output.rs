@@ -349,33 +349,39 @@ pub fn contact_table(contacts: &[Contact]) -> String {
         .map(|c| {
             vec![
                 c.id.clone(),
-                c.channel_id.clone(),
                 one_line(&or_dash(&c.display_name), 28),
-                or_dash(&c.username),
-                or_dash(&c.phone),
+                or_dash(&c.phones.join(", ")),
+                c.identities.len().to_string(),
                 time(c.created_at.as_ref()),
             ]
         })
         .collect();
-    table(
-        &["ID", "CHANNEL", "NAME", "USERNAME", "PHONE", "CREATED"],
-        &rows,
-    )
+    table(&["ID", "NAME", "PHONES", "IDENTITIES", "CREATED"], &rows)
 }
 
 /// A `key: value` block of one contact.
 pub fn contact_block(c: &Contact) -> String {
-    kv(&[
+    let mut pairs = vec![
         ("id", c.id.clone()),
-        ("channel_id", c.channel_id.clone()),
         ("display_name", or_dash(&c.display_name)),
-        ("username", or_dash(&c.username)),
-        ("phone", or_dash(&c.phone)),
-        ("provider_user_id", or_dash(&c.provider_user_id)),
+        ("phones", or_dash(&c.phones.join(", "))),
+        ("emails", or_dash(&c.emails.join(", "))),
         ("is_group", c.is_group.to_string()),
         ("created_at", time(c.created_at.as_ref())),
         ("updated_at", time(c.updated_at.as_ref())),
-    ])
+    ];
+    for i in &c.identities {
+        let handle = [
+            i.username.as_str(),
+            i.phone.as_str(),
+            i.provider_user_id.as_str(),
+        ]
+        .into_iter()
+        .find(|v| !v.is_empty())
+        .unwrap_or("-");
+        pairs.push(("identity", format!("{} {} {handle}", i.channel_id, i.id)));
+    }
+    kv(&pairs)
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub const ENV_SHUTDOWN_GRACE: &str = "OMNIBUS_SHUTDOWN_GRACE_SECONDS";
 /// window waits for the customer to answer before it fails (default 7 days).
 pub const ENV_WINDOW_HOLD: &str = "OMNIBUS_WINDOW_HOLD_SECONDS";
 
+/// `OMNIBUS_DEFAULT_REGION`: where phones without a country code are read.
+pub const ENV_DEFAULT_REGION: &str = "OMNIBUS_DEFAULT_REGION";
+
 /// A service the process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
@@ -117,6 +120,8 @@ pub struct ServerConfig {
     pub window_hold: Duration,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
+    /// Region of phone numbers written without a country code.
+    pub default_region: omnibus_conversations::contacts::phone::Region,
 }
 
 impl ServerConfig {
@@ -163,6 +168,11 @@ impl ServerConfig {
             whatsapp_api_base: or(ENV_WHATSAPP_API_BASE, "https://graph.facebook.com"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
+            default_region: omnibus_conversations::contacts::phone::Region::parse(&or(
+                ENV_DEFAULT_REGION,
+                "RU",
+            ))
+            .map_err(|e| problem(ENV_DEFAULT_REGION, e.to_string()))?,
             // Traces name the service, so one trace shows which process
             // (ingress, conversations, …) each span ran in.
             telemetry: TelemetryConfig::from_lookup(&service.process_name(), &lookup),
@@ -237,6 +247,9 @@ mod tests {
         assert_eq!(config.whatsapp_api_base, "https://graph.facebook.com");
         assert!(config.api_token.is_none() && config.public_url.is_none());
         assert_eq!(config.window_hold, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(config.default_region, Default::default());
+        let err = ServerConfig::with(Service::All, &[(ENV_DEFAULT_REGION, "Narnia")]).unwrap_err();
+        assert!(err.to_string().starts_with(ENV_DEFAULT_REGION), "{err}");
     }
 
     #[test]

@@ -8,11 +8,14 @@ use omnibus_bus::{Bus, Published};
 use omnibus_proto::Event;
 use tokio::sync::watch;
 
+use crate::contacts::queries::ContactQueries;
 use crate::error::{Result, ServiceError};
 use crate::queries::Queries;
 
 mod channels;
+mod contacts;
 mod conversations;
+mod start;
 mod window;
 
 /// Tuning of the write side.
@@ -38,6 +41,7 @@ impl Default for CommandConfig {
 pub struct Commands {
     bus: Bus,
     queries: Queries,
+    contacts: ContactQueries,
     applied: watch::Receiver<u64>,
     config: Arc<CommandConfig>,
 }
@@ -48,12 +52,14 @@ impl Commands {
     pub fn new(
         bus: Bus,
         queries: Queries,
+        contacts: ContactQueries,
         applied: watch::Receiver<u64>,
         config: CommandConfig,
     ) -> Self {
         Self {
             bus,
             queries,
+            contacts,
             applied,
             config: Arc::new(config),
         }

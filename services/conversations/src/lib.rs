@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod commands;
+pub mod contacts;
 pub mod error;
 pub mod projection;
 pub mod queries;
@@ -47,6 +48,9 @@ pub struct Config {
     pub projection_batch: usize,
     /// Write-side tuning.
     pub commands: CommandConfig,
+    /// Where phones written without a country code are read
+    /// (`OMNIBUS_DEFAULT_REGION`).
+    pub default_region: contacts::phone::Region,
 }
 
 impl Default for Config {
@@ -54,6 +58,7 @@ impl Default for Config {
         Self {
             projection_batch: 2000,
             commands: CommandConfig::default(),
+            default_region: contacts::phone::Region::default(),
         }
     }
 }
@@ -62,9 +67,11 @@ impl Default for Config {
 pub struct Conversations {
     commands: commands::Commands,
     queries: queries::Queries,
+    contacts: contacts::queries::ContactQueries,
     applied: watch::Receiver<u64>,
     changes: broadcast::Sender<String>,
     projection: JoinHandle<()>,
+    joiner: JoinHandle<()>,
 }
 
 impl Conversations {
@@ -77,9 +84,16 @@ impl Conversations {
         shutdown: CancellationToken,
     ) -> Result<Self, ServiceError> {
         store.migrate("conversations", schema::MIGRATIONS).await?;
+        store
+            .migrate("contacts", contacts::schema::MIGRATIONS)
+            .await?;
         let (progress, applied) = watch::channel(0);
         let (changes, _) = broadcast::channel(1024);
-        let projection = projection::ConversationsProjection::new(store.clone(), changes.clone());
+        let projection = projection::ConversationsProjection::new(
+            store.clone(),
+            changes.clone(),
+            config.default_region,
+        );
         let options = ProjectionOptions {
             filter_subject: bus.subjects().all(),
             batch_size: config.projection_batch,
@@ -92,17 +106,31 @@ impl Conversations {
             options,
             projection,
             progress,
+            shutdown.clone(),
+        ));
+        let joiner = tokio::spawn(contacts::joiner::run(
+            bus.clone(),
+            store.clone(),
+            applied.clone(),
             shutdown,
         ));
+        let contacts = contacts::queries::ContactQueries::new(store.clone(), config.default_region);
         let queries = queries::Queries::new(store);
-        let commands =
-            commands::Commands::new(bus, queries.clone(), applied.clone(), config.commands);
+        let commands = commands::Commands::new(
+            bus,
+            queries.clone(),
+            contacts.clone(),
+            applied.clone(),
+            config.commands,
+        );
         Ok(Self {
             commands,
             queries,
+            contacts,
             applied,
             changes,
             projection,
+            joiner,
         })
     }
 
@@ -117,7 +145,9 @@ impl Conversations {
             queries: self.queries.clone(),
         };
         let contacts = api::ContactApi {
+            commands: self.commands.clone(),
             queries: self.queries.clone(),
+            contacts: self.contacts.clone(),
         };
         routes
             .add_service(ChannelServiceServer::new(channels))
@@ -138,5 +168,6 @@ impl Conversations {
     /// Waits for the projection to stop after shutdown was signalled.
     pub async fn stopped(self) {
         let _ = self.projection.await;
+        let _ = self.joiner.await;
     }
 }

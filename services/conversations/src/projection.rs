@@ -10,6 +10,8 @@ use omnibus_store::{Store, save_checkpoint};
 use sqlx::{AnyConnection, Connection as _};
 use tokio::sync::broadcast;
 
+use crate::contacts::{self, phone::Region};
+
 mod bulk;
 mod channel;
 mod conversation;
@@ -23,12 +25,18 @@ pub struct ConversationsProjection {
     store: Store,
     /// Tells API callers which conversations changed (for waiting and streams).
     changes: broadcast::Sender<String>,
+    /// Where phones without a country code are read (contact joins).
+    region: Region,
 }
 
 impl ConversationsProjection {
     /// A projection writing into `store`.
-    pub fn new(store: Store, changes: broadcast::Sender<String>) -> Self {
-        Self { store, changes }
+    pub fn new(store: Store, changes: broadcast::Sender<String>, region: Region) -> Self {
+        Self {
+            store,
+            changes,
+            region,
+        }
     }
 }
 
@@ -57,7 +65,14 @@ impl Projection for ConversationsProjection {
             let run = received_run(rest);
             if run.len() > 1 {
                 let mut savepoint = tx.begin().await.map_err(transient)?;
-                match bulk::apply(&mut savepoint, &run).await {
+                let applied = match bulk::apply(&mut savepoint, &run).await {
+                    Ok(()) => {
+                        let events = run.iter().map(|r| (r.seq, r.event));
+                        contacts::projection::seen_run(&mut savepoint, events, self.region).await
+                    }
+                    Err(err) => Err(err),
+                };
+                match applied {
                     Ok(()) => {
                         savepoint.commit().await.map_err(transient)?;
                         rest = &rest[run.len()..];
@@ -70,7 +85,7 @@ impl Projection for ConversationsProjection {
             }
             let one = run.len().max(1);
             for delivery in &rest[..one] {
-                apply_one(&mut tx, delivery, &mut rejected).await?;
+                apply_one(&mut tx, delivery, self.region, &mut rejected).await?;
             }
             rest = &rest[one..];
         }
@@ -116,6 +131,7 @@ fn received_run(batch: &[Delivery]) -> Vec<bulk::Received<'_>> {
 async fn apply_one(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     delivery: &Delivery,
+    region: Region,
     rejected: &mut Vec<Rejected>,
 ) -> Result<(), ProjectionError> {
     let transient = |e: sqlx::Error| ProjectionError(e.to_string());
@@ -127,7 +143,7 @@ async fn apply_one(
         }
     };
     let mut savepoint = tx.begin().await.map_err(transient)?;
-    match apply_event(&mut savepoint, delivery.sequence, event).await {
+    match apply_event(&mut savepoint, delivery.sequence, event, region).await {
         Ok(()) => savepoint.commit().await.map_err(transient)?,
         Err(err) if is_transient(&err) => return Err(transient(err)),
         Err(err) => {
@@ -156,7 +172,21 @@ fn is_transient(err: &sqlx::Error) -> bool {
     )
 }
 
-async fn apply_event(conn: &mut AnyConnection, seq: u64, event: &Event) -> Result<(), sqlx::Error> {
+async fn apply_event(
+    conn: &mut AnyConnection,
+    seq: u64,
+    event: &Event,
+    region: Region,
+) -> Result<(), sqlx::Error> {
+    apply_conversation_event(conn, seq, event).await?;
+    contacts::projection::apply(conn, seq, event, region).await
+}
+
+async fn apply_conversation_event(
+    conn: &mut AnyConnection,
+    seq: u64,
+    event: &Event,
+) -> Result<(), sqlx::Error> {
     let Some(payload) = &event.payload else {
         return Ok(());
     };
@@ -197,7 +227,7 @@ async fn apply_event(conn: &mut AnyConnection, seq: u64, event: &Event) -> Resul
 }
 
 /// When the event happened, falling back to when it was recorded.
-fn event_time(event: &Event) -> i64 {
+pub(crate) fn event_time(event: &Event) -> i64 {
     if event.occurred_at_ms != 0 {
         event.occurred_at_ms
     } else {

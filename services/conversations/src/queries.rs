@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use omnibus_proto::{Channel, Contact, Conversation, ListConversationsRequest, Message};
+use omnibus_proto::{Channel, Conversation, ListConversationsRequest, Message};
 use omnibus_store::Store;
 use sqlx::Row as _;
 
 use crate::paging::{decode_token, encode_token, page_size, split_cursor};
-use crate::rows::{self, CHANNEL_COLUMNS, CONTACT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::rows::{self, CHANNEL_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 use crate::sql::{Sql, contains_pattern};
 
 /// One page of results.
@@ -108,12 +108,19 @@ impl Queries {
         for (column, value) in [
             ("c.channel_id", &filter.channel_id),
             ("c.assignee_id", &filter.assignee_id),
-            ("c.contact_id", &filter.contact_id),
         ] {
             if !value.is_empty() {
                 let p = sql.text(value.as_str());
                 sql.push(&format!(" AND {column} = {p}"));
             }
+        }
+        if !filter.contact_id.is_empty() {
+            // The person: every identity linked to them, on any channel.
+            let p = sql.text(filter.contact_id.as_str());
+            sql.push(&format!(
+                " AND (c.contact_id = {p}
+                     OR c.contact_id IN (SELECT identity_id FROM ct_links WHERE person_id = {p}))"
+            ));
         }
         if filter.unanswered_only {
             sql.push(" AND c.unanswered = 1");
@@ -249,49 +256,6 @@ impl Queries {
         Ok(paginate(items, size, |m| {
             seqs.get(&m.id).copied().unwrap_or_default().to_string()
         }))
-    }
-
-    /// A contact by id.
-    pub async fn contact(&self, id: &str) -> Result<Option<Contact>, sqlx::Error> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM conv_contacts WHERE id = "
-        ));
-        let p = sql.text(id);
-        sql.push(&p);
-        first(sql.fetch_all(self.pool()).await?, rows::contact)
-    }
-
-    /// Contacts, optionally of one channel and matching a search.
-    pub async fn contacts(
-        &self,
-        channel_id: &str,
-        query: &str,
-        requested_size: u32,
-        token: &str,
-    ) -> Result<Page<Contact>, sqlx::Error> {
-        let size = page_size(requested_size);
-        let mut sql = Sql::new(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM conv_contacts WHERE 1 = 1"
-        ));
-        if !channel_id.is_empty() {
-            let p = sql.text(channel_id);
-            sql.push(&format!(" AND channel_id = {p}"));
-        }
-        if !query.trim().is_empty() {
-            let p = sql.text(contains_pattern(query.trim()));
-            sql.push(&format!(
-                " AND (LOWER(display_name) LIKE {p} ESCAPE '\\' OR LOWER(username) LIKE {p} ESCAPE '\\'
-                   OR phone LIKE {p} ESCAPE '\\')"
-            ));
-        }
-        if let Some(after) = decode_token(token) {
-            let p = sql.text(after);
-            sql.push(&format!(" AND id > {p}"));
-        }
-        let p = sql.int(i64::from(size) + 1);
-        sql.push(&format!(" ORDER BY id LIMIT {p}"));
-        let items = collect(sql.fetch_all(self.pool()).await?, rows::contact)?;
-        Ok(paginate(items, size, |c| c.id.clone()))
     }
 
     /// Where to deliver messages of a conversation.

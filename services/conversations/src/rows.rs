@@ -2,7 +2,7 @@
 
 use omnibus_core::clock::timestamp;
 use omnibus_core::kind::webhook_path;
-use omnibus_proto::{Channel, ChannelKind, Contact, Conversation, Message};
+use omnibus_proto::{Channel, ChannelKind, Conversation, Message};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
@@ -12,12 +12,11 @@ use crate::codec::{self, Attachments};
 pub const CHANNEL_COLUMNS: &str = "id, kind, name, status, status_reason, settings, api_base_url, \
      credential_keys, created_at_ms, updated_at_ms";
 
-/// Columns selected for a contact.
-pub const CONTACT_COLUMNS: &str = "id, channel_id, provider_user_id, display_name, username, \
-     phone, is_group, created_at_ms, updated_at_ms";
-
 /// Columns selected for a conversation.
-pub const CONVERSATION_COLUMNS: &str = "id, channel_id, channel_kind, contact_id, title, is_group, \
+/// `contact_id` is the person (see `contacts`), not the per-channel identity.
+pub const CONVERSATION_COLUMNS: &str = "id, channel_id, channel_kind, \
+     COALESCE((SELECT l.person_id FROM ct_links l WHERE l.identity_id = contact_id), contact_id) \
+     AS contact_id, title, is_group, \
      status, close_reason, assignee_id, group_id, unread_count, unanswered, last_message_id, \
      last_activity_ms, created_at_ms, updated_at_ms";
 
@@ -62,21 +61,6 @@ pub fn channel(row: &AnyRow) -> Result<Channel, sqlx::Error> {
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
             .collect(),
-    })
-}
-
-/// A contact row.
-pub fn contact(row: &AnyRow) -> Result<Contact, sqlx::Error> {
-    Ok(Contact {
-        id: text(row, "id")?,
-        channel_id: text(row, "channel_id")?,
-        display_name: text(row, "display_name")?,
-        username: text(row, "username")?,
-        phone: text(row, "phone")?,
-        provider_user_id: text(row, "provider_user_id")?,
-        is_group: int(row, "is_group")? != 0,
-        created_at: timestamp(int(row, "created_at_ms")?),
-        updated_at: timestamp(int(row, "updated_at_ms")?),
     })
 }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod bus;
+mod contacts;
 mod crash;
 mod delivery;
 mod lifecycle;

@@ -52,6 +52,23 @@ pub async fn conversation(sandbox: &Sandbox, graph: &StandIn) -> (String, String
     let status = whatsapp::post_signed(&client, &sandbox.http_url(), &channel.id, &payload).await;
     assert_eq!(status, 200);
     let conversation = wait_for_conversations(sandbox, 1).await.remove(0);
+    // The window service applies the stream on its own: wait until it saw
+    // the customer write too, or a reply may find its window still closed.
+    let windows =
+        omnibus_proto::template_service_client::TemplateServiceClient::connect(sandbox.grpc_url())
+            .await
+            .expect("template service");
+    omnibus_testkit::wait_until("the window open", crate::support::PATIENCE, || {
+        let request = omnibus_proto::GetWindowRequest {
+            conversation_id: conversation.id.clone(),
+        };
+        let mut windows = windows.clone();
+        async move {
+            let window = windows.get_window(request).await.ok()?.into_inner();
+            window.open.then_some(())
+        }
+    })
+    .await;
     (channel.id, conversation.id)
 }
 

@@ -234,14 +234,31 @@ fn conversations_commands() {
         panic!("not conversations start");
     };
     assert_eq!(
-        (args.contact_id.as_str(), args.channel_id.as_str()),
-        ("ct_1", "ch_1")
+        (args.contact_id.as_deref(), args.channel_id.as_str()),
+        (Some("ct_1"), "ch_1")
     );
     assert_eq!(args.text.as_deref(), Some("Hi"));
     assert_eq!(
         parse_err(&["conversations", "start", "--contact", "ct_1"]).kind(),
         ErrorKind::MissingRequiredArgument
     );
+    assert_eq!(
+        parse_err(&["conversations", "start", "--channel", "ch_1"]).kind(),
+        ErrorKind::MissingRequiredArgument,
+        "a contact or a phone"
+    );
+    let cli = parse(&[
+        "conversations",
+        "start",
+        "--phone",
+        "8 912 345 67 89",
+        "--channel",
+        "ch_1",
+    ]);
+    let Command::Conversations(ConversationsCmd::Start(args)) = cli.command else {
+        panic!("not conversations start");
+    };
+    assert_eq!(args.phone.as_deref(), Some("8 912 345 67 89"));
 }
 
 #[test]
@@ -307,8 +324,20 @@ fn contacts_commands() {
             ..
         })
     ));
-    let cli = parse(&["contacts", "get", "ct_1"]);
-    assert!(matches!(cli.command, Command::Contacts(ContactsCmd::Get { id }) if id == "ct_1"));
+    for show in ["show", "get"] {
+        let cli = parse(&["contacts", show, "ct_1"]);
+        assert!(matches!(cli.command, Command::Contacts(ContactsCmd::Show { id }) if id == "ct_1"));
+    }
+    let cli = parse(&["contacts", "find", "+7 912 345-67-89"]);
+    assert!(
+        matches!(cli.command, Command::Contacts(ContactsCmd::Find { query }) if query.starts_with("+7"))
+    );
+    let cli = parse(&["contacts", "merge", "ct_a", "ct_b", "--operator", "op-1"]);
+    assert!(matches!(
+        cli.command,
+        Command::Contacts(ContactsCmd::Merge { into_id, from_id, operator: Some(_) })
+            if into_id == "ct_a" && from_id == "ct_b"
+    ));
 }
 
 #[test]

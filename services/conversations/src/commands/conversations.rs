@@ -3,9 +3,8 @@
 use omnibus_core::ids;
 use omnibus_proto::{
     AuthorKind, ChannelKind, ChannelStatus, CloseConversationRequest, CloseReason, Conversation,
-    ConversationAssigned, ConversationClosed, ConversationRead, ConversationStarted,
-    ConversationStatus, Message, MessageRequested, MessageStatus, NoReplyNeeded, Peer,
-    SendMessageRequest, StartConversationRequest, event::Payload,
+    ConversationAssigned, ConversationClosed, ConversationRead, ConversationStatus, Message,
+    MessageRequested, MessageStatus, NoReplyNeeded, SendMessageRequest, event::Payload,
 };
 
 use super::{Commands, event};
@@ -101,79 +100,6 @@ impl Commands {
             .ok_or_else(|| ServiceError::not_found("message", &message_id))
     }
 
-    /// Opens (or reopens) a conversation with a known contact, optionally
-    /// with a first message.
-    pub async fn start_conversation(
-        &self,
-        request: StartConversationRequest,
-    ) -> Result<Conversation> {
-        let contact = self
-            .queries
-            .contact(&request.contact_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("contact", &request.contact_id))?;
-        if !request.channel_id.is_empty() && request.channel_id != contact.channel_id {
-            return Err(ServiceError::invalid(format!(
-                "contact {:?} belongs to channel {:?}, not {:?}",
-                contact.id, contact.channel_id, request.channel_id
-            )));
-        }
-        let kind = self.sendable_channel(&contact.channel_id).await?;
-        let conversation_id = ids::conversation_id(&contact.channel_id, &contact.provider_user_id);
-        let has_message = !request.text.is_empty() || request.template.is_some();
-        if has_message && omnibus_core::kind::window(kind).is_some() {
-            // Refuse before opening anything: outside the window only a
-            // template (or the channel's default one) can start a chat.
-            self.check_window(
-                &conversation_id,
-                &contact.channel_id,
-                kind,
-                request.template.clone(),
-            )
-            .await?;
-        }
-        let existing = self.queries.conversation(&conversation_id).await?;
-        let is_open = existing
-            .as_ref()
-            .is_some_and(|c| c.status == ConversationStatus::Open as i32);
-        if !is_open {
-            let peer = Peer {
-                provider_chat_id: contact.provider_user_id.clone(),
-                provider_user_id: contact.provider_user_id.clone(),
-                first_name: contact.display_name.clone(),
-                username: contact.username.clone(),
-                phone: contact.phone.clone(),
-                is_group: contact.is_group,
-                chat_title: contact.display_name.clone(),
-                ..Default::default()
-            };
-            let started = ConversationStarted {
-                peer: Some(peer),
-                contact_id: contact.id.clone(),
-                operator_id: request.operator_id.clone(),
-            };
-            let event = event(
-                ids::random_id("ev_"),
-                &contact.channel_id,
-                &conversation_id,
-                Payload::ConversationStarted(started),
-            );
-            self.publish(self.bus.subjects().conversation(&conversation_id), &event)
-                .await?;
-        }
-        if has_message {
-            self.send_message(SendMessageRequest {
-                conversation_id: conversation_id.clone(),
-                text: request.text,
-                template: request.template,
-                operator_id: request.operator_id,
-                ..Default::default()
-            })
-            .await?;
-        }
-        self.conversation(&conversation_id).await
-    }
-
     /// Closes a conversation on an operator's request (idempotent).
     pub async fn close_conversation(
         &self,
@@ -237,7 +163,7 @@ impl Commands {
         self.conversation(&conversation.id).await
     }
 
-    async fn conversation(&self, id: &str) -> Result<Conversation> {
+    pub(super) async fn conversation(&self, id: &str) -> Result<Conversation> {
         if id.is_empty() {
             return Err(ServiceError::invalid("conversation id is required"));
         }
@@ -248,7 +174,7 @@ impl Commands {
     }
 
     /// The kind of a channel that can still send.
-    async fn sendable_channel(&self, channel_id: &str) -> Result<ChannelKind> {
+    pub(super) async fn sendable_channel(&self, channel_id: &str) -> Result<ChannelKind> {
         let channel = self
             .queries
             .channel(channel_id)

@@ -105,7 +105,13 @@ pub async fn run(
         );
     }
     if service.includes(Service::IngressWhatsapp) {
-        services::ingress_whatsapp::start(&ctx, &mut parts).await?;
+        let api_base = &ctx.config.whatsapp_api_base;
+        services::ingress::start(
+            omnibus_ingress_whatsapp::Whatsapp,
+            api_base,
+            &ctx,
+            &mut parts,
+        );
     }
     if service.includes(Service::Notifications) {
         services::notifications::start(&ctx, &mut parts).await?;

@@ -13,7 +13,6 @@ use crate::ServerConfig;
 
 pub(crate) mod conversations;
 pub(crate) mod ingress;
-pub(crate) mod ingress_whatsapp;
 pub(crate) mod notifications;
 pub(crate) mod timers;
 pub(crate) mod window;

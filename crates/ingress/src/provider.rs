@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use omnibus_egress::{EgressError, read_capped};
 use omnibus_proto::{ChannelState, message_failed::Kind};
 use serde_json::Value;
 
@@ -208,30 +209,28 @@ impl Provider {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Bytes), ProviderError> {
-        let mut response = request
+        let response = request
             .timeout(self.timeout)
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = response.status().as_u16();
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_capped(response, ANSWER_LIMIT)
             .await
-            .map_err(|e| self.transport_error(e))?
-        {
-            let room = ANSWER_LIMIT - body.len();
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() == ANSWER_LIMIT {
-                break;
-            }
-        }
-        Ok((status, Bytes::from(body)))
+            .map_err(|e| self.transport_error(e))?;
+        Ok((status, body))
     }
 
     /// A network-level failure, without the URL (and so without a token
     /// in its path).
     fn transport_error(&self, error: reqwest::Error) -> ProviderError {
+        if let Some(refused) = EgressError::find(&error) {
+            return ProviderError::Fail {
+                kind: Kind::NotSent,
+                reason: format!("the provider's {refused}; check the channel's api_base_url"),
+                code: None,
+            };
+        }
         let kind = if error.is_timeout() {
             "timed out"
         } else if error.is_connect() {

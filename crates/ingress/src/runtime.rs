@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use omnibus_bus::{Bus, WorkerConfig, run_worker};
+use omnibus_egress::Egress;
 use omnibus_proto::{ChannelState, TemplatesFetchReply, templates_fetch_reply::Outcome};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -31,8 +32,9 @@ pub struct KitConfig {
     pub request_timeout: Duration,
     /// Conversations delivered in parallel.
     pub lanes: usize,
-    /// The HTTP client every provider call goes through.
-    pub http: reqwest::Client,
+    /// The outbound policy every provider call goes through
+    /// (`OMNIBUS_OUTBOUND_ALLOW`); the default refuses internal addresses.
+    pub egress: Egress,
 }
 
 impl Default for KitConfig {
@@ -43,11 +45,7 @@ impl Default for KitConfig {
             retry: RetryPolicy::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             lanes: 32,
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
+            egress: Egress::default(),
         }
     }
 }
@@ -60,6 +58,8 @@ pub struct Context {
     pub directory: ChannelDirectory,
     /// The settings.
     pub config: KitConfig,
+    /// The HTTP client built from `config.egress`.
+    pub http: reqwest::Client,
     default_base: &'static str,
 }
 
@@ -72,7 +72,7 @@ impl Context {
         } else {
             self.config.api_base.as_str()
         };
-        Provider::for_channel::<M>(self.config.http.clone(), base, channel)
+        Provider::for_channel::<M>(self.http.clone(), base, channel)
             .with_timeout(self.config.request_timeout)
     }
 
@@ -106,12 +106,18 @@ impl<M: Messenger> Ingress<M> {
         let name = M::name();
         let directory = ChannelDirectory::start(bus.clone(), M::KIND, shutdown.clone());
         let lanes = config.lanes;
+        let http = config.egress.client().unwrap_or_else(|err| {
+            // Only a broken TLS backend fails here; calls then fail visibly.
+            tracing::error!(error = %err, "cannot build the provider http client");
+            reqwest::Client::new()
+        });
         let shared = Arc::new(Shared {
             messenger,
             context: Context {
                 bus: bus.clone(),
                 directory,
                 config,
+                http,
                 default_base: M::DEFAULT_API_BASE,
             },
         });

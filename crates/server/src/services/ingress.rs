@@ -1,5 +1,6 @@
 //! `omnibus serve ingress-<messenger>`: any messenger on the kit.
 
+use omnibus_egress::Egress;
 use omnibus_ingress::{Ingress, KitConfig, Messenger};
 
 use super::{Context, Parts};
@@ -10,6 +11,7 @@ pub(crate) fn start<M: Messenger>(messenger: M, api_base: &str, ctx: &Context, p
     let config = KitConfig {
         api_base: api_base.to_owned(),
         public_url: ctx.config.public_url.clone(),
+        egress: Egress::new(ctx.config.outbound_allow.clone()),
         ..KitConfig::default()
     };
     let ingress = Ingress::start(messenger, config, ctx.bus.clone(), ctx.shutdown.clone());

@@ -7,6 +7,7 @@ mod api;
 mod bus;
 mod crash;
 mod delivery;
+mod egress;
 mod lifecycle;
 mod logs;
 mod metrics;

@@ -4,6 +4,7 @@
 //! the messenger's body. Every answer is counted in `/metrics`.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use axum::Router;
@@ -124,19 +125,34 @@ async fn reverify<M: Messenger>(
     headers: &HeaderMap,
     body: Option<&[u8]>,
 ) -> Result<Arc<ChannelState>, WebhookError> {
-    let fresh = shared
-        .context
-        .directory
-        .fresh(channel_id)
+    let directory = &shared.context.directory;
+    let proof = fingerprint(headers, body);
+    let fresh = directory
+        .recheck(channel_id, proof)
         .await?
         .ok_or(WebhookError::UnknownChannel)?;
-    match shared.messenger.verify(&fresh, headers, body) {
-        Verdict::Invalid(err) => Err(err),
-        Verdict::Valid => Ok(fresh),
+    let refused = match shared.messenger.verify(&fresh, headers, body) {
+        Verdict::Valid => return Ok(fresh),
         // Only the header phase may defer to the body.
-        Verdict::NeedsBody if body.is_none() => Ok(fresh),
-        Verdict::NeedsBody => Err(WebhookError::Forbidden("the webhook could not be verified")),
-    }
+        Verdict::NeedsBody if body.is_none() => return Ok(fresh),
+        Verdict::NeedsBody => WebhookError::Forbidden("the webhook could not be verified"),
+        Verdict::Invalid(err) => err,
+    };
+    directory.refused(channel_id, proof);
+    Err(refused)
+}
+
+/// Identifies a webhook's proof (its headers, and the body when verified
+/// with it), so the same refused proof repeated costs no stream lookup. The
+/// hasher's keys are random per process.
+fn fingerprint(headers: &HeaderMap, body: Option<&[u8]>) -> u64 {
+    static KEYS: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(std::hash::RandomState::new);
+    let proof: Vec<(&str, &[u8])> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    keys.hash_one((proof, body))
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<usize> {

@@ -56,7 +56,7 @@ impl AllowList {
     /// may be reached.
     pub fn allows_host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        self.hosts.iter().any(|h| *h == host)
+        self.hosts.contains(&host)
     }
 
     /// True when `address` may be reached: it is public, or listed.

@@ -36,6 +36,7 @@ run: deps-nats
 	  for _ in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && break; sleep 0.1; done
 	fi
 	OMNIBUS_DATABASE_URL=$${OMNIBUS_DATABASE_URL:-sqlite://./data/omnibus.db} \
+	  OMNIBUS_OUTBOUND_ALLOW=$${OMNIBUS_OUTBOUND_ALLOW-127.0.0.1/32} \
 	  cargo run --release --bin omnibus -- serve all
 
 ## stop-nats: stop the nats-server that `make run` started

@@ -10,7 +10,8 @@ use omnibus_proto::{
     notification_service_client::NotificationServiceClient,
 };
 use omnibus_server::config::{
-    ENV_API_TOKEN, ENV_DATABASE_URL, ENV_NATS_URL, ENV_SHUTDOWN_GRACE, ENV_TELEGRAM_API_BASE,
+    ENV_API_TOKEN, ENV_DATABASE_URL, ENV_NATS_URL, ENV_OUTBOUND_ALLOW, ENV_SHUTDOWN_GRACE,
+    ENV_TELEGRAM_API_BASE,
 };
 use omnibus_server::{Listeners, ServerConfig, Service};
 use omnibus_telegram_standin::StandIn;
@@ -86,6 +87,8 @@ impl Sandbox {
             (ENV_DATABASE_URL, self.db.url().to_owned()),
             (ENV_TELEGRAM_API_BASE, self.telegram.base_url()),
             (ENV_SHUTDOWN_GRACE, "10".to_owned()),
+            // The stand-ins listen on loopback.
+            (ENV_OUTBOUND_ALLOW, "127.0.0.1/32".to_owned()),
         ];
         if let Some(token) = &self.options.api_token {
             env.push((ENV_API_TOKEN, token.clone()));

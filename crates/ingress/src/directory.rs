@@ -4,11 +4,15 @@
 //! does not know yet (created a moment ago, possibly through another process)
 //! or whose secret does not match (credentials just changed) re-reads the
 //! channel's last snapshot straight from the stream, so `CreateChannel` and
-//! `UpdateChannel` take effect for webhooks as soon as they return.
+//! `UpdateChannel` take effect for webhooks as soon as they return. Negative
+//! answers are remembered briefly (for [`NEGATIVE_TTL`]), so repeating them does not
+//! cost a stream lookup each time.
+
+mod negative;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use futures::StreamExt;
@@ -19,6 +23,9 @@ use omnibus_proto::{
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
+pub use negative::NEGATIVE_TTL;
+use negative::NegativeCache;
+
 /// A snapshot with the stream sequence it was stored at.
 type Entry = (u64, Arc<ChannelState>);
 
@@ -28,6 +35,7 @@ pub struct ChannelDirectory {
     bus: Bus,
     kind: ChannelKind,
     channels: Arc<RwLock<HashMap<String, Entry>>>,
+    negative: Arc<Mutex<NegativeCache>>,
 }
 
 impl ChannelDirectory {
@@ -37,6 +45,7 @@ impl ChannelDirectory {
             bus,
             kind,
             channels: Arc::default(),
+            negative: Arc::default(),
         };
         tokio::spawn(directory.clone().follow(shutdown));
         directory
@@ -66,17 +75,48 @@ impl ChannelDirectory {
         Ok(self.cached(id))
     }
 
-    /// The cached channel, or a fresh read when it is not known at all.
+    /// The cached channel, or a fresh read when it is not known at all
+    /// (unless it was found missing a moment ago).
     pub async fn get(&self, id: &str) -> Result<Option<Arc<ChannelState>>, BusError> {
         let known = {
             let channels = self.channels.read().unwrap_or_else(|e| e.into_inner());
             channels.contains_key(id)
         };
         if known {
-            Ok(self.cached(id))
-        } else {
-            self.fresh(id).await
+            return Ok(self.cached(id));
         }
+        if self.negative().is_unknown(id, Instant::now()) {
+            return Ok(None);
+        }
+        let found = self.fresh(id).await?;
+        if found.is_none() {
+            self.negative().note_unknown(id, Instant::now());
+        }
+        Ok(found)
+    }
+
+    /// After a proof (`fingerprint`) did not verify against the held
+    /// channel: a fresh read, unless this very proof already failed against
+    /// a fresh read a moment ago (then the held channel).
+    pub async fn recheck(
+        &self,
+        id: &str,
+        fingerprint: u64,
+    ) -> Result<Option<Arc<ChannelState>>, BusError> {
+        if self.negative().is_refused(id, fingerprint, Instant::now()) {
+            return Ok(self.cached(id));
+        }
+        self.fresh(id).await
+    }
+
+    /// The proof `fingerprint` failed for `id` after [`recheck`](Self::recheck).
+    pub fn refused(&self, id: &str, fingerprint: u64) {
+        self.negative()
+            .note_refused(id, fingerprint, Instant::now());
+    }
+
+    fn negative(&self) -> std::sync::MutexGuard<'_, NegativeCache> {
+        self.negative.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Applies a snapshot if it is newer than the one held.
@@ -100,6 +140,8 @@ impl ChannelDirectory {
         // Deleted channels stay as tombstones, so an older snapshot arriving
         // late cannot bring them back.
         channels.insert(state.id.clone(), (sequence, Arc::new(state.clone())));
+        drop(channels);
+        self.negative().forget(&state.id);
     }
 
     async fn follow(self, shutdown: CancellationToken) {

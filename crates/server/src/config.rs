@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use omnibus_bus::BusConfig;
+use omnibus_egress::{AllowList, AllowListError};
 use omnibus_telemetry::TelemetryConfig;
 
 /// `OMNIBUS_NATS_URL`.
@@ -27,6 +28,10 @@ pub const ENV_PUBLIC_URL: &str = "OMNIBUS_PUBLIC_URL";
 pub const ENV_API_TOKEN: &str = "OMNIBUS_API_TOKEN";
 /// `OMNIBUS_TELEGRAM_API_BASE`.
 pub const ENV_TELEGRAM_API_BASE: &str = "OMNIBUS_TELEGRAM_API_BASE";
+/// `OMNIBUS_OUTBOUND_ALLOW`: internal hosts and networks (comma-separated,
+/// e.g. `127.0.0.1/32`) that outbound calls may reach; every other
+/// loopback, link-local, private or unique-local address is refused.
+pub const ENV_OUTBOUND_ALLOW: &str = "OMNIBUS_OUTBOUND_ALLOW";
 /// `OMNIBUS_WHATSAPP_API_BASE`: the Graph API (the version is the client's).
 pub const ENV_WHATSAPP_API_BASE: &str = "OMNIBUS_WHATSAPP_API_BASE";
 /// `OMNIBUS_SHUTDOWN_GRACE_SECONDS`: how long in-flight work may take at shutdown.
@@ -114,6 +119,8 @@ pub struct ServerConfig {
     pub telegram_api_base: String,
     /// WhatsApp Cloud API (Graph) base URL.
     pub whatsapp_api_base: String,
+    /// Internal addresses outbound calls may reach (`OMNIBUS_OUTBOUND_ALLOW`).
+    pub outbound_allow: AllowList,
     /// How long shutdown waits for in-flight work.
     pub shutdown_grace: Duration,
     /// How long a held message waits for the customer (window service).
@@ -166,6 +173,9 @@ impl ServerConfig {
             },
             telegram_api_base: or(ENV_TELEGRAM_API_BASE, "https://api.telegram.org"),
             whatsapp_api_base: or(ENV_WHATSAPP_API_BASE, "https://graph.facebook.com"),
+            outbound_allow: or(ENV_OUTBOUND_ALLOW, "")
+                .parse()
+                .map_err(|err: AllowListError| problem(ENV_OUTBOUND_ALLOW, err.to_string()))?,
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
             default_region: omnibus_conversations::contacts::phone::Region::parse(&or(

@@ -27,6 +27,9 @@ pub struct DeliveryConfig {
     pub disable_after: Duration,
     /// Most POSTs in flight at once, over all webhooks.
     pub concurrency: usize,
+    /// Which addresses targets may have (`OMNIBUS_OUTBOUND_ALLOW`); the
+    /// default refuses every internal one.
+    pub egress: omnibus_egress::Egress,
 }
 
 impl Default for DeliveryConfig {
@@ -38,6 +41,7 @@ impl Default for DeliveryConfig {
             max_age: Duration::from_secs(24 * 60 * 60),
             disable_after: Duration::from_secs(24 * 60 * 60),
             concurrency: 32,
+            egress: omnibus_egress::Egress::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod bus;
 mod contacts;
 mod crash;
 mod delivery;
+mod egress;
 mod lifecycle;
 mod logs;
 mod metrics;

@@ -4,7 +4,7 @@ use omnibus_proto::{MessageStatus, SendMessageRequest};
 use omnibus_telegram_standin::Scripted;
 use omnibus_tests::{Sandbox, telegram};
 
-use crate::support::{all_messages, wait_for_conversations, wait_for_message};
+use crate::support::{PATIENCE, all_messages, wait_for_conversations, wait_for_message};
 
 const SECRET: &str = "s3cr3t-Value_42";
 
@@ -196,4 +196,57 @@ async fn bad_request_fails_with_telegrams_description() {
         "{}",
         failed.failure_reason
     );
+}
+
+#[tokio::test]
+async fn a_refused_bot_token_fails_the_message_and_flags_the_channel() {
+    let sandbox = Sandbox::start().await;
+    let conversation_id = conversation_with_customer(&sandbox).await;
+    let channel_id = {
+        let mut api = sandbox.conversations().await;
+        let request = omnibus_proto::GetConversationRequest {
+            id: conversation_id.clone(),
+        };
+        api.get_conversation(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .channel_id
+    };
+    // The token was revoked at @BotFather: every call answers 401.
+    sandbox.telegram.only_token("1:another");
+    let message = sandbox
+        .conversations()
+        .await
+        .send_message(reply(&conversation_id, "Hello?", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let failed = wait_for_message(&sandbox, &conversation_id, &message.id, "FAILED", |m| {
+        m.status() == MessageStatus::Failed
+    })
+    .await;
+    assert!(
+        failed.failure_reason.contains("refused the bot token"),
+        "{}",
+        failed.failure_reason
+    );
+    let channels = sandbox.channels().await;
+    let channel = omnibus_testkit::wait_until("the channel in ERROR", PATIENCE, || {
+        let mut channels = channels.clone();
+        let request = omnibus_proto::GetChannelRequest {
+            id: channel_id.clone(),
+        };
+        async move {
+            let channel = channels.get_channel(request).await.ok()?.into_inner();
+            (channel.status() == omnibus_proto::ChannelStatus::Error).then_some(channel)
+        }
+    })
+    .await;
+    assert!(
+        channel.status_reason.contains("refused the bot token"),
+        "{}",
+        channel.status_reason
+    );
+    assert!(!channel.status_reason.contains("AAE-test_token"));
 }

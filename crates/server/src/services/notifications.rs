@@ -1,22 +1,26 @@
 //! `omnibus serve notifications`.
 
-use omnibus_notifications::{Config, Notifications};
+use omnibus_egress::Egress;
+use omnibus_notifications::{Config, DeliveryConfig, Notifications};
 
 use super::{Context, Parts};
 use crate::ServerError;
 
 pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), ServerError> {
-    let notifications = Notifications::start(
-        Config::default(),
-        ctx.bus.clone(),
-        ctx.store(),
-        ctx.shutdown.clone(),
-    )
-    .await
-    .map_err(|source| ServerError::Service {
-        service: "notifications",
-        source,
-    })?;
+    let config = Config {
+        delivery: DeliveryConfig {
+            egress: Egress::new(ctx.config.outbound_allow.clone()),
+            ..DeliveryConfig::default()
+        },
+        ..Config::default()
+    };
+    let notifications =
+        Notifications::start(config, ctx.bus.clone(), ctx.store(), ctx.shutdown.clone())
+            .await
+            .map_err(|source| ServerError::Service {
+                service: "notifications",
+                source,
+            })?;
     notifications.register(&mut parts.grpc);
     parts.on_stop(notifications.stopped());
     Ok(())

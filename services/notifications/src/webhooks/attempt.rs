@@ -68,10 +68,7 @@ pub struct Attempt {
 impl Attempt {
     /// Builds the HTTP client (no redirects: a receiver answers itself).
     pub fn new(store: Store, bus: Bus, config: DeliveryConfig) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let client = config.egress.builder().timeout(config.timeout).build()?;
         Ok(Self {
             store,
             bus,
@@ -306,7 +303,9 @@ enum RecordError {
 /// A readable reason for a failed request, without the URL's query string
 /// (it may hold a token).
 fn describe(err: reqwest::Error) -> String {
-    if err.is_timeout() {
+    if let Some(refused) = omnibus_egress::EgressError::find(&err) {
+        refused.to_string()
+    } else if err.is_timeout() {
         "timed out".to_owned()
     } else if err.is_connect() {
         "connection failed".to_owned()

@@ -26,6 +26,8 @@ fn fast_failing() -> Config {
             first_retry: Duration::from_millis(100),
             max_retry: Duration::from_millis(300),
             disable_after: Duration::from_secs(2),
+            // The receivers listen on loopback.
+            egress: omnibus_egress::Egress::new("127.0.0.1/32".parse().expect("allow-list")),
             ..DeliveryConfig::default()
         },
         ..Config::default()

@@ -38,6 +38,11 @@ pub struct Receiver {
 impl Receiver {
     /// Starts on `127.0.0.1:0`, answering `script` in order, then `otherwise`.
     pub async fn start(script: &[u16], otherwise: u16) -> Self {
+        Self::start_on("127.0.0.1", script, otherwise).await
+    }
+
+    /// Starts on `ip`, port 0.
+    pub async fn start_on(ip: &str, script: &[u16], otherwise: u16) -> Self {
         let shared = Arc::new(Mutex::new(Shared {
             script: script.iter().copied().collect(),
             otherwise,
@@ -46,7 +51,7 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/hook", post(hook))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

@@ -102,6 +102,31 @@ fn got_at(delivery: &Delivery, attempt: usize) -> i64 {
 }
 
 #[tokio::test]
+async fn a_webhook_target_on_a_refused_address_is_never_posted_to() {
+    // The sandbox allows 127.0.0.1/32 only (OMNIBUS_OUTBOUND_ALLOW).
+    let sandbox = Sandbox::start().await;
+    let receiver = Receiver::start_on("127.0.0.2", &[], 200).await;
+    let webhook = create_webhook(&sandbox, &receiver, &[NotificationKind::NewConversation]).await;
+    let channel = sandbox.telegram_channel(SECRET).await;
+    customer_writes(&sandbox, &channel.id, 1, "Anyone?").await;
+
+    let refused = wait_until("a refused attempt", PATIENCE, || async {
+        deliveries(&sandbox, &webhook.id)
+            .await
+            .into_iter()
+            .find(|d| !d.attempts.is_empty())
+    })
+    .await;
+    let attempt = &refused.attempts[0];
+    assert_eq!(attempt.status_code, 0, "no answer: never connected");
+    assert_eq!(
+        attempt.error,
+        "address 127.0.0.2 is not allowed (OMNIBUS_OUTBOUND_ALLOW)"
+    );
+    assert!(receiver.received().is_empty(), "never POSTed to");
+}
+
+#[tokio::test]
 async fn webhook_answering_400_gets_it_once() {
     let sandbox = Sandbox::start().await;
     let receiver = Receiver::start(&[], 400).await;

@@ -185,7 +185,7 @@ async fn conversation_errors_are_specific() {
 #[tokio::test]
 async fn the_api_token_is_enforced() {
     let sandbox = Sandbox::start_with(SandboxOptions {
-        api_token: Some("t0ken".into()),
+        api_token: Some("t0ken-long-enough-for-the-check".into()),
         ..Default::default()
     })
     .await;

@@ -26,6 +26,7 @@ Exits 1 and lists every problem found; prints one summary line otherwise.
 
 from __future__ import annotations
 
+import base64
 import glob
 import re
 import shutil
@@ -284,6 +285,8 @@ def check_workloads(where: str, by_kind: dict, known_services: set, known_variab
             problem(at, "conversations needs OMNIBUS_DATABASE_URL")
         if "OMNIBUS_API_TOKEN" not in env:
             problem(at, "OMNIBUS_API_TOKEN is not set (the gRPC API would be open)")
+        else:
+            check_api_token(at, api_token_value(container, by_kind))
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         if not any(selects(p["spec"]["selector"], labels) for p in by_kind.get("PodDisruptionBudget", {}).values()):
             problem(at, "no PodDisruptionBudget selects its pods")
@@ -293,6 +296,33 @@ def check_workloads(where: str, by_kind: dict, known_services: set, known_variab
             problem(at, "no HorizontalPodAutoscaler scales it")
         if scaled and "replicas" in deployment["spec"]:
             problem(at, "sets replicas although an autoscaler owns them")
+
+
+# omnibus refuses to start with a shorter token (MIN_API_TOKEN_LEN in
+# crates/server/src/config.rs); placeholders must never reach a cluster.
+MIN_API_TOKEN_LEN = 16
+PLACEHOLDER = re.compile(r"change-?me|replace|placeholder|example|xxx", re.IGNORECASE)
+
+
+def api_token_value(container: dict, by_kind: dict) -> str | None:
+    """The rendered OMNIBUS_API_TOKEN, when the manifests hold it."""
+    for source in container.get("envFrom", []):
+        ref = source.get("secretRef", {}).get("name")
+        secret = by_kind.get("Secret", {}).get(ref) if ref else None
+        if secret and "OMNIBUS_API_TOKEN" in (secret.get("stringData") or {}):
+            return str(secret["stringData"]["OMNIBUS_API_TOKEN"])
+        if secret and "OMNIBUS_API_TOKEN" in (secret.get("data") or {}):
+            return base64.b64decode(secret["data"]["OMNIBUS_API_TOKEN"]).decode(errors="replace")
+    return None
+
+
+def check_api_token(at: str, token: str | None) -> None:
+    if token is None:
+        return
+    if len(token.strip()) < MIN_API_TOKEN_LEN or PLACEHOLDER.search(token):
+        problem(at, "OMNIBUS_API_TOKEN is a placeholder or shorter than "
+                f"{MIN_API_TOKEN_LEN} characters (omnibus would refuse to start): "
+                "set a random one, e.g. `openssl rand -hex 32`")
 
 
 def check_security(at: str, pod: dict, container: dict) -> None:

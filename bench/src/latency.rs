@@ -100,7 +100,7 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
 }
 
 /// Sends body `k` at `start + k × period`, never waiting for answers.
-async fn paced(
+pub(crate) async fn paced(
     system: &Arc<System>,
     client: &reqwest::Client,
     bodies: Arc<Vec<Bytes>>,

@@ -8,8 +8,8 @@
 //! and SQLite; the replay benchmark runs the projection in this process.
 //!
 //! # Layout
-//! - [`webhooks`], [`latency`], [`replay`], [`timers`], [`notifications`], [`window`] —
-//!   one benchmark each
+//! - [`webhooks`], [`latency`], [`replay`], [`timers`], [`notifications`], [`window`],
+//!   [`stalled`] — one benchmark each
 //! - [`system`] — the system under test and its clients
 //! - [`events`] — events published straight onto the stream
 //! - [`procs`] — CPU and memory from `/proc`
@@ -21,6 +21,7 @@ mod notifications;
 mod procs;
 mod replay;
 mod report;
+mod stalled;
 mod system;
 mod timers;
 mod webhooks;
@@ -55,6 +56,8 @@ enum Command {
     Notifications(notifications::Args),
     /// The 24-hour window check that SendMessage waits for on WhatsApp.
     Window(window::Args),
+    /// Honest webhooks while stalled connections hold the listener.
+    Stalled(stalled::Args),
     /// All of the above with their defaults, then one summary table.
     All,
 }
@@ -93,6 +96,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Window(args) => {
             window::run(&system::server_binary(cli.server_bin)?, &args).await?
         }
+        Command::Stalled(args) => {
+            stalled::run(&system::server_binary(cli.server_bin)?, &args).await?
+        }
         Command::All => {
             let binary = system::server_binary(cli.server_bin)?;
             let mut figures = webhooks::run(&binary, &defaults::<webhooks::Args>()).await?;
@@ -111,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
             };
             figures.extend(notifications::run(&binary, &on_postgres).await?);
             figures.extend(window::run(&binary, &defaults::<window::Args>()).await?);
+            figures.extend(stalled::run(&binary, &defaults::<stalled::Args>()).await?);
             figures
         }
     };

@@ -56,6 +56,15 @@ impl System {
 
     /// Like [`start`](Self::start), on PostgreSQL when `postgres`.
     pub async fn start_on(binary: &Path, postgres: bool) -> anyhow::Result<Self> {
+        Self::start_with(binary, postgres, &[]).await
+    }
+
+    /// Like [`start_on`](Self::start_on), with `extra` variables for the server.
+    pub async fn start_with(
+        binary: &Path,
+        postgres: bool,
+        extra: &[(&'static str, String)],
+    ) -> anyhow::Result<Self> {
         let sandbox = Sandbox::start_with(SandboxOptions {
             no_server: true,
             postgres,
@@ -63,7 +72,9 @@ impl System {
         })
         .await;
         let binary = binary.to_str().context("server binary path is not UTF-8")?;
-        let server = ChildServer::start(binary, &sandbox.env()).await;
+        let mut env = sandbox.env();
+        env.extend(extra.iter().cloned());
+        let server = ChildServer::start(binary, &env).await;
         let server_proc = Proc::child_named(SERVER_BINARY)?;
         let nats_proc = Proc::child_named("nats-server")?;
         let channel_id = create_channel(&server.grpc_url()).await?;

@@ -13,7 +13,7 @@ use omnibus_server::config::{
     ENV_API_TOKEN, ENV_DATABASE_URL, ENV_NATS_URL, ENV_OUTBOUND_ALLOW, ENV_SHUTDOWN_GRACE,
     ENV_TELEGRAM_API_BASE,
 };
-use omnibus_server::{Listeners, ServerConfig, Service};
+use omnibus_server::{ListenerConfig, Listeners, ServerConfig, Service};
 use omnibus_telegram_standin::StandIn;
 use omnibus_testkit::{NatsServer, TestDatabase};
 use tokio::net::TcpListener;
@@ -30,6 +30,11 @@ pub struct SandboxOptions {
     pub no_server: bool,
     /// `OMNIBUS_API_TOKEN`.
     pub api_token: Option<String>,
+    /// Timeouts and connection cap of the HTTP listener (short ones for
+    /// tests of the timeouts); the contract's defaults when `None`.
+    pub listener: Option<ListenerConfig>,
+    /// NATS's `max_payload` in bytes; the testkit's (as deployed) when `None`.
+    pub nats_max_payload: Option<usize>,
 }
 
 /// A running Omnibus with its dependencies; everything stops on drop.
@@ -60,7 +65,10 @@ impl Sandbox {
     /// Starts everything as `options` say.
     pub async fn start_with(options: SandboxOptions) -> Self {
         omnibus_telemetry::init_for_tests();
-        let nats = NatsServer::start().await;
+        let nats = match options.nats_max_payload {
+            Some(max_payload) => NatsServer::start_with_max_payload(max_payload).await,
+            None => NatsServer::start().await,
+        };
         let db = if options.postgres {
             TestDatabase::postgres().await
         } else {
@@ -101,7 +109,10 @@ impl Sandbox {
         assert!(self.server.is_none(), "the server is already running");
         let env = self.env();
         let overrides: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let config = ServerConfig::with(Service::All, &overrides).expect("sandbox config");
+        let mut config = ServerConfig::with(Service::All, &overrides).expect("sandbox config");
+        if let Some(listener) = &self.options.listener {
+            config.http = listener.clone();
+        }
         let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
         let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
         let (http_addr, grpc_addr) = (http.local_addr().unwrap(), grpc.local_addr().unwrap());

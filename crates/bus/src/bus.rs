@@ -8,7 +8,7 @@ use bytes::Bytes;
 use omnibus_proto::Event;
 use prost::Message as _;
 
-use crate::{BusConfig, BusError, Subjects};
+use crate::{BusConfig, BusError, Subjects, header_safe};
 
 /// A handle on the event stream; cheap to clone and shared by every service
 /// of a process.
@@ -187,13 +187,13 @@ impl Bus {
         omnibus_telemetry::inject_nats(&mut headers);
         let mut publish = PublishMessage::build()
             .payload(Bytes::from(event.encode_to_vec()))
-            .message_id(event.id.as_str());
+            .message_id(header_safe(&event.id));
         if let Some(sequence) = expected {
             publish = publish.expected_last_subject_sequence(sequence);
         }
         for (name, values) in headers.iter() {
             for value in values {
-                publish = publish.header(name.clone(), value.clone());
+                publish = publish.header(name.clone(), header_safe(value.as_str()).as_ref());
             }
         }
         self.js
@@ -280,6 +280,7 @@ fn publish_error(err: async_nats::jetstream::context::PublishError) -> BusError 
     match err.kind() {
         Kind::TimedOut | Kind::BrokenPipe | Kind::StreamNotFound => BusError::unavailable(err),
         Kind::WrongLastSequence => BusError::Conflict,
+        Kind::MaxPayloadExceeded => BusError::TooLarge(err.to_string()),
         _ => BusError::jetstream(err),
     }
 }

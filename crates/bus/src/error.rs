@@ -14,6 +14,10 @@ pub enum BusError {
     /// The subject moved on since the caller read it (optimistic concurrency).
     #[error("the subject changed concurrently; read it again and retry")]
     Conflict,
+    /// The event is larger than the server's `max_payload`; retrying cannot
+    /// help (webhooks answer 413).
+    #[error("the event is too large for the stream: {0}")]
+    TooLarge(String),
     /// A stored payload is not a valid event.
     #[error("cannot decode event at sequence {sequence}: {source}")]
     Decode {
@@ -30,6 +34,7 @@ impl BusError {
         match self {
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Conflict => ErrorCode::Aborted,
+            Self::TooLarge(_) => ErrorCode::InvalidArgument,
             Self::JetStream(_) | Self::Decode { .. } => ErrorCode::Internal,
         }
     }

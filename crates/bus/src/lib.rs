@@ -16,6 +16,7 @@
 //! - [`config`] — [`BusConfig`]
 //! - [`subjects`] — the subject scheme
 //! - [`bus`] — [`Bus`], connection, stream setup and publishing
+//! - [`headers`] — [`header_safe`]: header values that never break a publish
 //! - [`projection`] — [`run_projection`] and the [`Projection`] trait
 //! - [`worker`] — [`run_worker`]
 //! - [`lease`] — [`Leases`]: one replica at a time for jobs that must not run twice
@@ -24,6 +25,7 @@
 pub mod bus;
 pub mod config;
 pub mod error;
+pub mod headers;
 pub mod lease;
 pub mod projection;
 pub mod subjects;
@@ -32,6 +34,7 @@ pub mod worker;
 pub use bus::{Bus, Delivery, Published};
 pub use config::BusConfig;
 pub use error::BusError;
+pub use headers::header_safe;
 pub use lease::{Lease, Leases};
 pub use projection::{Projection, ProjectionError, ProjectionOptions, Rejected, run_projection};
 pub use subjects::Subjects;

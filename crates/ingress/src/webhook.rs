@@ -30,6 +30,10 @@ pub enum WebhookError {
     /// The body is larger than [`BODY_LIMIT`].
     #[error("the body is larger than 1 MiB")]
     TooLarge,
+    /// The event would exceed the stream's largest message; a retry cannot
+    /// help, so the provider gets 413 rather than 503.
+    #[error("the webhook's event is too large to store")]
+    EventTooLarge(#[source] BusError),
     /// The stream could not store the event; the provider should retry.
     #[error("the event stream is unavailable, retry later")]
     Unavailable(#[source] BusError),
@@ -43,7 +47,7 @@ impl WebhookError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge | Self::EventTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -74,7 +78,10 @@ pub fn count_answers(router: Router, messenger: &'static str) -> Router {
 
 impl From<BusError> for WebhookError {
     fn from(err: BusError) -> Self {
-        Self::Unavailable(err)
+        match err {
+            BusError::TooLarge(_) => Self::EventTooLarge(err),
+            _ => Self::Unavailable(err),
+        }
     }
 }
 

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use omnibus_bus::BusConfig;
 use omnibus_egress::{AllowList, AllowListError};
+use omnibus_core::secret::url_for_logs;
 use omnibus_telemetry::TelemetryConfig;
+
+use crate::listener::ListenerConfig;
 
 /// `OMNIBUS_NATS_URL`.
 pub const ENV_NATS_URL: &str = "OMNIBUS_NATS_URL";
@@ -34,6 +37,21 @@ pub const ENV_TELEGRAM_API_BASE: &str = "OMNIBUS_TELEGRAM_API_BASE";
 pub const ENV_OUTBOUND_ALLOW: &str = "OMNIBUS_OUTBOUND_ALLOW";
 /// `OMNIBUS_WHATSAPP_API_BASE`: the Graph API (the version is the client's).
 pub const ENV_WHATSAPP_API_BASE: &str = "OMNIBUS_WHATSAPP_API_BASE";
+/// `OMNIBUS_HTTP_MAX_CONNECTIONS`: open connections the HTTP listener
+/// accepts at once (default 4096).
+pub const ENV_HTTP_MAX_CONNECTIONS: &str = "OMNIBUS_HTTP_MAX_CONNECTIONS";
+/// `OMNIBUS_HTTP_HEADER_TIMEOUT_SECONDS`: time to send complete request
+/// headers (default 10).
+pub const ENV_HTTP_HEADER_TIMEOUT: &str = "OMNIBUS_HTTP_HEADER_TIMEOUT_SECONDS";
+/// `OMNIBUS_HTTP_BODY_TIMEOUT_SECONDS`: time to send a request body after
+/// its headers (default 30).
+pub const ENV_HTTP_BODY_TIMEOUT: &str = "OMNIBUS_HTTP_BODY_TIMEOUT_SECONDS";
+/// `OMNIBUS_HTTP_IDLE_TIMEOUT_SECONDS`: how long an idle keep-alive
+/// connection stays open (default 60).
+pub const ENV_HTTP_IDLE_TIMEOUT: &str = "OMNIBUS_HTTP_IDLE_TIMEOUT_SECONDS";
+/// The shortest `OMNIBUS_API_TOKEN` accepted: shorter ones are guessable
+/// (and usually placeholders such as `change-me`).
+pub const MIN_API_TOKEN_LEN: usize = 16;
 /// `OMNIBUS_SHUTDOWN_GRACE_SECONDS`: how long in-flight work may take at shutdown.
 pub const ENV_SHUTDOWN_GRACE: &str = "OMNIBUS_SHUTDOWN_GRACE_SECONDS";
 /// `OMNIBUS_WINDOW_HOLD_SECONDS`: how long a message held outside the 24-hour
@@ -98,8 +116,9 @@ pub struct ConfigError {
     problem: String,
 }
 
-/// Everything the server needs, validated.
-#[derive(Debug, Clone)]
+/// Everything the server needs, validated. Its `Debug` hides the API token
+/// and the passwords of the NATS and database URLs.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// What this process runs.
     pub service: Service,
@@ -111,6 +130,8 @@ pub struct ServerConfig {
     pub http_addr: SocketAddr,
     /// Where the gRPC API listens (bound by `main`).
     pub grpc_addr: SocketAddr,
+    /// Timeouts and the connection cap of the HTTP listener.
+    pub http: ListenerConfig,
     /// Required on every gRPC call when set. Never logged.
     pub api_token: Option<String>,
     /// Public base URL of the webhooks, for registering them with providers.
@@ -161,7 +182,8 @@ impl ServerConfig {
             database_url: or(ENV_DATABASE_URL, "sqlite://./data/omnibus.db"),
             http_addr: address(&or(ENV_HTTP_ADDR, "0.0.0.0:8080"), ENV_HTTP_ADDR)?,
             grpc_addr: address(&or(ENV_GRPC_ADDR, "0.0.0.0:50051"), ENV_GRPC_ADDR)?,
-            api_token: get(ENV_API_TOKEN),
+            http: listener(&get)?,
+            api_token: api_token(get(ENV_API_TOKEN))?,
             public_url: match get(ENV_PUBLIC_URL) {
                 Some(url) if !url.starts_with("https://") && !url.starts_with("http://") => {
                     return Err(problem(
@@ -198,6 +220,61 @@ impl ServerConfig {
                 .map(|(_, value)| (*value).to_owned())
         })
     }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("service", &self.service)
+            .field("nats_url", &url_for_logs(&self.bus.nats_url))
+            .field("stream", &self.bus.stream)
+            .field("replicas", &self.bus.replicas)
+            .field("database_url", &url_for_logs(&self.database_url))
+            .field("http_addr", &self.http_addr)
+            .field("grpc_addr", &self.grpc_addr)
+            .field("http", &self.http)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<hidden>"))
+            .field("public_url", &self.public_url)
+            .field("telegram_api_base", &self.telegram_api_base)
+            .field("whatsapp_api_base", &self.whatsapp_api_base)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("window_hold", &self.window_hold)
+            .finish_non_exhaustive()
+    }
+}
+
+fn api_token(token: Option<String>) -> Result<Option<String>, ConfigError> {
+    match token {
+        Some(token) if token.trim().chars().count() < MIN_API_TOKEN_LEN => Err(problem(
+            ENV_API_TOKEN,
+            format!(
+                "the API token is shorter than {MIN_API_TOKEN_LEN} characters and could be \
+                 guessed; set a random one, e.g. `openssl rand -hex 32`, or unset it to run \
+                 without authentication"
+            ),
+        )),
+        token => Ok(token.map(|t| t.trim().to_owned())),
+    }
+}
+
+fn listener(get: &impl Fn(&str) -> Option<String>) -> Result<ListenerConfig, ConfigError> {
+    let defaults = ListenerConfig::default();
+    let seconds = |variable, default: Duration| -> Result<Duration, ConfigError> {
+        match number(get, variable, default.as_secs())? {
+            0 => Err(problem(variable, "must be at least 1 second")),
+            n => Ok(Duration::from_secs(n)),
+        }
+    };
+    let max_connections = number(get, ENV_HTTP_MAX_CONNECTIONS, defaults.max_connections)?;
+    if max_connections == 0 {
+        return Err(problem(ENV_HTTP_MAX_CONNECTIONS, "must be at least 1"));
+    }
+    Ok(ListenerConfig {
+        header_timeout: seconds(ENV_HTTP_HEADER_TIMEOUT, defaults.header_timeout)?,
+        body_timeout: seconds(ENV_HTTP_BODY_TIMEOUT, defaults.body_timeout)?,
+        idle_timeout: seconds(ENV_HTTP_IDLE_TIMEOUT, defaults.idle_timeout)?,
+        max_connections,
+    })
 }
 
 fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -278,6 +355,60 @@ mod tests {
         assert_eq!(one.bus.connection_name, "omnibus-ingress-telegram");
         let all = ServerConfig::with(Service::All, &[]).unwrap();
         assert_eq!(all.telemetry.service_name, "omnibus");
+    }
+
+    #[test]
+    fn the_listener_follows_the_contract_and_is_configurable() {
+        let config = ServerConfig::with(Service::All, &[]).unwrap();
+        assert_eq!(config.http, ListenerConfig::default());
+        assert_eq!(config.http.header_timeout, Duration::from_secs(10));
+        assert_eq!(config.http.body_timeout, Duration::from_secs(30));
+        assert_eq!(config.http.idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.http.max_connections, 4096);
+        let config = ServerConfig::with(
+            Service::All,
+            &[
+                (ENV_HTTP_MAX_CONNECTIONS, "8"),
+                (ENV_HTTP_IDLE_TIMEOUT, "5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.http.max_connections, 8);
+        assert_eq!(config.http.idle_timeout, Duration::from_secs(5));
+        assert!(ServerConfig::with(Service::All, &[(ENV_HTTP_MAX_CONNECTIONS, "0")]).is_err());
+    }
+
+    #[test]
+    fn short_or_placeholder_api_tokens_are_refused() {
+        for token in ["change-me", "t0ken", "123456789012345"] {
+            let err = ServerConfig::with(Service::All, &[(ENV_API_TOKEN, token)]).unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("OMNIBUS_API_TOKEN"), "{text}");
+            assert!(text.contains("16 characters"), "{text}");
+            assert!(!text.contains(token), "the token is not echoed: {text}");
+        }
+        let token = "0123456789abcdef";
+        let config = ServerConfig::with(Service::All, &[(ENV_API_TOKEN, token)]).unwrap();
+        assert_eq!(config.api_token.as_deref(), Some(token));
+    }
+
+    #[test]
+    fn debug_hides_the_token_and_url_passwords() {
+        let config = ServerConfig::with(
+            Service::All,
+            &[
+                (ENV_API_TOKEN, "a-very-secret-api-token"),
+                (ENV_NATS_URL, "nats://omnibus:nats-pass@nats:4222"),
+                (ENV_DATABASE_URL, "postgres://app:db-pass@db:5432/omnibus"),
+            ],
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        for secret in ["a-very-secret-api-token", "nats-pass", "db-pass"] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        assert!(shown.contains("nats://<hidden>@nats:4222"), "{shown}");
+        assert!(shown.contains("api_token: Some(\"<hidden>\")"), "{shown}");
     }
 
     #[test]

@@ -6,11 +6,13 @@
 //!
 //! # Layout
 //! - [`config`] — [`ServerConfig`], from the environment
+//! - [`listener`] — the HTTP listener: timeouts and the connection cap
 //! - `services` — how each service plugs into the process (one file each)
 //! - this file — listeners, readiness and graceful shutdown
 
 pub mod cli;
 pub mod config;
+pub mod listener;
 mod services;
 
 use std::future::Future;
@@ -23,9 +25,9 @@ use omnibus_store::Store;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::DefaultMakeSpan;
 
 pub use config::{ServerConfig, Service};
+pub use listener::ListenerConfig;
 
 /// The listeners a server serves on, bound by the caller.
 pub struct Listeners {
@@ -85,6 +87,7 @@ pub async fn run(
     };
     let grace = config.shutdown_grace;
     let api_token = config.api_token.clone();
+    let listener_config = config.http.clone();
     let ctx = services::Context {
         config,
         bus: bus.clone(),
@@ -132,10 +135,7 @@ pub async fn run(
     let http = http
         .merge(health::routes(health::Readiness { bus, store }))
         .merge(omnibus_metrics::routes(Some(lag)))
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)),
-        );
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(http_span));
     tracing::info!(
         ?service,
         http = %listeners.http.local_addr()?,
@@ -144,7 +144,11 @@ pub async fn run(
     );
     let check = TokenCheck::new(api_token.as_deref());
     let grpc_server = tonic::transport::Server::builder()
-        .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(grpc_span))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_grpc()
+                .make_span_with(grpc_span)
+                .on_failure(omnibus_api::failures::LogFailures),
+        )
         .layer(tonic::service::InterceptorLayer::new(move |r| {
             check.check(r)
         }))
@@ -153,8 +157,7 @@ pub async fn run(
             TcpListenerStream::new(listeners.grpc),
             token.clone().cancelled_owned(),
         );
-    let http_server =
-        axum::serve(listeners.http, http).with_graceful_shutdown(token.clone().cancelled_owned());
+    let http_server = listener::serve(listeners.http, http, listener_config, token.clone());
     let (grpc_result, http_result) = tokio::join!(grpc_server, http_server);
     token.cancel();
     if tokio::time::timeout(grace, futures::future::join_all(stopped))
@@ -166,6 +169,17 @@ pub async fn run(
     grpc_result?;
     http_result?;
     Ok(())
+}
+
+/// A span per HTTP request, with the path only: query strings carry
+/// secrets (WhatsApp's `hub.verify_token`).
+fn http_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 /// A span per gRPC call, continuing the caller's trace (W3C `traceparent`

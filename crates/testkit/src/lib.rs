@@ -16,5 +16,5 @@ mod nats;
 mod wait;
 
 pub use database::{DatabaseKind, ENV_TEST_POSTGRES_URL, TestDatabase};
-pub use nats::NatsServer;
+pub use nats::{MAX_PAYLOAD as NATS_MAX_PAYLOAD, NatsServer};
 pub use wait::{free_port, wait_until};

@@ -14,6 +14,12 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The largest message the servers accept, as in `make run`, compose and
+/// Kubernetes: an event carries a whole webhook body (up to 1 MiB) plus its
+/// normalized form and headers, which the server's default of 1 MiB cannot
+/// hold.
+pub const MAX_PAYLOAD: usize = 8 * 1024 * 1024;
+
 /// A `nats-server` child process with JetStream, listening on 127.0.0.1.
 ///
 /// The first start lets the server pick a free port (`-p -1`) and reads it
@@ -25,6 +31,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct NatsServer {
     child: Option<Child>,
     port: u16,
+    max_payload: usize,
     /// Holds `jetstream/` (the store), `nats.log` and the ports files.
     dir: TempDir,
 }
@@ -36,15 +43,22 @@ impl NatsServer {
     /// Panics when `nats-server` is not installed ("run `make deps`") or
     /// does not become ready, quoting the end of its log.
     pub async fn start() -> NatsServer {
+        Self::start_with_max_payload(MAX_PAYLOAD).await
+    }
+
+    /// Like [`start`](Self::start), with another `max_payload` (bytes), for
+    /// tests of what happens to messages larger than the server takes.
+    pub async fn start_with_max_payload(max_payload: usize) -> NatsServer {
         let dir = tempfile::Builder::new()
             .prefix("omnibus-nats-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temp dir for nats-server: {e}"));
-        let mut child = spawn(dir.path(), None);
+        let mut child = spawn(dir.path(), None, max_payload);
         let port = wait_for_port(dir.path(), &mut child).await;
         let mut server = NatsServer {
             child: Some(child),
             port,
+            max_payload,
             dir,
         };
         server.wait_ready().await;
@@ -75,7 +89,7 @@ impl NatsServer {
     /// it first if it still runs) and waits until JetStream is ready.
     pub async fn restart(&mut self) {
         self.kill();
-        self.child = Some(spawn(self.dir.path(), Some(self.port)));
+        self.child = Some(spawn(self.dir.path(), Some(self.port), self.max_payload));
         self.wait_ready().await;
     }
 
@@ -114,10 +128,16 @@ impl Drop for NatsServer {
 }
 
 /// Spawns `nats-server`; `port: None` lets it pick one and write it to the
-/// ports file in `dir`.
-fn spawn(dir: &Path, port: Option<u16>) -> Child {
+/// ports file in `dir`. `max_payload` has no command-line flag: it goes in
+/// a configuration file, which the flags then complete.
+fn spawn(dir: &Path, port: Option<u16>, max_payload: usize) -> Child {
     let port_arg = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
+    let config = dir.join("nats.conf");
+    std::fs::write(&config, format!("max_payload: {max_payload}\n"))
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", config.display()));
     let result = Command::new("nats-server")
+        .arg("-c")
+        .arg(&config)
         .args(["-js", "-a", "127.0.0.1", "-p", &port_arg])
         .arg("-sd")
         .arg(dir.join("jetstream"))

@@ -78,6 +78,31 @@ pub fn credentials(kind: ChannelKind, credentials: &HashMap<String, String>) -> 
     Ok(())
 }
 
+/// An update that moves a channel to another `api_base_url` carries every
+/// credential the messenger needs: stored credentials are never sent to an
+/// address the caller just chose (the bot token would be in the path of a
+/// `getMe` at a listener of theirs).
+pub fn credentials_for_new_address(
+    kind: ChannelKind,
+    given: &HashMap<String, String>,
+) -> Result<()> {
+    let (required, _) = credential_keys(kind);
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|key| given.get(**key).is_none_or(|v| v.trim().is_empty()))
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::invalid(format!(
+        "changing api_base_url needs all of the {} channel's credentials again \
+         (missing: {}); stored credentials are never sent to a new address",
+        omnibus_core::kind::messenger(kind),
+        missing.join(", ")
+    )))
+}
+
 /// A channel name fits in a list.
 pub fn name(name: &str) -> Result<()> {
     if name.chars().count() > 200 {

@@ -74,7 +74,9 @@ impl NotificationService for NotificationApi {
         request: Request<CreateWebhookRequest>,
     ) -> Result<Response<Webhook>, Status> {
         let webhook = self.commands.create_webhook(request.into_inner()).await?;
-        tracing::info!(webhook_id = %webhook.id, url = %webhook.url, "webhook created");
+        // The query string may hold the receiver's token: never logged.
+        let url = omnibus_core::secret::url_for_logs(&webhook.url);
+        tracing::info!(webhook_id = %webhook.id, %url, "webhook created");
         Ok(Response::new(webhook))
     }
 

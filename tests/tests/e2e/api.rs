@@ -185,7 +185,7 @@ async fn conversation_errors_are_specific() {
 #[tokio::test]
 async fn the_api_token_is_enforced() {
     let sandbox = Sandbox::start_with(SandboxOptions {
-        api_token: Some("t0ken".into()),
+        api_token: Some("t0ken-long-enough-for-the-check".into()),
         ..Default::default()
     })
     .await;
@@ -204,9 +204,10 @@ async fn the_api_token_is_enforced() {
         Code::Unauthenticated
     );
     let mut request = tonic::Request::new(omnibus_proto::ListChannelsRequest::default());
-    request
-        .metadata_mut()
-        .insert("authorization", "Bearer t0ken".parse().unwrap());
+    request.metadata_mut().insert(
+        "authorization",
+        "Bearer t0ken-long-enough-for-the-check".parse().unwrap(),
+    );
     assert!(channels.list_channels(request).await.is_ok());
 }
 

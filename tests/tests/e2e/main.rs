@@ -16,6 +16,7 @@ mod notifications;
 mod outbound;
 mod rebuild;
 mod replicas;
+mod security;
 mod timers;
 mod tracing;
 mod webhook;

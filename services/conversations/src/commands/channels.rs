@@ -42,7 +42,8 @@ impl Commands {
         self.store_channel(state, Change::Created, 0).await
     }
 
-    /// Applies the given changes; new credentials are checked with the provider.
+    /// Applies the given changes; new credentials are checked with the
+    /// provider. A new `api_base_url` needs every credential again.
     pub async fn update_channel(&self, request: UpdateChannelRequest) -> Result<Channel> {
         let (sequence, mut state) = self.current_channel(&request.id).await?;
         let kind = validate::kind(state.kind)?;
@@ -50,6 +51,15 @@ impl Commands {
         if let Some(name) = request.name {
             validate::name(&name)?;
             state.name = name.trim().to_owned();
+        }
+        let moves = request
+            .api_base_url
+            .as_ref()
+            .is_some_and(|url| *url != state.api_base_url);
+        if moves {
+            // Nothing stored follows the channel to the new address.
+            validate::credentials_for_new_address(kind, &request.credentials)?;
+            state.credentials.clear();
         }
         if !request.credentials.is_empty() {
             for (key, value) in request.credentials {

@@ -105,19 +105,15 @@ impl Attempt {
     }
 
     async fn post(&self, due: &Due) -> Outcome {
+        let timestamp = (omnibus_core::now_ms() / 1000).to_string();
+        let signed = signature(due.secret.as_bytes(), &timestamp, due.body.as_bytes());
         let request = self
             .client
             .post(&due.url)
             .header("content-type", "application/json")
-            .header(
-                SIGNATURE_HEADER,
-                signature(due.secret.as_bytes(), due.body.as_bytes()),
-            )
+            .header(SIGNATURE_HEADER, signed)
             .header(EVENT_ID_HEADER, format_id(due.ord))
-            .header(
-                TIMESTAMP_HEADER,
-                (omnibus_core::now_ms() / 1000).to_string(),
-            )
+            .header(TIMESTAMP_HEADER, timestamp)
             .body(due.body.clone());
         match request.send().await {
             Ok(response) => {

@@ -80,12 +80,23 @@ async fn webhook_answering_500_twice_gets_three_signed_posts_with_one_event_id()
     );
     for request in &got {
         assert_eq!(request.event_id, delivered.notification_id);
+        let (secret, at) = (HOOK_SECRET.as_bytes(), &request.timestamp);
         assert!(
-            sign::verify(HOOK_SECRET.as_bytes(), &request.body, &request.signature),
-            "signature {}",
+            sign::verify(secret, at, &request.body, &request.signature),
+            "signature {} of timestamp {at} + body",
             request.signature
         );
-        assert!(request.timestamp.parse::<i64>().is_ok());
+        // The timestamp is signed: a replay with a fresh one does not verify.
+        let later = (at.parse::<i64>().expect("unix seconds") + 600).to_string();
+        assert!(!sign::verify(
+            secret,
+            &later,
+            &request.body,
+            &request.signature
+        ));
+        let now = omnibus_core::now_ms() / 1000;
+        let sent: i64 = at.parse().unwrap();
+        assert!((now - sent).abs() < 120, "timestamp {sent}, now {now}");
         let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
         assert_eq!(body["kind"], "NEW_CONVERSATION");
         assert_eq!(body["id"], delivered.notification_id);

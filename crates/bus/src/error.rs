@@ -14,6 +14,10 @@ pub enum BusError {
     /// The subject moved on since the caller read it (optimistic concurrency).
     #[error("the subject changed concurrently; read it again and retry")]
     Conflict,
+    /// The NATS connection settings are unusable (an unreadable credentials
+    /// file or CA bundle); retrying will not help.
+    #[error("{0}")]
+    Config(String),
     /// A stored payload is not a valid event.
     #[error("cannot decode event at sequence {sequence}: {source}")]
     Decode {
@@ -30,7 +34,7 @@ impl BusError {
         match self {
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Conflict => ErrorCode::Aborted,
-            Self::JetStream(_) | Self::Decode { .. } => ErrorCode::Internal,
+            Self::JetStream(_) | Self::Config(_) | Self::Decode { .. } => ErrorCode::Internal,
         }
     }
 

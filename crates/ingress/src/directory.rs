@@ -99,7 +99,27 @@ impl ChannelDirectory {
         }
         // Deleted channels stay as tombstones, so an older snapshot arriving
         // late cannot bring them back.
-        channels.insert(state.id.clone(), (sequence, Arc::new(state.clone())));
+        channels.insert(state.id.clone(), (sequence, Arc::new(self.opened(state))));
+    }
+
+    /// The snapshot with its credentials opened (sealed on the stream when
+    /// `OMNIBUS_CREDENTIALS_KEY` is set). A credential no configured key opens
+    /// is left out, so the channel's webhooks fail verification (401/403)
+    /// rather than compare against ciphertext.
+    fn opened(&self, state: &ChannelState) -> ChannelState {
+        let mut state = state.clone();
+        let keyring = self.bus.keyring();
+        state.credentials.retain(|name, value| match keyring.open(value) {
+            Ok(plain) => {
+                *value = plain;
+                true
+            }
+            Err(err) => {
+                tracing::error!(channel_id = %state.id, credential = %name, error = %err, "cannot open a stored credential");
+                false
+            }
+        });
+        state
     }
 
     async fn follow(self, shutdown: CancellationToken) {

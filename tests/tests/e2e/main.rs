@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod bus;
+mod contention;
 mod crash;
 mod delivery;
 mod lifecycle;

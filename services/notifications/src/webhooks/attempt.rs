@@ -108,13 +108,25 @@ impl Attempt {
     }
 
     async fn post(&self, due: &Due) -> Outcome {
+        // Sealed in the projection when OMNIBUS_CREDENTIALS_KEY is set; a
+        // secret no configured key opens waits (retried) for the key.
+        let secret = match self.bus.keyring().open(&due.secret) {
+            Ok(secret) => secret,
+            Err(err) => {
+                return Outcome {
+                    verdict: Verdict::Retry,
+                    status_code: 0,
+                    error: err.to_string(),
+                };
+            }
+        };
         let request = self
             .client
             .post(&due.url)
             .header("content-type", "application/json")
             .header(
                 SIGNATURE_HEADER,
-                signature(due.secret.as_bytes(), due.body.as_bytes()),
+                signature(secret.as_bytes(), due.body.as_bytes()),
             )
             .header(EVENT_ID_HEADER, format_id(due.ord))
             .header(

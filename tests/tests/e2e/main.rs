@@ -15,6 +15,7 @@ mod notifications;
 mod outbound;
 mod rebuild;
 mod replicas;
+mod sealed;
 mod timers;
 mod tracing;
 mod webhook;

@@ -45,6 +45,11 @@ pub const ENV_NATS_CREDS: &str = "OMNIBUS_NATS_CREDS";
 /// `OMNIBUS_NATS_CA`: the CA bundle (PEM) of the NATS server; set, TLS is required.
 pub const ENV_NATS_CA: &str = "OMNIBUS_NATS_CA";
 
+/// `OMNIBUS_OUTBOUND_ALLOW` (CONTRACT.md): hosts or CIDRs that provider
+/// clients and outbound webhooks may reach although they are private; the
+/// egress allow-list parses it. Named here so the deployment checks know it.
+pub const ENV_OUTBOUND_ALLOW: &str = "OMNIBUS_OUTBOUND_ALLOW";
+
 /// A service the process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {

@@ -64,6 +64,7 @@ async fn connect_options(config: &BusConfig) -> Result<async_nats::ConnectOption
         })?;
     }
     if let Some(path) = &config.ca_file {
+        ensure_tls_provider();
         if !path.is_file() {
             return Err(BusError::Config(format!(
                 "the NATS CA bundle {} is not a readable file",
@@ -75,6 +76,17 @@ async fn connect_options(config: &BusConfig) -> Result<async_nats::ConnectOption
             .require_tls(true);
     }
     Ok(options)
+}
+
+/// async-nats builds its TLS configuration on rustls's process-wide crypto
+/// provider, which rustls cannot choose by itself when the build holds more
+/// than one (reqwest brings aws-lc-rs, async-nats ring): install ring unless
+/// something installed a provider first.
+fn ensure_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: a provider is set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
 }
 
 impl Bus {

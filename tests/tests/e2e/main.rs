@@ -11,6 +11,7 @@ mod delivery;
 mod lifecycle;
 mod logs;
 mod metrics;
+mod nats_security;
 mod notifications;
 mod outbound;
 mod rebuild;

@@ -245,7 +245,10 @@ mod tests {
         assert!(keys.open("enc:v1:k1:").is_err());
         assert!(keys.open("enc:v1:k1:!!!").is_err());
         // The key id is authenticated: moving a value to another id fails.
-        let both = Keyring::parse(&format!("{K1},k3:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")).unwrap();
+        let both = Keyring::parse(&format!(
+            "{K1},k3:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+        ))
+        .unwrap();
         let moved = sealed.replacen("enc:v1:k1:", "enc:v1:k3:", 1);
         assert!(both.open(&moved).is_err());
     }
@@ -263,7 +266,10 @@ mod tests {
             &format!("{K1},"),
         ] {
             let err = Keyring::parse(bad).unwrap_err();
-            assert!(matches!(err, SealError::InvalidKeyring(_)), "{bad:?}: {err}");
+            assert!(
+                matches!(err, SealError::InvalidKeyring(_)),
+                "{bad:?}: {err}"
+            );
         }
         let debug = format!("{:?}", Keyring::parse(K1).unwrap());
         assert!(debug.contains("k1") && !debug.contains("AQEB"), "{debug}");

@@ -145,7 +145,6 @@ fn reject(delivery: &Delivery, error: String) -> Rejected {
     }
 }
 
-
 async fn apply_event(conn: &mut AnyConnection, seq: u64, event: &Event) -> Result<(), sqlx::Error> {
     let Some(payload) = &event.payload else {
         return Ok(());

@@ -128,7 +128,6 @@ fn reject(delivery: &Delivery, error: String) -> Rejected {
     }
 }
 
-
 async fn apply_event(
     conn: &mut AnyConnection,
     out: &mut Emitter,

@@ -138,7 +138,6 @@ fn reject(delivery: &Delivery, error: String) -> Rejected {
     }
 }
 
-
 async fn apply_event(step: &mut Step<'_>, seq: u64, event: &Event) -> Result<(), sqlx::Error> {
     let Some(payload) = &event.payload else {
         return Ok(());

@@ -149,7 +149,6 @@ fn reject(delivery: &Delivery, error: String) -> Rejected {
     }
 }
 
-
 async fn apply_event(step: &mut Step<'_>, event: &Event) -> Result<(), sqlx::Error> {
     let Some(payload) = &event.payload else {
         return Ok(());

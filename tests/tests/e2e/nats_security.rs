@@ -90,7 +90,11 @@ impl SecureNats {
         let account = KeyPair::new_account();
         let system = KeyPair::new_account();
         let user = KeyPair::new_user();
-        let operator_jwt = jwt(&operator, &operator.public_key(), json!({"type": "operator"}));
+        let operator_jwt = jwt(
+            &operator,
+            &operator.public_key(),
+            json!({"type": "operator"}),
+        );
         let account_jwt = jwt(&operator, &account.public_key(), account_claims());
         let system_jwt = jwt(&operator, &system.public_key(), json!({"type": "account"}));
         let user_jwt = jwt(&account, &user.public_key(), user_claims());

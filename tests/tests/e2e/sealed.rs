@@ -47,7 +47,11 @@ async fn credentials_are_sealed_at_rest_and_old_keys_still_read() {
     sandbox.start_server().await;
     let url = sandbox.http_url();
     let old = telegram::post_update(&client, &url, &channel.id, SECRET, &update(2)).await;
-    assert_eq!(old, reqwest::StatusCode::OK, "k1's snapshot opens after rotation");
+    assert_eq!(
+        old,
+        reqwest::StatusCode::OK,
+        "k1's snapshot opens after rotation"
+    );
     send_and_expect(&sandbox, &conversation.id, "after rotation").await;
     sandbox
         .channels()

@@ -104,21 +104,23 @@ impl ChannelDirectory {
 
     /// The snapshot with its credentials opened (sealed on the stream when
     /// `OMNIBUS_CREDENTIALS_KEY` is set). A credential no configured key opens
-    /// is left out, so the channel's webhooks fail verification (401/403)
-    /// rather than compare against ciphertext.
+    /// stays sealed rather than missing (a missing optional secret, such as
+    /// Wazzup's webhook token, would mean "no check"): verification against
+    /// it fails closed until the key is configured.
     fn opened(&self, state: &ChannelState) -> ChannelState {
         let mut state = state.clone();
         let keyring = self.bus.keyring();
-        state.credentials.retain(|name, value| match keyring.open(value) {
-            Ok(plain) => {
-                *value = plain;
-                true
+        for (name, value) in &mut state.credentials {
+            match keyring.open(value) {
+                Ok(plain) => *value = plain,
+                Err(err) => tracing::error!(
+                    channel_id = %state.id,
+                    credential = %name,
+                    error = %err,
+                    "cannot open a stored credential"
+                ),
             }
-            Err(err) => {
-                tracing::error!(channel_id = %state.id, credential = %name, error = %err, "cannot open a stored credential");
-                false
-            }
-        });
+        }
         state
     }
 

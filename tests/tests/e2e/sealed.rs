@@ -41,6 +41,18 @@ async fn credentials_are_sealed_at_rest_and_old_keys_still_read() {
     .await;
     assert_nowhere_on_disk(&sandbox, &[BOT_TOKEN, SECRET]);
 
+    // Without the key that sealed them, the credentials stay sealed and
+    // the webhook fails closed.
+    sandbox.stop_server().await;
+    sandbox.set_env(ENV_CREDENTIALS_KEY, K2);
+    sandbox.start_server().await;
+    let url = sandbox.http_url();
+    let locked = telegram::post_update(&client, &url, &channel.id, SECRET, &update(2)).await;
+    assert!(
+        locked.is_client_error(),
+        "without k1 the webhook gets {locked}"
+    );
+
     // Rotation: k2 seals from now on, k1 still opens what it sealed.
     sandbox.stop_server().await;
     sandbox.set_env(ENV_CREDENTIALS_KEY, format!("{K2},{K1}"));

@@ -52,6 +52,8 @@ pub struct Delivery {
 /// The client options `config` asks for: a credentials file (user JWT and
 /// NKey seed) and a CA bundle, which makes TLS mandatory.
 async fn connect_options(config: &BusConfig) -> Result<async_nats::ConnectOptions, BusError> {
+    // A `tls://` URL or a server that requires TLS needs it too, CA or not.
+    ensure_tls_provider();
     let mut options = async_nats::ConnectOptions::new()
         .name(&config.connection_name)
         .connection_timeout(Duration::from_secs(5));
@@ -64,7 +66,6 @@ async fn connect_options(config: &BusConfig) -> Result<async_nats::ConnectOption
         })?;
     }
     if let Some(path) = &config.ca_file {
-        ensure_tls_provider();
         if !path.is_file() {
             return Err(BusError::Config(format!(
                 "the NATS CA bundle {} is not a readable file",

@@ -73,11 +73,6 @@ k8s-check:
 	  echo "installing kubectl (kubectl kustomize renders the overlays)"
 	  $(APT_INSTALL) kubernetes-client
 	fi
-	# The prod overlay renders only with the operator's token (never in git);
-	# a throwaway random one stands in for it here.
-	if [ ! -f k8s/overlays/prod/api-token.env ]; then
-	  echo "OMNIBUS_API_TOKEN=$$(openssl rand -hex 32)" > k8s/overlays/prod/api-token.env
-	fi
 	python3 deploy/check.py
 
 ## image-check: replay deploy/Dockerfile's build stages (skeleton, builder)

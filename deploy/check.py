@@ -10,7 +10,10 @@
   PodDisruptionBudget, an autoscaler where the issue asks for one; every
   variable it gets is one of the contract's; Services, the Ingress and
   the autoscalers point at things that exist; prod runs a 3-node JetStream
-  cluster with the stream at 3 replicas.
+  cluster with the stream at 3 replicas; every Deployment gets a well-formed
+  OMNIBUS_CREDENTIALS_KEY that is no placeholder, and prod refuses to render
+  without its uncommitted key file; NetworkPolicies admit only Omnibus to
+  NATS and PostgreSQL; OMNIBUS_OUTBOUND_ALLOW names CIDRs.
 - deploy/Dockerfile: the runtime stage holds exactly the `omnibus` and
   `omnictl` binaries (workspace bin targets), runs as a numeric non-root
   user and installs no build tools.
@@ -27,11 +30,15 @@ Exits 1 and lists every problem found; prints one summary line otherwise.
 from __future__ import annotations
 
 import base64
+import binascii
 import glob
+import ipaddress
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -182,23 +189,55 @@ def check_compose(known_services: set[str], known_variables: set[str]) -> None:
 # === k8s/ ===
 
 
-def kustomize(overlay: Path) -> str:
+def kustomize(overlay: Path, where: str | None = None) -> str:
+    done = _render(overlay)
+    if done.returncode != 0:
+        where = where or str(overlay.relative_to(ROOT))
+        problem(where, f"kustomize failed: {done.stderr.strip()}")
+        return ""
+    return done.stdout
+
+
+def _render(overlay: Path) -> subprocess.CompletedProcess:
     if shutil.which("kubectl"):
         command = ["kubectl", "kustomize", str(overlay)]
     elif shutil.which("kustomize"):
         command = ["kustomize", "build", str(overlay)]
     else:
         sys.exit("deploy/check.py: neither kubectl nor kustomize is installed")
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        problem(str(overlay.relative_to(ROOT)), f"kustomize failed: {done.stderr.strip()}")
-        return ""
-    return done.stdout
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+# The uncommitted files the prod overlay reads its secrets from, with a
+# generator of a throwaway value for each.
+PROD_SECRET_FILES = {
+    "credentials-key.env": lambda: "OMNIBUS_CREDENTIALS_KEY=k1:" + base64.b64encode(os.urandom(32)).decode(),
+    "api-token.env": lambda: "OMNIBUS_API_TOKEN=" + os.urandom(32).hex(),
+}
+
+
+def render_overlay(overlay: Path) -> str:
+    """Renders an overlay. Prod needs the operator's secret files (the
+    credentials key and the API token), which are never committed: without
+    them, rendering must fail (no placeholder can ship), and the check renders
+    a copy with freshly generated ones, as an operator would."""
+    where = str(overlay.relative_to(ROOT))
+    missing = [name for name in PROD_SECRET_FILES if not (overlay / name).exists()]
+    if overlay.name != "prod" or not missing:
+        return kustomize(overlay)
+    if _render(overlay).returncode == 0:
+        problem(where, f"renders without {', '.join(missing)}: those secrets must be the operator's")
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "k8s"
+        shutil.copytree(ROOT / "k8s", copy)
+        for name in missing:
+            (copy / "overlays/prod" / name).write_text(PROD_SECRET_FILES[name]() + "\n")
+        return kustomize(copy / "overlays/prod", where)
 
 
 def check_overlay(overlay: Path, known_services: set[str], known_variables: set[str]) -> int:
     where = str(overlay.relative_to(ROOT))
-    docs = [d for d in yaml.safe_load_all(kustomize(overlay)) if d]
+    docs = [d for d in yaml.safe_load_all(render_overlay(overlay)) if d]
     for doc in docs:
         name = f"{where}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
         for version in KUBERNETES_VERSIONS:
@@ -214,6 +253,7 @@ def check_overlay(overlay: Path, known_services: set[str], known_variables: set[
         by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
     check_workloads(where, by_kind, known_services, known_variables)
     check_routing(where, by_kind)
+    check_network_policies(where, by_kind)
     if overlay.name == "prod":
         check_prod(where, by_kind)
     return len(docs)
@@ -239,10 +279,21 @@ def env_sources(container: dict, by_kind: dict) -> dict[str, str]:
                 if not source[key].get("optional"):
                     found[f"<missing {kind} {ref}>"] = ref
                 continue
-            for field in ["data", "stringData"]:
-                for variable, value in (obj.get(field) or {}).items():
-                    found[variable] = str(value)
+            for variable, value in (obj.get("stringData") or {}).items():
+                found[variable] = str(value)
+            for variable, value in (obj.get("data") or {}).items():
+                found[variable] = _decoded(kind, value)
     return found
+
+
+def _decoded(kind: str, value: str) -> str:
+    """A Secret's `data` is base64; a ConfigMap's is plain."""
+    if kind != "Secret":
+        return str(value)
+    try:
+        return base64.b64decode(str(value), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return str(value)
 
 
 def check_workloads(where: str, by_kind: dict, known_services: set, known_variables: set):
@@ -287,6 +338,8 @@ def check_workloads(where: str, by_kind: dict, known_services: set, known_variab
             problem(at, "OMNIBUS_API_TOKEN is not set (the gRPC API would be open)")
         else:
             check_api_token(at, api_token_value(container, by_kind))
+        check_credentials_key(at, env.get("OMNIBUS_CREDENTIALS_KEY"))
+        check_outbound_allow(at, env.get("OMNIBUS_OUTBOUND_ALLOW"))
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         if not any(selects(p["spec"]["selector"], labels) for p in by_kind.get("PodDisruptionBudget", {}).values()):
             problem(at, "no PodDisruptionBudget selects its pods")
@@ -323,6 +376,92 @@ def check_api_token(at: str, token: str | None) -> None:
         problem(at, "OMNIBUS_API_TOKEN is a placeholder or shorter than "
                 f"{MIN_API_TOKEN_LEN} characters (omnibus would refuse to start): "
                 "set a random one, e.g. `openssl rand -hex 32`")
+PLACEHOLDER_WORDS = re.compile(r"change|placeholder|example|replace|todo|secret|xxx", re.I)
+
+
+def check_credentials_key(at: str, value: str | None) -> None:
+    """`<key id>:<32 bytes, base64>`, several separated by commas (the
+    contract); refuses a missing key and anything that looks like a
+    placeholder rather than random bytes."""
+    if not value:
+        return problem(at, "OMNIBUS_CREDENTIALS_KEY is not set (credentials would be stored in the clear)")
+    for entry in value.split(","):
+        key_id, _, material = entry.strip().partition(":")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", key_id):
+            return problem(at, f"OMNIBUS_CREDENTIALS_KEY: {key_id!r} is not a key id")
+        if PLACEHOLDER_WORDS.search(entry):
+            return problem(at, f"OMNIBUS_CREDENTIALS_KEY {key_id}: a placeholder, not a key")
+        try:
+            raw = base64.b64decode(material + "=" * (-len(material) % 4), validate=True)
+        except binascii.Error:
+            return problem(at, f"OMNIBUS_CREDENTIALS_KEY {key_id}: not base64")
+        if len(raw) != 32:
+            return problem(at, f"OMNIBUS_CREDENTIALS_KEY {key_id}: {len(raw)} bytes, not 32")
+        if len(set(raw)) < 16:
+            return problem(at, f"OMNIBUS_CREDENTIALS_KEY {key_id}: a placeholder, not random bytes")
+
+
+def check_outbound_allow(at: str, value: str | None) -> None:
+    """The base lets Omnibus reach the cluster's service range (internal
+    webhook receivers); it must be CIDRs or host names."""
+    if not value:
+        return problem(at, "OMNIBUS_OUTBOUND_ALLOW is not set (internal webhook receivers are unreachable)")
+    for entry in value.split(","):
+        entry = entry.strip()
+        if "/" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=True)
+            except ValueError as err:
+                problem(at, f"OMNIBUS_OUTBOUND_ALLOW: {entry!r} is not a CIDR ({err})")
+        elif not re.fullmatch(r"[A-Za-z0-9.-]+|[0-9a-fA-F:]+", entry):
+            problem(at, f"OMNIBUS_OUTBOUND_ALLOW: {entry!r} is neither a CIDR nor a host")
+
+
+# Which pods only Omnibus may reach, and on which port; the listed peers
+# (the server's own cluster routes) may reach them on theirs.
+PROTECTED = {"nats": (4222, {("nats", 6222)}), "postgres": (5432, set())}
+
+
+def check_network_policies(where: str, by_kind: dict) -> None:
+    """Every NATS and PostgreSQL pod is selected by an Ingress policy that
+    admits Omnibus's pods on the client port and nothing else."""
+    policies = by_kind.get("NetworkPolicy", {})
+    omnibus = {"app.kubernetes.io/name": "omnibus"}
+    for labels in pod_labels(by_kind):
+        name = labels.get("app.kubernetes.io/name")
+        if name not in PROTECTED:
+            continue
+        at = f"{where}: {name} pods"
+        client_port, peers = PROTECTED[name]
+        selecting = [p for p in policies.values()
+                     if selects(p["spec"].get("podSelector", {}), labels)
+                     and "Ingress" in p["spec"].get("policyTypes", [])]
+        if not selecting:
+            problem(at, "no NetworkPolicy restricts who reaches them")
+            continue
+        admits_omnibus = False
+        for policy in selecting:
+            for rule in policy["spec"].get("ingress", []):
+                sources = rule.get("from")
+                ports = {p.get("port") for p in rule.get("ports", [])}
+                if not sources or not ports:
+                    problem(at, f"NetworkPolicy/{policy['metadata']['name']} admits every source or port")
+                    continue
+                for peer in sources:
+                    if set(peer) != {"podSelector"}:
+                        problem(at, f"NetworkPolicy/{policy['metadata']['name']} admits {sorted(peer)}")
+                        continue
+                    match = peer["podSelector"].get("matchLabels", {})
+                    if match == omnibus and ports == {client_port}:
+                        admits_omnibus = True
+                    elif not any(match == {"app.kubernetes.io/name": n} and ports == {port}
+                                 for n, port in peers):
+                        problem(at, f"NetworkPolicy/{policy['metadata']['name']} admits {match} on {sorted(ports)}")
+        if not admits_omnibus:
+            problem(at, f"no NetworkPolicy admits Omnibus on port {client_port}")
+        if not any(selects(omnibus, d["spec"]["template"]["metadata"]["labels"])
+                   for d in by_kind.get("Deployment", {}).values()):
+            problem(at, "no Deployment carries app.kubernetes.io/name: omnibus")
 
 
 def check_security(at: str, pod: dict, container: dict) -> None:

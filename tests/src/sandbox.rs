@@ -35,6 +35,9 @@ pub struct SandboxOptions {
     pub listener: Option<ListenerConfig>,
     /// NATS's `max_payload` in bytes; the testkit's (as deployed) when `None`.
     pub nats_max_payload: Option<usize>,
+    /// More variables for the server (e.g. `OMNIBUS_CREDENTIALS_KEY`); they
+    /// win over the sandbox's own.
+    pub env: Vec<(&'static str, String)>,
 }
 
 /// A running Omnibus with its dependencies; everything stops on drop.
@@ -101,7 +104,15 @@ impl Sandbox {
         if let Some(token) = &self.options.api_token {
             env.push((ENV_API_TOKEN, token.clone()));
         }
+        env.retain(|(name, _)| !self.options.env.iter().any(|(extra, _)| extra == name));
+        env.extend(self.options.env.iter().cloned());
         env
+    }
+
+    /// Sets a variable for the next [`start_server`](Self::start_server).
+    pub fn set_env(&mut self, name: &'static str, value: impl Into<String>) {
+        self.options.env.retain(|(known, _)| *known != name);
+        self.options.env.push((name, value.into()));
     }
 
     /// Starts the in-process server (after [`stop_server`](Self::stop_server)).

@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
+use omnibus_core::sealed::Keyring;
 use omnibus_proto::Event;
 use prost::Message as _;
 
@@ -19,6 +20,7 @@ pub struct Bus {
     stream_name: String,
     subjects: Subjects,
     replicas: usize,
+    keyring: Keyring,
 }
 
 /// The stream's acknowledgement of a publish.
@@ -47,12 +49,52 @@ pub struct Delivery {
     pub delivered: i64,
 }
 
+/// The client options `config` asks for: a credentials file (user JWT and
+/// NKey seed) and a CA bundle, which makes TLS mandatory.
+async fn connect_options(config: &BusConfig) -> Result<async_nats::ConnectOptions, BusError> {
+    // A `tls://` URL or a server that requires TLS needs it too, CA or not.
+    ensure_tls_provider();
+    let mut options = async_nats::ConnectOptions::new()
+        .name(&config.connection_name)
+        .connection_timeout(Duration::from_secs(5));
+    if let Some(path) = &config.credentials_file {
+        options = options.credentials_file(path).await.map_err(|e| {
+            BusError::Config(format!(
+                "cannot read the NATS credentials file {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if let Some(path) = &config.ca_file {
+        if !path.is_file() {
+            return Err(BusError::Config(format!(
+                "the NATS CA bundle {} is not a readable file",
+                path.display()
+            )));
+        }
+        options = options
+            .add_root_certificates(path.clone())
+            .require_tls(true);
+    }
+    Ok(options)
+}
+
+/// async-nats builds its TLS configuration on rustls's process-wide crypto
+/// provider, which rustls cannot choose by itself when the build holds more
+/// than one (reqwest brings aws-lc-rs, async-nats ring): install ring unless
+/// something installed a provider first.
+fn ensure_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: a provider is set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 impl Bus {
     /// Connects to NATS and creates or updates the stream (idempotent).
     pub async fn connect(config: &BusConfig) -> Result<Self, BusError> {
-        let client = async_nats::ConnectOptions::new()
-            .name(&config.connection_name)
-            .connection_timeout(Duration::from_secs(5))
+        let client = connect_options(config)
+            .await?
             .connect(&config.nats_url)
             .await
             .map_err(BusError::unavailable)?;
@@ -65,6 +107,7 @@ impl Bus {
             stream_name: config.stream.clone(),
             subjects: Subjects::new(&config.stream),
             replicas: config.replicas,
+            keyring: config.keyring.clone(),
         };
         bus.ensure_stream(config).await?;
         Ok(bus)
@@ -85,6 +128,12 @@ impl Bus {
             .await
             .map_err(BusError::jetstream)?;
         Ok(())
+    }
+
+    /// Seals credentials before they go on the stream and opens them when
+    /// read back (`OMNIBUS_CREDENTIALS_KEY`).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// How many servers keep a copy of the stream (and of its companions,

@@ -18,6 +18,10 @@ pub enum BusError {
     /// help (webhooks answer 413).
     #[error("the event is too large for the stream: {0}")]
     TooLarge(String),
+    /// The NATS connection settings are unusable (an unreadable credentials
+    /// file or CA bundle); retrying will not help.
+    #[error("{0}")]
+    Config(String),
     /// A stored payload is not a valid event.
     #[error("cannot decode event at sequence {sequence}: {source}")]
     Decode {
@@ -35,7 +39,7 @@ impl BusError {
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Conflict => ErrorCode::Aborted,
             Self::TooLarge(_) => ErrorCode::InvalidArgument,
-            Self::JetStream(_) | Self::Decode { .. } => ErrorCode::Internal,
+            Self::JetStream(_) | Self::Config(_) | Self::Decode { .. } => ErrorCode::Internal,
         }
     }
 

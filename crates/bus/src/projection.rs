@@ -246,6 +246,15 @@ async fn park_all(bus: &Bus, consumer: &str, deliveries: &[Delivery], rejected: 
         let Some(delivery) = deliveries.iter().find(|d| d.sequence == rejection.sequence) else {
             continue;
         };
+        let event_id = delivery.event.as_ref().map(|e| e.id.as_str()).unwrap_or("");
+        tracing::error!(
+            projection = consumer,
+            event_id,
+            sequence = delivery.sequence,
+            error = %rejection.error,
+            "the projection can never apply this event; parking it"
+        );
+        omnibus_metrics::projection_parked(consumer);
         let mut failures = 0;
         while let Err(err) = bus.park(consumer, delivery, &rejection.error).await {
             failures += 1;

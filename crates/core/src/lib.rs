@@ -8,11 +8,13 @@
 //! - [`clock`] — an injectable clock, so time-dependent logic is testable
 //! - [`kind`] — channel kinds by name and messenger path segment
 //! - [`secret`] — constant-time comparison of secrets
+//! - [`sealed`] — [`Keyring`](sealed::Keyring): credentials encrypted at rest
 
 pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod kind;
+pub mod sealed;
 pub mod secret;
 
 pub use clock::{Clock, SystemClock, now_ms};

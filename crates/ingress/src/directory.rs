@@ -139,9 +139,31 @@ impl ChannelDirectory {
         }
         // Deleted channels stay as tombstones, so an older snapshot arriving
         // late cannot bring them back.
-        channels.insert(state.id.clone(), (sequence, Arc::new(state.clone())));
+        channels.insert(state.id.clone(), (sequence, Arc::new(self.opened(state))));
         drop(channels);
         self.negative().forget(&state.id);
+    }
+
+    /// The snapshot with its credentials opened (sealed on the stream when
+    /// `OMNIBUS_CREDENTIALS_KEY` is set). A credential no configured key opens
+    /// stays sealed rather than missing (a missing optional secret, such as
+    /// Wazzup's webhook token, would mean "no check"): verification against
+    /// it fails closed until the key is configured.
+    fn opened(&self, state: &ChannelState) -> ChannelState {
+        let mut state = state.clone();
+        let keyring = self.bus.keyring();
+        for (name, value) in &mut state.credentials {
+            match keyring.open(value) {
+                Ok(plain) => *value = plain,
+                Err(err) => tracing::error!(
+                    channel_id = %state.id,
+                    credential = %name,
+                    error = %err,
+                    "cannot open a stored credential"
+                ),
+            }
+        }
+        state
     }
 
     async fn follow(self, shutdown: CancellationToken) {

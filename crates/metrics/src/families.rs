@@ -14,6 +14,7 @@ pub(crate) struct Families {
     events_published: IntCounterVec,
     send_seconds: HistogramVec,
     send_failures: IntCounterVec,
+    projection_parked: IntCounterVec,
     pub consumer_pending: IntGaugeVec,
     pub consumer_ack_pending: IntGaugeVec,
     held_messages: IntGauge,
@@ -52,6 +53,12 @@ impl Families {
             "Messages a provider did not accept, by messenger and provider error code \
              (0: refused before calling the provider; unavailable: no usable answer).",
             &["messenger", "code"],
+        );
+        let projection_parked = counter(
+            "projection_parked_total",
+            "Events a projection could never apply and parked on the dead-letter subject, \
+             by projection; contention and connection errors are retried, not parked.",
+            &["projection"],
         );
         let send_seconds = HistogramVec::new(
             HistogramOpts::new(
@@ -111,6 +118,7 @@ impl Families {
             events_published,
             send_seconds,
             send_failures,
+            projection_parked,
             consumer_pending,
             consumer_ack_pending,
             held_messages,
@@ -175,6 +183,14 @@ pub fn provider_send(messenger: &str, elapsed: Duration, failure: Option<&str>) 
             .with_label_values(&[messenger, code])
             .inc();
     }
+}
+
+/// Counts one event `projection` parked because it can never apply.
+pub fn projection_parked(projection: &str) {
+    FAMILIES
+        .projection_parked
+        .with_label_values(&[projection])
+        .inc();
 }
 
 /// The held-messages gauge, for the service that holds messages to set

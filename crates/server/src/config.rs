@@ -2,11 +2,13 @@
 //! lookup function, so tests never touch the process environment).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use omnibus_bus::BusConfig;
-use omnibus_egress::{AllowList, AllowListError};
+use omnibus_core::sealed::Keyring;
 use omnibus_core::secret::url_for_logs;
+use omnibus_egress::{AllowList, AllowListError};
 use omnibus_telemetry::TelemetryConfig;
 
 use crate::listener::ListenerConfig;
@@ -60,6 +62,13 @@ pub const ENV_WINDOW_HOLD: &str = "OMNIBUS_WINDOW_HOLD_SECONDS";
 
 /// `OMNIBUS_DEFAULT_REGION`: where phones without a country code are read.
 pub const ENV_DEFAULT_REGION: &str = "OMNIBUS_DEFAULT_REGION";
+/// `OMNIBUS_CREDENTIALS_KEY`: `<key id>:<32 bytes, base64>`, several
+/// separated by commas; the first seals credentials, all of them open.
+pub const ENV_CREDENTIALS_KEY: &str = "OMNIBUS_CREDENTIALS_KEY";
+/// `OMNIBUS_NATS_CREDS`: a NATS credentials file (user JWT and NKey seed).
+pub const ENV_NATS_CREDS: &str = "OMNIBUS_NATS_CREDS";
+/// `OMNIBUS_NATS_CA`: the CA bundle (PEM) of the NATS server; set, TLS is required.
+pub const ENV_NATS_CA: &str = "OMNIBUS_NATS_CA";
 
 /// A service the process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -174,6 +183,13 @@ impl ServerConfig {
             replicas: number(&get, ENV_STREAM_REPLICAS, 1)?,
             duplicate_window: Duration::from_secs(number(&get, ENV_DUPLICATE_WINDOW, 600)?),
             connection_name: service.process_name(),
+            credentials_file: get(ENV_NATS_CREDS).map(PathBuf::from),
+            ca_file: get(ENV_NATS_CA).map(PathBuf::from),
+            keyring: match get(ENV_CREDENTIALS_KEY) {
+                None => Keyring::default(),
+                Some(value) => Keyring::parse(&value)
+                    .map_err(|e| problem(ENV_CREDENTIALS_KEY, e.to_string()))?,
+            },
             ..BusConfig::default()
         };
         Ok(Self {
@@ -409,6 +425,33 @@ mod tests {
         }
         assert!(shown.contains("nats://<hidden>@nats:4222"), "{shown}");
         assert!(shown.contains("api_token: Some(\"<hidden>\")"), "{shown}");
+    }
+
+    #[test]
+    fn the_credentials_key_and_nats_security_are_read_once() {
+        let key = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let config = ServerConfig::with(
+            Service::All,
+            &[
+                (ENV_CREDENTIALS_KEY, key),
+                (ENV_NATS_CREDS, "/etc/nats/omnibus.creds"),
+                (ENV_NATS_CA, "/etc/nats/ca.pem"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.bus.keyring.sealing_key_id(), Some("k1"));
+        assert_eq!(
+            config.bus.credentials_file.as_deref(),
+            Some(std::path::Path::new("/etc/nats/omnibus.creds"))
+        );
+        assert!(config.bus.ca_file.is_some());
+        let unset = ServerConfig::with(Service::All, &[]).unwrap();
+        assert!(!unset.bus.keyring.is_enabled());
+        let err =
+            ServerConfig::with(Service::All, &[(ENV_CREDENTIALS_KEY, "k1:short")]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with(ENV_CREDENTIALS_KEY), "{message}");
+        assert!(message.contains("32 bytes"), "{message}");
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub async fn run(
         tracing::info!("shutting down");
         on_signal.cancel();
     });
+    warn_about_clear_credentials(&config);
     let Some(bus) = connect_bus(&config, &token).await else {
         return Ok(());
     };
@@ -206,6 +207,17 @@ async fn connect_bus(config: &ServerConfig, token: &CancellationToken) -> Option
             () = tokio::time::sleep(delay) => {}
         }
         delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+fn warn_about_clear_credentials(config: &ServerConfig) {
+    match config.bus.keyring.sealing_key_id() {
+        Some(key_id) => tracing::info!(key_id, "credentials are sealed at rest"),
+        None => tracing::warn!(
+            "{} is not set: channel credentials and webhook secrets are stored in the clear \
+             on the stream; set it in production",
+            config::ENV_CREDENTIALS_KEY
+        ),
     }
 }
 

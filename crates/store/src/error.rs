@@ -58,6 +58,24 @@ impl StoreError {
     }
 }
 
+/// Tells whether `error` says the statement itself can never succeed, so a
+/// projection must park the event rather than retry it: a constraint or a
+/// value the database refused for what it is, or a value that cannot be
+/// encoded or decoded. Contention the database reports (a PostgreSQL
+/// deadlock or serialization failure, SQLite still busy or locked after its
+/// timeout), a lost connection and anything unknown are not refusals: the
+/// caller retries them with backoff and does not move its checkpoint.
+pub fn is_refusal(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => !is_transient_database_error(db.as_ref()),
+        sqlx::Error::Decode(_)
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::TypeNotFound { .. } => true,
+        _ => false,
+    }
+}
+
 /// Connection, pool and contention errors: retrying later can succeed.
 fn is_transient(error: &sqlx::Error) -> bool {
     match error {
@@ -102,6 +120,13 @@ mod tests {
         let err = StoreError::from(sqlx::Error::PoolTimedOut);
         assert_eq!(err.error_code(), ErrorCode::Unavailable);
         assert!(!err.is_unique_violation());
+    }
+
+    #[test]
+    fn only_what_the_database_refuses_for_good_is_a_refusal() {
+        assert!(!is_refusal(&sqlx::Error::PoolTimedOut));
+        assert!(!is_refusal(&sqlx::Error::Protocol("eof".into())));
+        assert!(is_refusal(&sqlx::Error::Decode("bad utf-8".into())));
     }
 
     #[test]

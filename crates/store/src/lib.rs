@@ -21,7 +21,7 @@ mod store;
 mod url;
 
 pub use checkpoint::save_checkpoint;
-pub use error::StoreError;
+pub use error::{StoreError, is_refusal};
 pub use migrate::Migration;
 pub use store::Store;
 pub use url::Backend;

@@ -70,6 +70,12 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The directory holding the JetStream store (`jetstream/`), to check
+    /// what the server wrote to disk.
+    pub fn store_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The client port; the same across restarts.
     pub fn port(&self) -> u16 {
         self.port

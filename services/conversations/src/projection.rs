@@ -78,7 +78,7 @@ impl Projection for ConversationsProjection {
                         rest = &rest[run.len()..];
                         continue;
                     }
-                    Err(err) if is_transient(&err) => return Err(transient(err)),
+                    Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
                     // One of them is refused: find it one event at a time.
                     Err(_) => savepoint.rollback().await.map_err(transient)?,
                 }
@@ -145,7 +145,7 @@ async fn apply_one(
     let mut savepoint = tx.begin().await.map_err(transient)?;
     match apply_event(&mut savepoint, delivery.sequence, event, region).await {
         Ok(()) => savepoint.commit().await.map_err(transient)?,
-        Err(err) if is_transient(&err) => return Err(transient(err)),
+        Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
         Err(err) => {
             savepoint.rollback().await.map_err(transient)?;
             rejected.push(reject(delivery, err.to_string()));
@@ -159,17 +159,6 @@ fn reject(delivery: &Delivery, error: String) -> Rejected {
         sequence: delivery.sequence,
         error,
     }
-}
-
-/// Connection trouble is retried; anything the database refused is not.
-fn is_transient(err: &sqlx::Error) -> bool {
-    !matches!(
-        err,
-        sqlx::Error::Database(_)
-            | sqlx::Error::Decode(_)
-            | sqlx::Error::ColumnDecode { .. }
-            | sqlx::Error::TypeNotFound { .. }
-    )
 }
 
 async fn apply_event(

@@ -53,7 +53,8 @@ impl Commands {
         let change = Change::WebhookCreated(WebhookCreated {
             webhook_id: webhook_id.clone(),
             url: request.url,
-            secret: request.secret,
+            // Sealed on the stream and in the projection; opened to sign.
+            secret: self.bus.keyring().seal(&request.secret),
             kinds: request.kinds,
         });
         self.publish(&webhook_id, format!("webhook:{webhook_id}:created"), change)

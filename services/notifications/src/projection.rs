@@ -94,7 +94,7 @@ impl Projection for NotificationsProjection {
                     savepoint.commit().await.map_err(transient)?;
                     fresh.extend(notes);
                 }
-                Err(err) if is_transient(&err) => return Err(transient(err)),
+                Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
                 Err(err) => {
                     savepoint.rollback().await.map_err(transient)?;
                     rejected.push(reject(delivery, err.to_string()));
@@ -126,17 +126,6 @@ fn reject(delivery: &Delivery, error: String) -> Rejected {
         sequence: delivery.sequence,
         error,
     }
-}
-
-/// Connection trouble is retried; anything the database refused is not.
-fn is_transient(err: &sqlx::Error) -> bool {
-    !matches!(
-        err,
-        sqlx::Error::Database(_)
-            | sqlx::Error::Decode(_)
-            | sqlx::Error::ColumnDecode { .. }
-            | sqlx::Error::TypeNotFound { .. }
-    )
 }
 
 async fn apply_event(

@@ -82,7 +82,7 @@ impl TimersProjection {
             };
             match apply_event(&mut step, delivery.sequence, event).await {
                 Ok(()) => savepoint.commit().await.map_err(transient)?,
-                Err(err) if is_transient(&err) => return Err(transient(err)),
+                Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
                 Err(err) => {
                     savepoint.rollback().await.map_err(transient)?;
                     ops.truncate(mark);
@@ -136,17 +136,6 @@ fn reject(delivery: &Delivery, error: String) -> Rejected {
         sequence: delivery.sequence,
         error,
     }
-}
-
-/// Connection trouble is retried; anything the database refused is not.
-fn is_transient(err: &sqlx::Error) -> bool {
-    !matches!(
-        err,
-        sqlx::Error::Database(_)
-            | sqlx::Error::Decode(_)
-            | sqlx::Error::ColumnDecode { .. }
-            | sqlx::Error::TypeNotFound { .. }
-    )
 }
 
 async fn apply_event(step: &mut Step<'_>, seq: u64, event: &Event) -> Result<(), sqlx::Error> {

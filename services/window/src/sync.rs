@@ -122,16 +122,27 @@ impl Commands {
         })
     }
 
-    /// The channel's latest snapshot, with its credentials.
+    /// The channel's latest snapshot, with its credentials opened (they are
+    /// sealed on the stream when `OMNIBUS_CREDENTIALS_KEY` is set).
     async fn snapshot(&self, channel_id: &str) -> Result<ChannelState> {
         let subject = self.bus.subjects().channel(channel_id);
         let last = self.bus.last_event(&subject).await?;
-        match last.and_then(|(_, event)| event.payload) {
+        let mut state = match last.and_then(|(_, event)| event.payload) {
             Some(Payload::ChannelChanged(changed)) => changed
                 .state
-                .ok_or_else(|| WindowError::not_found("channel", channel_id)),
-            _ => Err(WindowError::not_found("channel", channel_id)),
-        }
+                .ok_or_else(|| WindowError::not_found("channel", channel_id))?,
+            _ => return Err(WindowError::not_found("channel", channel_id)),
+        };
+        self.bus
+            .keyring()
+            .open_all(&mut state.credentials)
+            .map_err(|e| {
+                WindowError::FailedPrecondition(format!(
+                    "the channel's stored credentials cannot be read ({e}); \
+                     add the key that sealed them to OMNIBUS_CREDENTIALS_KEY"
+                ))
+            })?;
+        Ok(state)
     }
 
     /// Asks ingress-whatsapp for every template of the account.

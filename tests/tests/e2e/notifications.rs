@@ -6,6 +6,7 @@ mod lag;
 mod operators;
 mod rebuild;
 mod receiver;
+mod sealed;
 mod webhooks;
 
 use std::time::{Duration, Instant};

@@ -80,3 +80,37 @@ pub async fn wait_for_message(
     })
     .await
 }
+
+/// Every file under `dir` that contains `needle`, recursively.
+pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The directory of the sandbox's SQLite file (with its `-wal` and `-shm`).
+pub fn sqlite_dir(sandbox: &Sandbox) -> std::path::PathBuf {
+    let file = sandbox
+        .db
+        .url()
+        .strip_prefix("sqlite://")
+        .expect("a sqlite sandbox");
+    std::path::Path::new(file)
+        .parent()
+        .expect("the sqlite file's directory")
+        .to_owned()
+}

@@ -111,18 +111,33 @@ impl Commands {
         };
         match event.payload {
             Some(Payload::ChannelChanged(ChannelChanged {
-                state: Some(state), ..
-            })) if state.status != ChannelStatus::Deleted as i32 => Ok((sequence, state)),
+                state: Some(mut state),
+                ..
+            })) if state.status != ChannelStatus::Deleted as i32 => {
+                self.bus
+                    .keyring()
+                    .open_all(&mut state.credentials)
+                    .map_err(|e| {
+                        ServiceError::FailedPrecondition(format!(
+                            "the channel's stored credentials cannot be read ({e}); \
+                             add the key that sealed them to OMNIBUS_CREDENTIALS_KEY"
+                        ))
+                    })?;
+                Ok((sequence, state))
+            }
             _ => Err(ServiceError::not_found("channel", id)),
         }
     }
 
+    /// Publishes the snapshot with its credentials sealed: they never reach
+    /// the stream in the clear when `OMNIBUS_CREDENTIALS_KEY` is set.
     async fn store_channel(
         &self,
-        state: ChannelState,
+        mut state: ChannelState,
         change: Change,
         expected_sequence: u64,
     ) -> Result<Channel> {
+        self.bus.keyring().seal_all(&mut state.credentials);
         let id = state.id.clone();
         let event = event(
             ids::random_id("ev_"),

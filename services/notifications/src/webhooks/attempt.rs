@@ -105,8 +105,20 @@ impl Attempt {
     }
 
     async fn post(&self, due: &Due) -> Outcome {
+        // Sealed in the projection when OMNIBUS_CREDENTIALS_KEY is set; a
+        // secret no configured key opens waits (retried) for the key.
+        let secret = match self.bus.keyring().open(&due.secret) {
+            Ok(secret) => secret,
+            Err(err) => {
+                return Outcome {
+                    verdict: Verdict::Retry,
+                    status_code: 0,
+                    error: err.to_string(),
+                };
+            }
+        };
         let timestamp = (omnibus_core::now_ms() / 1000).to_string();
-        let signed = signature(due.secret.as_bytes(), &timestamp, due.body.as_bytes());
+        let signed = signature(secret.as_bytes(), &timestamp, due.body.as_bytes());
         let request = self
             .client
             .post(&due.url)

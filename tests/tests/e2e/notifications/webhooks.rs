@@ -14,7 +14,7 @@ use super::receiver::Receiver;
 use super::{SECRET, customer_writes};
 use crate::support::PATIENCE;
 
-const HOOK_SECRET: &str = "hook-secret-0123456789";
+pub(super) const HOOK_SECRET: &str = "hook-secret-0123456789";
 
 pub(super) async fn create_webhook(
     sandbox: &Sandbox,

@@ -1,5 +1,5 @@
 //! `omnictl`: parses the command line, runs it, and maps failures to
-//! `error: …` on stderr with exit code 1 (2 for usage errors).
+//! `error: …` (a JSON object with `--json`) on stderr with exit code 1 (2 for usage errors).
 
 use std::io::ErrorKind;
 use std::process::ExitCode;
@@ -11,11 +11,16 @@ use omnictl::Cli;
 async fn main() -> ExitCode {
     // Usage errors print clap's message and exit 2 here.
     let cli = Cli::parse();
+    let json = cli.json;
     match omnictl::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", omnictl::describe(&err));
+            if json {
+                eprintln!("{}", omnictl::error::to_json(&err));
+            } else {
+                eprintln!("error: {}", omnictl::describe(&err));
+            }
             ExitCode::from(omnictl::exit_code(&err))
         }
     }

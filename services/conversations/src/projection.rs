@@ -172,7 +172,7 @@ async fn apply_event(conn: &mut AnyConnection, seq: u64, event: &Event) -> Resul
         Payload::MessageDispatched(dispatched) => {
             message::dispatched(conn, conversation_id, at, dispatched).await
         }
-        Payload::MessageHeld(held) => message::held(conn, at, held).await,
+        Payload::MessageHeld(held) => message::held(conn, seq, at, held).await,
         Payload::ChannelFlagged(flagged) => {
             channel::flagged(conn, &event.channel_id, at, flagged).await
         }

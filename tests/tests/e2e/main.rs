@@ -6,6 +6,7 @@ mod support;
 mod api;
 mod bus;
 mod crash;
+mod ctl;
 mod delivery;
 mod lifecycle;
 mod logs;

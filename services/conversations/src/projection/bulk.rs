@@ -417,7 +417,8 @@ async fn upsert_conversation_kind(
               unanswered = {unanswered_sql}, last_message_id = excluded.last_message_id,
               last_activity_ms = CASE WHEN conv_conversations.last_activity_ms > excluded.last_activity_ms
                   THEN conv_conversations.last_activity_ms ELSE excluded.last_activity_ms END,
-              updated_at_ms = excluded.updated_at_ms"
+              updated_at_ms = CASE WHEN conv_conversations.updated_at_ms > excluded.updated_at_ms
+                  THEN conv_conversations.updated_at_ms ELSE excluded.updated_at_ms END"
     ));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for r in rows {

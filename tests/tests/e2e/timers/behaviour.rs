@@ -216,3 +216,41 @@ async fn off_hours_reply_once_per_period_and_no_auto_replies() {
         "one off-hours message per period and no auto-replies off hours"
     );
 }
+
+#[tokio::test]
+async fn lowering_the_inactivity_closes_an_open_conversation_at_the_new_time() {
+    let sandbox = Sandbox::start().await;
+    let settings = ChannelSettings {
+        inactivity_close_seconds: Some(3_600),
+        ..Default::default()
+    };
+    let (http, grpc) = (sandbox.http_url(), sandbox.grpc_url());
+    let channel_id = create_channel(&grpc, settings).await;
+    let api = sandbox.conversations().await;
+    let chat = 611;
+    customer_writes(&http, &channel_id, 1, chat, "still there?").await;
+    let id = conversation_of(&api, &channel_id, chat).await;
+
+    let update = omnibus_proto::UpdateChannelRequest {
+        id: channel_id.clone(),
+        settings: Some(ChannelSettings {
+            inactivity_close_seconds: Some(2),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    sandbox
+        .channels()
+        .await
+        .update_channel(update)
+        .await
+        .unwrap();
+    // An hour's close moved to two seconds after the message: it is overdue
+    // or nearly so, and PATIENCE is far shorter than the old hour.
+    let closed = wait_for_status(&api, &id, ConversationStatus::Closed).await;
+    assert_eq!(closed.close_reason(), CloseReason::Inactivity);
+    assert!(
+        !closed.unanswered,
+        "closed for inactivity is not waiting for an answer"
+    );
+}

@@ -39,27 +39,38 @@ pub async fn read(bus: &Bus, conversation_id: &str) -> Result<Vec<ConversationEv
 
 /// Every event stored on `filters` (subjects, wildcards allowed), oldest
 /// first, with its stream sequence and subject; undecodable ones are skipped.
+/// One ordered consumer per filter, merged by sequence: multiple filter
+/// subjects on one consumer need NATS 2.10, and Debian ships 2.9.
 pub async fn read_subjects(bus: &Bus, filters: Vec<String>) -> Result<Vec<(u64, String, Event)>> {
     let stream = bus
         .jetstream()
         .get_stream_no_info(bus.stream_name())
         .await
         .map_err(unavailable)?;
-    let mut consumer = stream
-        .create_consumer(pull::OrderedConfig {
-            filter_subjects: filters,
-            deliver_policy: DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| BusError::JetStream(e.to_string()))?;
-    let pending = consumer.info().await.map_err(unavailable)?.num_pending;
-    if pending == 0 {
-        return Ok(Vec::new());
+    let mut events = Vec::new();
+    for filter in filters {
+        let mut consumer = stream
+            .create_consumer(pull::OrderedConfig {
+                filter_subject: filter,
+                deliver_policy: DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| BusError::JetStream(e.to_string()))?;
+        let pending = consumer.info().await.map_err(unavailable)?.num_pending;
+        if pending == 0 {
+            continue;
+        }
+        let read = tokio::time::timeout(READ_TIMEOUT, collect(consumer, pending))
+            .await
+            .map_err(|_| ServiceError::Unavailable("reading the event stream timed out".into()))?;
+        events.extend(read?);
     }
-    tokio::time::timeout(READ_TIMEOUT, collect(consumer, pending))
-        .await
-        .map_err(|_| ServiceError::Unavailable("reading the event stream timed out".into()))?
+    events.sort_by_key(|(sequence, _, _)| *sequence);
+    if events.len() > MAX_EVENTS {
+        events.drain(..events.len() - MAX_EVENTS);
+    }
+    Ok(events)
 }
 
 async fn collect(

@@ -10,6 +10,7 @@ use omnibus_store::{Store, save_checkpoint};
 use sqlx::{AnyConnection, Connection as _};
 use tokio::sync::broadcast;
 
+mod activity;
 mod bulk;
 mod channel;
 mod conversation;
@@ -183,14 +184,23 @@ async fn apply_event(conn: &mut AnyConnection, seq: u64, event: &Event) -> Resul
             message::status_changed(conn, conversation_id, at, changed).await
         }
         Payload::ConversationClosed(closed) => {
-            conversation::closed(conn, conversation_id, at, closed).await
+            if conversation::closed(conn, conversation_id, at, closed).await? {
+                activity::closed_line(conn, seq, conversation_id, at, closed).await?;
+            }
+            Ok(())
         }
         Payload::ConversationAssigned(assigned) => {
             conversation::assigned(conn, conversation_id, at, assigned).await
         }
         Payload::ConversationRead(_) => conversation::read(conn, conversation_id, at).await,
         Payload::NoReplyNeeded(_) => conversation::no_reply_needed(conn, conversation_id, at).await,
-        Payload::ConversationStarted(started) => conversation::started(conn, event, started).await,
+        Payload::ConversationStarted(started) => {
+            if activity::is_closed(conn, conversation_id).await? {
+                activity::reopened_line(conn, seq, conversation_id, at, &started.operator_id)
+                    .await?;
+            }
+            conversation::started(conn, event, started).await
+        }
         // Dead letters and other services' events change nothing here.
         _ => Ok(()),
     }

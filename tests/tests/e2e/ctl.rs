@@ -205,7 +205,14 @@ async fn omnictl_settings_file_sets_auto_replies_schedule_and_holidays() {
 async fn omnictl_conversation_events_tell_what_happened_to_a_message() {
     let sandbox = Sandbox::start().await;
     let grpc = sandbox.grpc_url();
-    let (_channel, conversation) = telegram_conversation(&sandbox).await;
+    let (channel, conversation) = telegram_conversation(&sandbox).await;
+    // Another customer of the same channel: none of their events belong.
+    let other = telegram::text_update(2, 4343, "me too");
+    let client = reqwest::Client::new();
+    let status =
+        telegram::post_update(&client, &sandbox.http_url(), &channel, SECRET, &other).await;
+    assert_eq!(status, 200);
+    wait_for_conversations(&sandbox, 2).await;
     let sent = ok(&grpc, &["messages", "send", &conversation, "On its way"]).await;
     let message_id = sent["id"].as_str().unwrap().to_owned();
     let events = wait_until("the send in the trail", PATIENCE, || async {
@@ -217,6 +224,16 @@ async fn omnictl_conversation_events_tell_what_happened_to_a_message() {
     })
     .await;
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(
+        !kinds.contains(&"other"),
+        "only this conversation's events: {kinds:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e["event"]["conversation_id"] == conversation.as_str()),
+        "{events:?}"
+    );
     let at = |kind: &str| kinds.iter().position(|k| *k == kind).unwrap_or(usize::MAX);
     assert!(at("received") < at("requested"), "{kinds:?}");
     assert!(at("requested") < at("dispatched"), "{kinds:?}");

@@ -179,14 +179,15 @@ async fn assigned_if_unassigned(
 }
 
 /// Closes the conversation: a closed conversation waits for no answer, and
-/// `updated_at` never goes back (a provider's clock may lag ours).
+/// `updated_at` never goes back (a provider's clock may lag ours). True
+/// when it was open.
 pub(super) async fn closed(
     conn: &mut AnyConnection,
     conversation_id: &str,
     at: i64,
     closed: &ConversationClosed,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE conv_conversations SET status = $1, close_reason = $2, unanswered = 0,
              updated_at_ms = CASE WHEN updated_at_ms > $3 THEN updated_at_ms ELSE $3 END
          WHERE id = $4 AND status <> $1",
@@ -197,7 +198,7 @@ pub(super) async fn closed(
     .bind(conversation_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub(super) async fn assigned(

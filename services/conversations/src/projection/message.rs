@@ -92,8 +92,13 @@ pub(super) async fn received(
         idempotency_key: "",
         at,
     };
+    let reopening = direction != Direction::Outbound
+        && super::activity::is_closed(conn, &event.conversation_id).await?;
     if !insert(conn, &row).await? {
         return Ok(());
+    }
+    if reopening {
+        super::activity::reopened_line(conn, seq, &event.conversation_id, at, "").await?;
     }
     let default_peer = omnibus_proto::Peer::default();
     let party = Party {

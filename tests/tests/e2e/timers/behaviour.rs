@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use omnibus_proto::{
     AuthorKind, ChannelSettings, CloseConversationRequest, CloseReason, ConversationStatus,
-    Schedule, SendMessageRequest, WeeklyInterval,
+    Direction, Schedule, SendMessageRequest, WeeklyInterval,
 };
 use omnibus_testkit::wait_until;
 use omnibus_tests::Sandbox;
@@ -119,13 +119,39 @@ async fn inactivity_closes_with_the_closing_message_and_a_new_message_reopens() 
         all_messages(&sandbox, &id)
             .await
             .into_iter()
-            .find(|m| m.author_kind() == AuthorKind::System)
+            .find(|m| m.author_kind() == AuthorKind::System && m.direction() == Direction::Outbound)
     })
     .await;
     assert_eq!(system.text, "Closed for now; write again any time.");
 
     customer_writes(&http, &channel_id, 2, chat, "actually, one question").await;
     wait_for_status(&api, &id, ConversationStatus::Open).await;
+    // The history tells the story: closed, the closing message, reopened,
+    // the customer's new message; the lines are never sent.
+    let history: Vec<String> = all_messages(&sandbox, &id)
+        .await
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    // (The next inactivity close may already have added more after these.)
+    assert!(history.len() >= 5, "{history:?}");
+    assert_eq!(
+        history[..5],
+        [
+            "bye then",
+            "Conversation closed for inactivity",
+            "Closed for now; write again any time.",
+            "Conversation reopened by the customer",
+            "actually, one question",
+        ],
+        "{history:?}"
+    );
+    assert!(
+        !texts_to(&sandbox.telegram, chat)
+            .iter()
+            .any(|t| t.starts_with("Conversation ")),
+        "system lines are not sent"
+    );
     // Reopened, it closes again after the next silence, with one more message.
     wait_for_text(
         &sandbox.telegram,

@@ -207,14 +207,31 @@ async fn omnictl_whatsapp_window_walkthrough_runs_offline() {
 
     // The history lists messages as the customer got them: the held text
     // after the template that reopened the window and after the answer.
-    let listed = ok(&grpc, &["messages", "list", &conversation]).await;
-    let texts: Vec<&str> = listed["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["text"].as_str())
-        .collect();
-    let at = |text: &str| texts.iter().position(|t| *t == text);
+    let texts: Vec<String> = wait_until(
+        "the answer and the release in the history",
+        PATIENCE,
+        || async {
+            let listed = ok(&grpc, &["messages", "list", &conversation]).await;
+            let messages = listed["messages"].as_array()?.clone();
+            let released = messages
+                .iter()
+                .any(|m| m["text"] == "It ships tomorrow." && m["status"] != "HELD");
+            let answered = messages.iter().any(|m| m["text"] == "Thanks!");
+            (released && answered).then(|| {
+                messages
+                    .iter()
+                    .filter_map(|m| m["text"].as_str().map(str::to_owned))
+                    .collect()
+            })
+        },
+    )
+    .await;
+    let at = |text: &str| {
+        texts
+            .iter()
+            .position(|t| *t == text)
+            .unwrap_or_else(|| panic!("{text:?} in {texts:?}"))
+    };
     assert!(
         at("Hi! We have an update on your request.") < at("It ships tomorrow."),
         "{texts:?}"

@@ -108,6 +108,10 @@ async fn inactivity_closes_with_the_closing_message_and_a_new_message_reopens() 
         "not before the deadline"
     );
     assert_eq!(closed.close_reason(), CloseReason::Inactivity);
+    assert!(
+        !closed.unanswered,
+        "a closed conversation waits for no answer"
+    );
     wait_for_text(
         &sandbox.telegram,
         chat,

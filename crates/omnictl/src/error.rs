@@ -128,6 +128,18 @@ pub fn to_json(err: &anyhow::Error) -> serde_json::Value {
     serde_json::json!({"error": {"code": code, "message": message, "exit_code": exit_code(err)}})
 }
 
+/// A command-line parsing error as the same JSON object, for `--json`.
+pub fn clap_to_json(err: &clap::Error) -> serde_json::Value {
+    let text = err.render().to_string();
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    serde_json::json!({"error": {"code": "USAGE", "message": message, "exit_code": err.exit_code()}})
+}
+
 /// Returns the process exit code for a failed command: 2 for usage errors,
 /// 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
@@ -213,6 +225,23 @@ mod tests {
         let usage = to_json(&UsageError::new("nothing to update").into());
         assert_eq!(usage["error"]["code"], "USAGE");
         assert_eq!(usage["error"]["exit_code"], 2);
+    }
+
+    #[test]
+    fn parse_errors_read_as_json_too() {
+        use clap::Parser as _;
+        let err = crate::Cli::try_parse_from(["omnictl", "--json", "webhooks", "create", "--url"])
+            .unwrap_err();
+        let value = clap_to_json(&err);
+        assert_eq!(value["error"]["code"], "USAGE");
+        assert_eq!(value["error"]["exit_code"], 2);
+        assert!(
+            value["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--url"),
+            "{value}"
+        );
     }
 
     #[test]

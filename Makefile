@@ -26,15 +26,39 @@ PG_READY_TIMEOUT := 30
 build:
 	cargo build --release --bins
 
-## run: everything in one process on a local nats-server and a SQLite file in ./data
+## run: everything in one process on a local nats-server and a SQLite file in
+## ./data; both listeners on 127.0.0.1 unless OMNIBUS_HTTP_ADDR /
+## OMNIBUS_GRPC_ADDR say otherwise. A NATS already on 4222 is reused only
+## when it has JetStream; with OMNIBUS_NATS_URL set, that one is used.
 run: deps-nats
 	@mkdir -p data
-	if ! (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
-	  echo "starting nats-server on 127.0.0.1:4222 (store ./data/nats, pid ./data/nats-server.pid)"
-	  nats-server -c deploy/nats.conf -js -a 127.0.0.1 -p 4222 -sd ./data/nats -l ./data/nats-server.log &
-	  echo $$! > data/nats-server.pid
-	  for _ in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && break; sleep 0.1; done
+	export OMNIBUS_HTTP_ADDR=$${OMNIBUS_HTTP_ADDR:-127.0.0.1:8080}
+	export OMNIBUS_GRPC_ADDR=$${OMNIBUS_GRPC_ADDR:-127.0.0.1:50051}
+	for addr in "$$OMNIBUS_HTTP_ADDR" "$$OMNIBUS_GRPC_ADDR"; do
+	  host=$${addr%:*}; port=$${addr##*:}; [ "$$host" = 0.0.0.0 ] && host=127.0.0.1
+	  if (exec 3<>"/dev/tcp/$$host/$$port") 2>/dev/null; then
+	    echo "error: $$addr is already in use (another \`make run\`?); stop it or set OMNIBUS_HTTP_ADDR / OMNIBUS_GRPC_ADDR" >&2
+	    exit 1
+	  fi
+	done
+	if [ -z "$${OMNIBUS_NATS_URL:-}" ]; then
+	  if (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
+	    exec 3<>/dev/tcp/127.0.0.1/4222
+	    info=""; IFS= read -r -t 3 info <&3 || true
+	    exec 3<&-
+	    case "$$info" in
+	      INFO*'"jetstream":true'*) echo "reusing the nats-server already on 127.0.0.1:4222 (JetStream on)" ;;
+	      INFO*) echo "error: the NATS on 127.0.0.1:4222 runs without JetStream, which Omnibus needs; stop it, restart it with -js, or set OMNIBUS_NATS_URL" >&2; exit 1 ;;
+	      *) echo "error: 127.0.0.1:4222 is taken by something that is not NATS; stop it or set OMNIBUS_NATS_URL" >&2; exit 1 ;;
+	    esac
+	  else
+	    echo "starting nats-server on 127.0.0.1:4222 (store ./data/nats, pid ./data/nats-server.pid)"
+	    nats-server -c deploy/nats.conf -js -a 127.0.0.1 -p 4222 -sd ./data/nats -l ./data/nats-server.log &
+	    echo $$! > data/nats-server.pid
+	    for _ in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && break; sleep 0.1; done
+	  fi
 	fi
+	echo "webhooks on http://$$OMNIBUS_HTTP_ADDR, gRPC on $$OMNIBUS_GRPC_ADDR"
 	OMNIBUS_DATABASE_URL=$${OMNIBUS_DATABASE_URL:-sqlite://./data/omnibus.db} \
 	  OMNIBUS_OUTBOUND_ALLOW=$${OMNIBUS_OUTBOUND_ALLOW-127.0.0.1/32} \
 	  cargo run --release --bin omnibus -- serve all

@@ -1,18 +1,25 @@
 //! `omnictl channels …`: create, list, get, update and delete channels.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use omnibus_proto::{
     ChannelSettings, CreateChannelRequest, DeleteChannelRequest, GetChannelRequest,
     ListChannelsRequest, UpdateChannelRequest,
 };
+use serde_json::Value;
 
 use crate::cli::{
     ChannelCreateArgs, ChannelListArgs, ChannelUpdateArgs, ChannelsCmd, SettingsArgs,
 };
 use crate::client::{Api, collect_pages};
+use crate::error::UsageError;
 use crate::json;
 use crate::output::{self, Output};
+use crate::reflect;
+
+/// Full name of the settings message, for protobuf JSON.
+const SETTINGS: &str = "omnibus.v1.ChannelSettings";
 
 /// Runs one `channels` subcommand.
 pub async fn run(api: &Api, cmd: ChannelsCmd, out: &mut Output<'_>) -> anyhow::Result<()> {
@@ -51,7 +58,7 @@ async fn create(api: &Api, args: ChannelCreateArgs, out: &mut Output<'_>) -> any
     let settings = if args.settings.is_empty() {
         None
     } else {
-        Some(merge_settings(ChannelSettings::default(), &args.settings))
+        Some(merge_settings(ChannelSettings::default(), &args.settings)?)
     };
     let request = CreateChannelRequest {
         kind: args.kind.into(),
@@ -114,7 +121,7 @@ async fn update(api: &Api, args: ChannelUpdateArgs, out: &mut Output<'_>) -> any
         Some(merge_settings(
             current.settings.unwrap_or_default(),
             &args.settings,
-        ))
+        )?)
     };
     let request = UpdateChannelRequest {
         id: args.id,
@@ -136,8 +143,16 @@ pub fn credential_map(pairs: Vec<(String, String)>) -> HashMap<String, String> {
     pairs.into_iter().collect()
 }
 
-/// Returns `base` with every settings flag that was given applied over it.
-pub fn merge_settings(mut base: ChannelSettings, flags: &SettingsArgs) -> ChannelSettings {
+/// Returns `base` with the settings file's keys and then every settings
+/// flag that was given applied over it.
+pub fn merge_settings(
+    base: ChannelSettings,
+    flags: &SettingsArgs,
+) -> Result<ChannelSettings, UsageError> {
+    let mut base = match &flags.settings_file {
+        Some(path) => merge_file(base, path)?,
+        None => base,
+    };
     if let Some(n) = flags.inactivity_close_seconds {
         base.inactivity_close_seconds = Some(n);
     }
@@ -153,7 +168,29 @@ pub fn merge_settings(mut base: ChannelSettings, flags: &SettingsArgs) -> Channe
     if let Some(n) = flags.unanswered_after_seconds {
         base.unanswered_after_seconds = Some(n);
     }
-    base
+    Ok(base)
+}
+
+/// Reads a YAML or JSON settings file (JSON is YAML too) and lays its
+/// top-level keys over `base`: a key the file has replaces the current
+/// value as a whole, keys it lacks are kept.
+pub fn merge_file(base: ChannelSettings, path: &Path) -> Result<ChannelSettings, UsageError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError::new(format!("cannot read --settings-file {shown}: {e}")))?;
+    let file: Value = serde_yaml_ng::from_str(&text)
+        .map_err(|e| UsageError::new(format!("{shown} is not YAML or JSON: {e}")))?;
+    let Value::Object(keys) = file else {
+        return Err(UsageError::new(format!(
+            "{shown} must hold a mapping of settings (inactivity_close_seconds, schedule, ...)"
+        )));
+    };
+    let mut merged = reflect::to_json(&base, SETTINGS);
+    if let Value::Object(current) = &mut merged {
+        current.retain(|_, v| !v.is_null());
+        current.extend(keys);
+    }
+    reflect::from_json(&merged, SETTINGS).map_err(|e| UsageError::new(format!("{shown}: {e}")))
 }
 
 #[cfg(test)]
@@ -179,7 +216,7 @@ mod tests {
             unanswered_after_seconds: Some(120),
             ..Default::default()
         };
-        let merged = merge_settings(current, &flags);
+        let merged = merge_settings(current, &flags).unwrap();
         assert_eq!(merged.inactivity_close_seconds, Some(900));
         assert_eq!(merged.closing_message, "Goodbye");
         assert_eq!(merged.off_hours_message, "Closed");

@@ -53,12 +53,15 @@ impl Cli {
             }
             Command::Messages(MessagesCmd::Send(args))
                 if args.text.as_deref().unwrap_or_default().is_empty()
-                    && args.attach_urls.is_empty() =>
+                    && args.attach_urls.is_empty()
+                    && args.template.template.is_none() =>
             {
                 Err(UsageError::new(
-                    "give the message TEXT or at least one --attach-url",
+                    "give the message TEXT, --template NAME or at least one --attach-url",
                 ))
             }
+            Command::Messages(MessagesCmd::Send(args)) => args.template.validate(),
+            Command::Conversations(ConversationsCmd::Start(args)) => args.template.validate(),
             _ => Ok(()),
         }
     }
@@ -89,6 +92,30 @@ pub enum Command {
     Window(crate::templates::WindowArgs),
     /// Print operators' notifications as they happen.
     Watch(crate::watch::WatchArgs),
+    /// Outbound webhooks to internal services and their deliveries.
+    #[command(subcommand)]
+    Webhooks(crate::webhooks::WebhooksCmd),
+    /// Operators' dashboard figures and presence.
+    #[command(subcommand)]
+    Operators(crate::operators::OperatorsCmd),
+    /// Call any unary API method by name with a JSON request (via gRPC reflection).
+    Call(crate::call::CallArgs),
+}
+
+impl Command {
+    /// The gRPC service the command talks to (`None` for `simulate` and
+    /// `call`), for naming it in an UNIMPLEMENTED error.
+    pub fn api_name(&self) -> Option<&'static str> {
+        match self {
+            Self::Channels(_) => Some("ChannelService"),
+            Self::Conversations(_) | Self::Messages(_) => Some("ConversationService"),
+            Self::Contacts(_) => Some("ContactService"),
+            Self::Templates(_) | Self::Window(_) => Some("TemplateService"),
+            Self::Watch(_) | Self::Webhooks(_) => Some("NotificationService"),
+            Self::Operators(_) => Some("OperatorService"),
+            Self::Simulate(_) | Self::Call(_) => None,
+        }
+    }
 }
 
 // === channels ===
@@ -164,6 +191,11 @@ pub struct ChannelUpdateArgs {
 /// Channel settings flags; on update they are merged over the current settings.
 #[derive(Debug, Default, Clone, Args)]
 pub struct SettingsArgs {
+    /// Settings from a YAML or JSON file (the `ChannelSettings` fields:
+    /// auto_replies, schedule with holidays, off_hours_message, ...); the
+    /// keys it has replace the current ones, the flags below go on top.
+    #[arg(long, value_name = "FILE")]
+    pub settings_file: Option<std::path::PathBuf>,
     /// Seconds of silence after which a conversation closes (default 600).
     #[arg(long, value_name = "N")]
     pub inactivity_close_seconds: Option<u32>,
@@ -184,7 +216,8 @@ pub struct SettingsArgs {
 impl SettingsArgs {
     /// Tells whether any settings flag was given.
     pub fn is_empty(&self) -> bool {
-        self.inactivity_close_seconds.is_none()
+        self.settings_file.is_none()
+            && self.inactivity_close_seconds.is_none()
             && self.closing_message.is_none()
             && self.off_hours_message.is_none()
             && self.default_template.is_none()
@@ -252,6 +285,12 @@ pub enum ConversationsCmd {
     },
     /// Start a conversation with a known contact.
     Start(ConversationStartArgs),
+    /// Show everything that happened in a conversation, from the event
+    /// stream: received, held, released, dispatched, statuses, closed, ...
+    Events {
+        /// Conversation id.
+        id: String,
+    },
 }
 
 /// Conversation status filter.
@@ -309,6 +348,58 @@ pub struct ConversationStartArgs {
     /// Operator who starts it.
     #[arg(long)]
     pub operator: Option<String>,
+    #[command(flatten)]
+    pub template: TemplateArgs,
+}
+
+/// Sending a message template instead of free text.
+#[derive(Debug, Default, Clone, Args)]
+pub struct TemplateArgs {
+    /// Send this approved template (WhatsApp, Instagram) instead of free text.
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+    /// The template's language, e.g. en_US (empty: the only one there is).
+    #[arg(long, value_name = "CODE", requires = "template")]
+    pub language: Option<String>,
+    /// A value for {{1}}, {{2}}, ... in order (repeat for each).
+    #[arg(long = "param", value_name = "VALUE", requires = "template")]
+    pub params: Vec<String>,
+    /// A value for a named placeholder as NAME=VALUE (repeat for each).
+    #[arg(long = "named-param", value_name = "NAME=VALUE", requires = "template", value_parser = parse_named_param)]
+    pub named_params: Vec<(String, String)>,
+}
+
+impl TemplateArgs {
+    /// Refuses positional and named parameters together.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        if !self.params.is_empty() && !self.named_params.is_empty() {
+            return Err(UsageError::new(
+                "give either --param (for {{1}}, {{2}}, ...) or --named-param, not both",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `TemplateRef` of the request, when a template was given.
+    pub fn to_ref(&self) -> Option<omnibus_proto::TemplateRef> {
+        let name = self.template.clone()?;
+        Some(omnibus_proto::TemplateRef {
+            name,
+            language: self.language.clone().unwrap_or_default(),
+            parameters: self.params.clone(),
+            named_parameters: self.named_params.iter().cloned().collect(),
+        })
+    }
+}
+
+/// Parses `NAME=VALUE` of a named template parameter.
+pub fn parse_named_param(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected NAME=VALUE, got {arg:?}")),
+    }
 }
 
 // === messages ===
@@ -346,6 +437,8 @@ pub struct MessageSendArgs {
     /// Attach a file by URL (repeatable); jpg/jpeg/png/gif/webp are sent as images.
     #[arg(long = "attach-url", value_name = "URL")]
     pub attach_urls: Vec<String>,
+    #[command(flatten)]
+    pub template: TemplateArgs,
 }
 
 // === contacts ===
@@ -400,6 +493,18 @@ pub enum SimulateCmd {
     /// Post a WhatsApp Cloud API text message webhook, signed with the
     /// channel's app secret (X-Hub-Signature-256), to a channel's webhook.
     Whatsapp(SimulateWhatsappArgs),
+    /// Run a local stand-in of the WhatsApp Cloud (Graph) API that accepts
+    /// any token and prints what Omnibus sends, for trying Omnibus (and the
+    /// 24-hour window) without a Meta account.
+    WhatsappApi(SimulateWhatsappApiArgs),
+}
+
+/// Arguments of `simulate whatsapp-api`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateWhatsappApiArgs {
+    /// Address to listen on; give `http://<it>` as the channel's `--api-base-url`.
+    #[arg(long, default_value = "127.0.0.1:8082")]
+    pub listen: String,
 }
 
 /// Arguments of `simulate whatsapp`.
@@ -429,6 +534,28 @@ pub struct SimulateWhatsappArgs {
     /// The message's wamid; default derives from the current time so runs differ.
     #[arg(long, value_name = "WAMID")]
     pub wamid: Option<String>,
+    /// Backdate the message by this much (e.g. 25h, 90m, 2d), as if the
+    /// customer wrote then: past 24h the window is already closed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_ago)]
+    pub sent_ago: Option<std::time::Duration>,
+}
+
+/// Parses a duration as a number and a unit: `30s`, `90m`, `25h`, `2d`.
+pub fn parse_ago(arg: &str) -> Result<std::time::Duration, String> {
+    let arg = arg.trim();
+    let split = arg.find(|c: char| !c.is_ascii_digit()).unwrap_or(arg.len());
+    let (number, unit) = arg.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a number and a unit (30s, 90m, 25h, 2d), got {arg:?}"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit in {arg:?}; use s, m, h or d")),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(seconds)))
 }
 
 /// Arguments of `simulate telegram-api`.

@@ -7,6 +7,8 @@ use std::time::Duration;
 use omnibus_proto::channel_service_client::ChannelServiceClient;
 use omnibus_proto::contact_service_client::ContactServiceClient;
 use omnibus_proto::conversation_service_client::ConversationServiceClient;
+use omnibus_proto::notification_service_client::NotificationServiceClient;
+use omnibus_proto::operator_service_client::OperatorServiceClient;
 use omnibus_proto::template_service_client::TemplateServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -94,6 +96,21 @@ impl Api {
     /// Returns a `ContactService` client.
     pub fn contacts(&self) -> ContactServiceClient<Authed> {
         ContactServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// Returns a `NotificationService` client (webhooks, deliveries).
+    pub fn notifications(&self) -> NotificationServiceClient<Authed> {
+        NotificationServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// Returns an `OperatorService` client.
+    pub fn operators(&self) -> OperatorServiceClient<Authed> {
+        OperatorServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// The connection with the bearer token, for generic clients (`call`).
+    pub fn authed_channel(&self) -> Authed {
+        InterceptedService::new(self.channel.clone(), self.auth.clone())
     }
 
     /// Returns a `TemplateService` client.

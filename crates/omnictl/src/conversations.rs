@@ -19,6 +19,7 @@ pub async fn run(api: &Api, cmd: ConversationsCmd, out: &mut Output<'_>) -> anyh
         ConversationsCmd::List(args) => return list(api, args, out).await,
         ConversationsCmd::Show { id, limit } => return show(api, id, limit, out).await,
         ConversationsCmd::Start(args) => return start(api, args, out).await,
+        ConversationsCmd::Events { id } => return crate::events::run(api, id, out).await,
         ConversationsCmd::Close { id, operator } => {
             let request = CloseConversationRequest {
                 id,
@@ -164,7 +165,7 @@ async fn start(api: &Api, args: ConversationStartArgs, out: &mut Output<'_>) -> 
         contact_id: or_empty(args.contact_id),
         channel_id: args.channel_id,
         text: or_empty(args.text),
-        template: None,
+        template: args.template.to_ref(),
         operator_id: or_empty(args.operator),
         phone: or_empty(args.phone),
         idempotency_key: or_empty(args.idempotency_key),

@@ -84,6 +84,62 @@ pub fn describe(err: &anyhow::Error) -> String {
     format!("{err:#}")
 }
 
+/// Which `omnibus serve <service>` serves the API a command uses, for an
+/// UNIMPLEMENTED answer from a server running a single service.
+pub fn serving_service(api: &str) -> &'static str {
+    match api {
+        "NotificationService" | "OperatorService" => "notifications",
+        "TemplateService" => "window",
+        _ => "conversations",
+    }
+}
+
+/// Rewrites UNIMPLEMENTED into a message naming the service that serves
+/// `api`; other errors pass through.
+pub fn explain_unimplemented(err: anyhow::Error, api: Option<&str>) -> anyhow::Error {
+    let Some(api) = api else {
+        return err;
+    };
+    match err.downcast_ref::<Status>() {
+        Some(status) if status.code() == Code::Unimplemented => Status::unimplemented(format!(
+            "this server does not serve omnibus.v1.{api}; it is served by \
+             `omnibus serve {}` (or `omnibus serve all`)",
+            serving_service(api)
+        ))
+        .into(),
+        _ => err,
+    }
+}
+
+/// The error as one JSON object, for `--json` on stderr:
+/// `{"error": {"code": "NOT_FOUND", "message": "…"}}`.
+pub fn to_json(err: &anyhow::Error) -> serde_json::Value {
+    let code = match err.downcast_ref::<Status>() {
+        Some(status) => code_name(status.code()),
+        None if err.downcast_ref::<UsageError>().is_some() => "USAGE",
+        None if err.downcast_ref::<ConnectError>().is_some() => "UNREACHABLE",
+        None if err.downcast_ref::<HttpStatusError>().is_some() => "HTTP",
+        None => "ERROR",
+    };
+    let message = match err.downcast_ref::<Status>() {
+        Some(status) => status.message().to_owned(),
+        None => format!("{err:#}"),
+    };
+    serde_json::json!({"error": {"code": code, "message": message, "exit_code": exit_code(err)}})
+}
+
+/// A command-line parsing error as the same JSON object, for `--json`.
+pub fn clap_to_json(err: &clap::Error) -> serde_json::Value {
+    let text = err.render().to_string();
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    serde_json::json!({"error": {"code": "USAGE", "message": message, "exit_code": err.exit_code()}})
+}
+
 /// Returns the process exit code for a failed command: 2 for usage errors,
 /// 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
@@ -147,6 +203,45 @@ mod tests {
         assert_eq!(exit_code(&err), 1);
         let bare = anyhow::Error::new(Status::unauthenticated(""));
         assert_eq!(describe(&bare), "UNAUTHENTICATED");
+    }
+
+    #[test]
+    fn unimplemented_names_the_serving_service() {
+        let err = anyhow::Error::new(Status::unimplemented(""));
+        let err = explain_unimplemented(err, Some("NotificationService"));
+        let text = describe(&err);
+        assert!(text.starts_with("UNIMPLEMENTED: "), "{text}");
+        assert!(text.contains("omnibus serve notifications"), "{text}");
+        let other = explain_unimplemented(Status::not_found("x").into(), Some("TemplateService"));
+        assert_eq!(describe(&other), "NOT_FOUND: x");
+    }
+
+    #[test]
+    fn errors_read_as_json_objects() {
+        let err = anyhow::Error::new(Status::not_found("no channel ch_1"));
+        let value = to_json(&err);
+        assert_eq!(value["error"]["code"], "NOT_FOUND");
+        assert_eq!(value["error"]["message"], "no channel ch_1");
+        let usage = to_json(&UsageError::new("nothing to update").into());
+        assert_eq!(usage["error"]["code"], "USAGE");
+        assert_eq!(usage["error"]["exit_code"], 2);
+    }
+
+    #[test]
+    fn parse_errors_read_as_json_too() {
+        use clap::Parser as _;
+        let err = crate::Cli::try_parse_from(["omnictl", "--json", "webhooks", "create", "--url"])
+            .unwrap_err();
+        let value = clap_to_json(&err);
+        assert_eq!(value["error"]["code"], "USAGE");
+        assert_eq!(value["error"]["exit_code"], 2);
+        assert!(
+            value["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--url"),
+            "{value}"
+        );
     }
 
     #[test]

@@ -10,21 +10,29 @@
 //! - [`simulate`]: realistic provider webhooks posted to a running server
 //! - [`templates`]: templates and the 24-hour window (`templates …`, `window`)
 //! - [`watch`]: the notification stream, printed for a person
+//! - [`webhooks`], [`operators`]: outbound webhooks and operators' figures
+//! - [`call`]: any unary method by name, over gRPC reflection
+//! - [`reflect`]: protobuf JSON of any API type (prost-reflect)
 //! - [`output`]: tables and `key: value` blocks; [`json`]: prost types to JSON
 //! - [`error`]: the typed errors and how they read on stderr
 
+pub mod call;
 pub mod channels;
 pub mod cli;
 pub mod client;
 pub mod contacts;
 pub mod conversations;
 pub mod error;
+pub mod events;
 pub mod json;
 pub mod messages;
+pub mod operators;
 pub mod output;
+pub mod reflect;
 pub mod simulate;
 pub mod templates;
 pub mod watch;
+pub mod webhooks;
 
 use std::io::Write;
 
@@ -45,6 +53,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// document) to `out`. Connects to the API only for commands that use it.
 pub async fn run_with(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     cli.validate()?;
+    let api = cli.command.api_name();
+    run_command(cli, out)
+        .await
+        .map_err(|err| error::explain_unimplemented(err, api))
+}
+
+async fn run_command(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let mut output = Output::new(cli.json, out);
     let connect = || Api::connect(&cli.addr, cli.token.as_ref());
     match cli.command {
@@ -58,5 +73,8 @@ pub async fn run_with(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<
         Command::Templates(cmd) => templates::run(&connect().await?, cmd, &mut output).await,
         Command::Window(args) => templates::window(&connect().await?, args, &mut output).await,
         Command::Watch(args) => watch::run(&cli.addr, cli.token.as_ref(), args, &mut output).await,
+        Command::Webhooks(cmd) => webhooks::run(&connect().await?, cmd, &mut output).await,
+        Command::Operators(cmd) => operators::run(&connect().await?, cmd, &mut output).await,
+        Command::Call(args) => call::run(&connect().await?, args, &mut output).await,
     }
 }

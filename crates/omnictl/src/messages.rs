@@ -81,7 +81,7 @@ pub fn send_request(args: MessageSendArgs) -> SendMessageRequest {
             .map(|url| attachment_for_url(url))
             .collect(),
         reply_to_message_id: or_empty(args.reply_to),
-        template: None,
+        template: args.template.to_ref(),
         idempotency_key: or_empty(args.idempotency_key),
         operator_id: or_empty(args.operator),
     }
@@ -175,6 +175,7 @@ mod tests {
             idempotency_key: Some("k1".to_owned()),
             operator: None,
             attach_urls: urls.iter().map(|u| (*u).to_owned()).collect(),
+            template: Default::default(),
         }
     }
 

@@ -43,6 +43,30 @@ impl<'a> Output<'a> {
             Ok(())
         }
     }
+
+    /// Writes `value` as pretty JSON whatever was asked for (answers that
+    /// have no human layout, like `call`'s).
+    pub fn emit_json(&mut self, value: &Value) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+        writeln!(self.out, "{text}")
+    }
+
+    /// Like [`Output::emit`], but JSON goes on one line, so a stream of
+    /// objects (`watch --json`) reads as JSON Lines.
+    pub fn emit_line(
+        &mut self,
+        json: impl FnOnce() -> Value,
+        human: impl FnOnce() -> String,
+    ) -> io::Result<()> {
+        if self.json {
+            let text = serde_json::to_string(&json()).map_err(io::Error::other)?;
+            writeln!(self.out, "{text}")?;
+            self.out.flush()
+        } else {
+            self.emit(|| Value::Null, human)?;
+            self.out.flush()
+        }
+    }
 }
 
 // === layout helpers ===

@@ -215,6 +215,7 @@ pub async fn run(cmd: SimulateCmd, out: &mut Output<'_>) -> anyhow::Result<()> {
         SimulateCmd::Telegram(args) => telegram(&args, out).await,
         SimulateCmd::TelegramApi(args) => telegram_api(&args, out).await,
         SimulateCmd::Whatsapp(args) => whatsapp::run(&args, out).await,
+        SimulateCmd::WhatsappApi(args) => whatsapp::api(&args, out).await,
     }
 }
 
@@ -251,7 +252,7 @@ async fn telegram_api(args: &SimulateTelegramApiArgs, out: &mut Output<'_>) -> a
                 .or_else(|| call.body.get("caption"))
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            out.emit(
+            out.emit_line(
                 || json!({"method": call.method, "body": call.body}),
                 || format!("{} chat_id={chat} {text}\n", call.method),
             )?;

@@ -76,14 +76,14 @@ pub async fn run(
             }
             match stream.message().await {
                 Ok(Some(note)) => {
-                    out.emit(|| to_json(&note), || line(&note))?;
+                    out.emit_line(|| to_json(&note), || line(&note))?;
                     after.clone_from(&note.id);
                     printed += 1;
                 }
                 Ok(None) => return Ok(()),
                 // Fell behind: the server cut us off; pick up where we were.
                 Err(status) if status.code() == Code::ResourceExhausted => {
-                    out.emit(
+                    out.emit_line(
                         || json!({"resumed_after": after}),
                         || format!("(fell behind; resuming after {after})"),
                     )?;

@@ -15,6 +15,7 @@ use crate::queries::Queries;
 mod channels;
 mod contacts;
 mod conversations;
+mod default_template;
 mod start;
 mod window;
 
@@ -63,6 +64,18 @@ impl Commands {
             applied,
             config: Arc::new(config),
         }
+    }
+
+    /// Every event stored about a conversation, oldest first; NOT_FOUND for
+    /// a conversation the projection does not know.
+    pub async fn conversation_events(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Vec<omnibus_proto::ConversationEvent>> {
+        if self.queries.conversation(conversation_id).await?.is_none() {
+            return Err(ServiceError::not_found("conversation", conversation_id));
+        }
+        crate::history::read(&self.bus, conversation_id).await
     }
 
     /// Publishes `event` and waits until the projection applied it.

@@ -24,6 +24,7 @@ pub mod schema;
 pub mod validate;
 
 mod codec;
+mod history;
 mod paging;
 mod rows;
 mod sql;

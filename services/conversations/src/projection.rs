@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 
 use crate::contacts::{self, phone::Region};
 
+mod activity;
 mod bulk;
 mod channel;
 mod conversation;
@@ -191,7 +192,7 @@ async fn apply_conversation_event(
         Payload::MessageDispatched(dispatched) => {
             message::dispatched(conn, conversation_id, at, dispatched).await
         }
-        Payload::MessageHeld(held) => message::held(conn, at, held).await,
+        Payload::MessageHeld(held) => message::held(conn, seq, at, held).await,
         Payload::ChannelFlagged(flagged) => {
             channel::flagged(conn, &event.channel_id, at, flagged).await
         }
@@ -202,14 +203,23 @@ async fn apply_conversation_event(
             message::status_changed(conn, conversation_id, at, changed).await
         }
         Payload::ConversationClosed(closed) => {
-            conversation::closed(conn, conversation_id, at, closed).await
+            if conversation::closed(conn, conversation_id, at, closed).await? {
+                activity::closed_line(conn, seq, conversation_id, at, closed).await?;
+            }
+            Ok(())
         }
         Payload::ConversationAssigned(assigned) => {
             conversation::assigned(conn, conversation_id, at, assigned).await
         }
         Payload::ConversationRead(_) => conversation::read(conn, conversation_id, at).await,
         Payload::NoReplyNeeded(_) => conversation::no_reply_needed(conn, conversation_id, at).await,
-        Payload::ConversationStarted(started) => conversation::started(conn, event, started).await,
+        Payload::ConversationStarted(started) => {
+            if activity::is_closed(conn, conversation_id).await? {
+                activity::reopened_line(conn, seq, conversation_id, at, &started.operator_id)
+                    .await?;
+            }
+            conversation::started(conn, event, started).await
+        }
         // Dead letters and other services' events change nothing here.
         _ => Ok(()),
     }

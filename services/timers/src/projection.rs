@@ -159,7 +159,7 @@ async fn dispatch(
     payload: &Payload,
 ) -> Result<(), sqlx::Error> {
     match payload {
-        Payload::ChannelChanged(changed) => step.channels.changed(step.conn, changed).await,
+        Payload::ChannelChanged(changed) => channel::changed(step, changed).await,
         Payload::MessageReceived(received) => {
             conversation::received(step, seq, event, received).await
         }

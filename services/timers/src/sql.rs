@@ -156,6 +156,39 @@ pub async fn disarm_kind(
     Ok(ids)
 }
 
+/// Moves every armed `kind` timer of a channel by `delta_ms` (a changed
+/// inactivity applies to conversations already open) and returns them.
+pub async fn shift_channel_timers(
+    conn: &mut AnyConnection,
+    channel_id: &str,
+    kind: TimerKind,
+    delta_ms: i64,
+) -> Result<Vec<Timer>, sqlx::Error> {
+    sqlx::query(
+        "UPDATE timer_pending SET due_ms = due_ms + $1 WHERE channel_id = $2 AND kind = $3",
+    )
+    .bind(delta_ms)
+    .bind(channel_id)
+    .bind(kind.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let rows = sqlx::query(
+        "SELECT event_id, kind, conversation_id, channel_id, channel_kind, provider_chat_id,
+             text, due_ms FROM timer_pending WHERE channel_id = $1 AND kind = $2",
+    )
+    .bind(channel_id)
+    .bind(kind.as_str())
+    .fetch_all(conn)
+    .await?;
+    let mut timers = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(timer) = timer(row)? {
+            timers.push(timer);
+        }
+    }
+    Ok(timers)
+}
+
 /// Every armed timer, to rebuild the in-memory schedule at start.
 pub async fn all_pending(pool: &AnyPool) -> Result<Vec<Timer>, sqlx::Error> {
     let rows = sqlx::query(

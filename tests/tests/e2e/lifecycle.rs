@@ -126,18 +126,18 @@ async fn assign_read_answer_close_and_reopen() {
     let first_page = api
         .list_messages(ListMessagesRequest {
             conversation_id: id.clone(),
-            page_size: 2,
+            page_size: 3,
             page_token: String::new(),
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(first_page.messages.len(), 2);
+    assert_eq!(first_page.messages.len(), 3);
     assert!(!first_page.next_page_token.is_empty());
     let second_page = api
         .list_messages(ListMessagesRequest {
             conversation_id: id.clone(),
-            page_size: 2,
+            page_size: 3,
             page_token: first_page.next_page_token,
         })
         .await
@@ -151,8 +151,14 @@ async fn assign_read_answer_close_and_reopen() {
         .collect();
     assert_eq!(
         texts,
-        ["first", "second", "back again"],
-        "oldest first, across pages"
+        [
+            "first",
+            "second",
+            "Conversation closed by op-7",
+            "Conversation reopened by the customer",
+            "back again"
+        ],
+        "oldest first, across pages, with the close and the reopen as system lines"
     );
     assert!(second_page.next_page_token.is_empty());
 }

@@ -8,6 +8,7 @@ mod bus;
 mod contacts;
 mod contention;
 mod crash;
+mod ctl;
 mod delivery;
 mod egress;
 mod lifecycle;

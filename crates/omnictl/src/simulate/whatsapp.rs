@@ -7,7 +7,7 @@ use omnibus_whatsapp_standin::webhook::{self as meta, Customer, SIGNATURE_HEADER
 use serde_json::{Value, json};
 
 use super::{HTTP_TIMEOUT, WebhookResponse};
-use crate::cli::SimulateWhatsappArgs;
+use crate::cli::{SimulateWhatsappApiArgs, SimulateWhatsappArgs};
 use crate::client::normalize_addr;
 use crate::error::{ConnectError, HttpStatusError};
 use crate::output::Output;
@@ -16,6 +16,9 @@ use crate::output::Output;
 pub fn whatsapp_text_webhook(args: &SimulateWhatsappArgs, now: SystemTime) -> Value {
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    // Backdated messages let the 24-hour window be tried without waiting.
+    let ago = i64::try_from(args.sent_ago.map_or(0, |d| d.as_secs())).unwrap_or(i64::MAX);
+    let seconds = seconds.saturating_sub(ago);
     let wamid = args.wamid.clone().unwrap_or_else(|| {
         format!(
             "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQ{:X}A==",
@@ -109,6 +112,61 @@ pub(super) async fn run(args: &SimulateWhatsappArgs, out: &mut Output<'_>) -> an
     .into())
 }
 
+/// Serves the Graph API stand-in until Ctrl-C, printing each message
+/// Omnibus sends (texts as they are, templates by name).
+pub(super) async fn api(
+    args: &SimulateWhatsappApiArgs,
+    out: &mut Output<'_>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let stand_in = omnibus_whatsapp_standin::StandIn::serve(listener).await;
+    let base = stand_in.base_url();
+    out.emit_line(
+        || json!({"listening": base}),
+        || {
+            format!(
+                "WhatsApp Cloud (Graph) API stand-in on {base}\n\
+                 create a channel with --api-base-url {base} and any access_token, \
+                 app_secret, verify_token and phone_number_id\n\
+                 waiting for calls; Ctrl-C stops\n"
+            )
+        },
+    )?;
+    let mut printed = 0;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        let calls = stand_in.requests();
+        for call in &calls[printed.min(calls.len())..] {
+            out.emit_line(
+                || json!({"method": call.method, "path": call.path, "body": call.body}),
+                || describe_call(&call.method, &call.path, &call.body),
+            )?;
+        }
+        printed = calls.len();
+    }
+}
+
+/// One line for a Graph API call: `POST …/messages to=<wa_id> <what>`.
+pub fn describe_call(method: &str, path: &str, body: &Value) -> String {
+    let to = body.get("to").and_then(Value::as_str).unwrap_or("-");
+    let what = match body.get("type").and_then(Value::as_str) {
+        Some("template") => format!(
+            "template:{}",
+            body["template"]["name"].as_str().unwrap_or_default()
+        ),
+        Some("text") => body["text"]["body"].as_str().unwrap_or_default().to_owned(),
+        Some(other) => format!("({other})"),
+        None => String::new(),
+    };
+    format!("{method} {path} to={to} {what}")
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -156,6 +214,30 @@ mod tests {
         assert_eq!(message["from"], "447700900123");
         assert_eq!(message["timestamp"], "1749416383");
         assert_eq!(message["text"]["body"], "My order did not arrive");
+    }
+
+    #[test]
+    fn sent_ago_backdates_the_message() {
+        let args = args(&["--sent-ago", "25h"]);
+        let at = UNIX_EPOCH + std::time::Duration::from_secs(1_749_416_383);
+        let payload = whatsapp_text_webhook(&args, at);
+        let message = &payload["entry"][0]["changes"][0]["value"]["messages"][0];
+        assert_eq!(
+            message["timestamp"],
+            (1_749_416_383 - 25 * 3600).to_string()
+        );
+    }
+
+    #[test]
+    fn graph_calls_read_as_one_line() {
+        let template =
+            json!({"to": "16505551234", "type": "template", "template": {"name": "reopen"}});
+        assert_eq!(
+            describe_call("POST", "/v21.0/1/messages", &template),
+            "POST /v21.0/1/messages to=16505551234 template:reopen"
+        );
+        let text = json!({"to": "1", "type": "text", "text": {"body": "Hi"}});
+        assert!(describe_call("POST", "/m", &text).ends_with("to=1 Hi"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 use omnibus_proto::{
     AssignConversationRequest, CloseConversationRequest, Conversation, GetConversationRequest,
-    ListConversationsRequest, ListConversationsResponse, ListMessagesRequest, ListMessagesResponse,
-    MarkNoReplyNeededRequest, MarkReadRequest, Message, SendMessageRequest,
-    StartConversationRequest, conversation_service_server::ConversationService,
+    ListConversationEventsRequest, ListConversationEventsResponse, ListConversationsRequest,
+    ListConversationsResponse, ListMessagesRequest, ListMessagesResponse, MarkNoReplyNeededRequest,
+    MarkReadRequest, Message, SendMessageRequest, StartConversationRequest,
+    conversation_service_server::ConversationService,
 };
 use tonic::{Request, Response, Status};
 
@@ -137,5 +138,15 @@ impl ConversationService for ConversationApi {
         Ok(Response::new(
             self.commands.mark_read(&request.into_inner().id).await?,
         ))
+    }
+
+    #[tracing::instrument(skip_all, fields(conversation_id = %request.get_ref().conversation_id))]
+    async fn list_conversation_events(
+        &self,
+        request: Request<ListConversationEventsRequest>,
+    ) -> Result<Response<ListConversationEventsResponse>, Status> {
+        let id = request.into_inner().conversation_id;
+        let events = self.commands.conversation_events(&id).await?;
+        Ok(Response::new(ListConversationEventsResponse { events }))
     }
 }

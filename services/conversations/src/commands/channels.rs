@@ -79,6 +79,9 @@ impl Commands {
         }
         if let Some(settings) = request.settings {
             validate::settings(&settings)?;
+            let before = state.settings.as_ref().map(|s| s.default_template.as_str());
+            self.check_default_template(&state.id, kind, before.unwrap_or(""), &settings)
+                .await?;
             state.settings = Some(settings);
         }
         state.updated_at_ms = now_ms();

@@ -45,6 +45,7 @@ pub(super) async fn apply(
             .filter(|r| new.contains(r.received.message_id.as_str()))
             .collect();
         let summary = Summary::of(&fresh);
+        reopened_lines(conn, &summary.conversations).await?;
         upsert_contacts(conn, &summary.contacts).await?;
         upsert_conversations(conn, &summary.conversations).await?;
     }
@@ -150,6 +151,8 @@ struct ConversationRow<'a> {
     title: String,
     named: bool,
     reopen: bool,
+    /// The first message that may reopen it (sequence, time).
+    reopen_by: Option<(u64, i64)>,
     unread: i64,
     /// The last customer message (true) or answer (false); None: unchanged.
     unanswered: Option<bool>,
@@ -182,6 +185,10 @@ impl<'a> Summary<'a> {
                     summary.conversations.len() - 1
                 });
             summary.conversations[v].add(r.received, peer, at);
+            let row = &mut summary.conversations[v];
+            if row.reopen && row.reopen_by.is_none() {
+                row.reopen_by = Some((r.seq, at));
+            }
         }
         summary
     }
@@ -245,6 +252,7 @@ impl<'a> ConversationRow<'a> {
             title: title(peer),
             named: false,
             reopen: false,
+            reopen_by: None,
             unread: 0,
             unanswered: None,
             last_message_id: "",
@@ -272,6 +280,23 @@ impl<'a> ConversationRow<'a> {
         self.max_at = self.max_at.max(at);
         self.last_at = at;
     }
+}
+
+/// The system line of every closed conversation the run reopens, as the
+/// one-by-one path writes it.
+async fn reopened_lines(
+    conn: &mut AnyConnection,
+    rows: &[ConversationRow<'_>],
+) -> Result<(), sqlx::Error> {
+    for row in rows {
+        let Some((seq, at)) = row.reopen_by else {
+            continue;
+        };
+        if super::activity::is_closed(conn, row.id).await? {
+            super::activity::reopened_line(conn, seq, row.id, at, "").await?;
+        }
+    }
+    Ok(())
 }
 
 /// `(… $n …), (…)`: `rows` rows of `columns` sequential placeholders.
@@ -417,7 +442,8 @@ async fn upsert_conversation_kind(
               unanswered = {unanswered_sql}, last_message_id = excluded.last_message_id,
               last_activity_ms = CASE WHEN conv_conversations.last_activity_ms > excluded.last_activity_ms
                   THEN conv_conversations.last_activity_ms ELSE excluded.last_activity_ms END,
-              updated_at_ms = excluded.updated_at_ms"
+              updated_at_ms = CASE WHEN conv_conversations.updated_at_ms > excluded.updated_at_ms
+                  THEN conv_conversations.updated_at_ms ELSE excluded.updated_at_ms END"
     ));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for r in rows {

@@ -120,7 +120,8 @@ pub(super) async fn open(
                  THEN excluded.title ELSE conv_conversations.title END,
              status = CASE WHEN $10 = 1 THEN excluded.status ELSE conv_conversations.status END,
              close_reason = CASE WHEN $10 = 1 THEN 0 ELSE conv_conversations.close_reason END,
-             updated_at_ms = excluded.updated_at_ms",
+             updated_at_ms = CASE WHEN excluded.updated_at_ms > conv_conversations.updated_at_ms
+                 THEN excluded.updated_at_ms ELSE conv_conversations.updated_at_ms END",
     )
     .bind(party.conversation_id)
     .bind(party.channel_id)
@@ -177,14 +178,18 @@ async fn assigned_if_unassigned(
     Ok(())
 }
 
+/// Closes the conversation: a closed conversation waits for no answer, and
+/// `updated_at` never goes back (a provider's clock may lag ours). True
+/// when it was open.
 pub(super) async fn closed(
     conn: &mut AnyConnection,
     conversation_id: &str,
     at: i64,
     closed: &ConversationClosed,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE conv_conversations SET status = $1, close_reason = $2, updated_at_ms = $3
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE conv_conversations SET status = $1, close_reason = $2, unanswered = 0,
+             updated_at_ms = CASE WHEN updated_at_ms > $3 THEN updated_at_ms ELSE $3 END
          WHERE id = $4 AND status <> $1",
     )
     .bind(CLOSED)
@@ -193,7 +198,7 @@ pub(super) async fn closed(
     .bind(conversation_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub(super) async fn assigned(
@@ -258,7 +263,7 @@ pub(super) async fn touched(
         "UPDATE conv_conversations SET unread_count = {unread}, unanswered = {unanswered},
              last_message_id = $1,
              last_activity_ms = CASE WHEN last_activity_ms > $2 THEN last_activity_ms ELSE $2 END,
-             updated_at_ms = $2
+             updated_at_ms = CASE WHEN updated_at_ms > $2 THEN updated_at_ms ELSE $2 END
          WHERE id = $3"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))

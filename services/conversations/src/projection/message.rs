@@ -92,8 +92,13 @@ pub(super) async fn received(
         idempotency_key: "",
         at,
     };
+    let reopening = direction != Direction::Outbound
+        && super::activity::is_closed(conn, &event.conversation_id).await?;
     if !insert(conn, &row).await? {
         return Ok(());
+    }
+    if reopening {
+        super::activity::reopened_line(conn, seq, &event.conversation_id, at, "").await?;
     }
     let default_peer = omnibus_proto::Peer::default();
     let party = Party {
@@ -197,7 +202,9 @@ pub(super) async fn requested(
         at,
     };
     if !insert(conn, &row).await? {
-        return Ok(());
+        // A held message released by the window service: list it where it
+        // went out, after the template and the customer's answer.
+        return move_held(conn, &requested.message_id, seq).await;
     }
     let effect = match author_kind {
         AuthorKind::Operator | AuthorKind::ExternalDevice => Effect::Answered,
@@ -289,8 +296,11 @@ async fn apply_early_statuses(
 
 /// The window service held the message until the customer answers; the
 /// reason says so to the operator.
+/// Marks the message held and lists it after the default template that
+/// went out before the hold (the window service stores the template first).
 pub(super) async fn held(
     conn: &mut AnyConnection,
+    seq: u64,
     at: i64,
     held: &MessageHeld,
 ) -> Result<(), sqlx::Error> {
@@ -302,6 +312,21 @@ pub(super) async fn held(
         at,
     )
     .await?;
+    move_held(conn, &held.message_id, seq).await
+}
+
+/// Moves a held message to stream position `seq` in the history.
+async fn move_held(
+    conn: &mut AnyConnection,
+    message_id: &str,
+    seq: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE conv_messages SET seq = $1 WHERE id = $2 AND status = $3 AND seq < $1")
+        .bind(seq as i64)
+        .bind(message_id)
+        .bind(MessageStatus::Held as i64)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

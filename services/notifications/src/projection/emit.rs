@@ -22,12 +22,15 @@ pub struct Emitter {
 }
 
 impl Emitter {
-    /// An emitter for `event` at stream sequence `seq`.
+    /// An emitter for `event` at stream sequence `seq`. A notification is
+    /// dated when Omnibus stored its event, so times follow the stream's
+    /// order (a provider's clock, often in whole seconds, could put a
+    /// REOPENED before the CLOSED it follows).
     pub fn new(seq: u64, event: &Event, deliver: bool) -> Self {
-        let at_ms = if event.occurred_at_ms != 0 {
-            event.occurred_at_ms
-        } else {
+        let at_ms = if event.recorded_at_ms != 0 {
             event.recorded_at_ms
+        } else {
+            event.occurred_at_ms
         };
         Self {
             seq: i64::try_from(seq).unwrap_or(i64::MAX / ORD_SPAN),

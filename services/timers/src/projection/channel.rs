@@ -8,8 +8,11 @@ use omnibus_proto::{ChannelChanged, ChannelKind, ChannelSettings, ChannelStatus}
 use prost::Message as _;
 use sqlx::AnyConnection;
 
+use super::Step;
+use crate::deadlines::Op;
 use crate::schedule::WorkingHours;
 use crate::sql;
+use crate::timer::TimerKind;
 
 /// Inactivity before a close when the channel does not say (the contract's default).
 pub const DEFAULT_INACTIVITY_SECONDS: u32 = 600;
@@ -105,6 +108,34 @@ impl ChannelCache {
         self.channels.insert(state.id.clone(), Some(info));
         Ok(())
     }
+}
+
+/// Applies a channel snapshot; when its inactivity changed, the close
+/// timers of its open conversations move by the difference, so a lowered
+/// inactivity closes them at the new time rather than at the old one.
+pub(super) async fn changed(
+    step: &mut Step<'_>,
+    changed: &ChannelChanged,
+) -> Result<(), sqlx::Error> {
+    let Some(id) = changed.state.as_ref().map(|s| s.id.clone()) else {
+        return Ok(());
+    };
+    let before = step.channel(&id).await?.map(|c| c.inactivity_ms());
+    step.channels.changed(step.conn, changed).await?;
+    let after = step
+        .channel(&id)
+        .await?
+        .filter(|c| !c.deleted)
+        .map(|c| c.inactivity_ms());
+    let (Some(before), Some(after)) = (before, after) else {
+        return Ok(());
+    };
+    if before == after {
+        return Ok(());
+    }
+    let moved = sql::shift_channel_timers(step.conn, &id, TimerKind::Close, after - before).await?;
+    step.ops.extend(moved.into_iter().map(Op::Arm));
+    Ok(())
 }
 
 fn decode(settings: &str) -> ChannelSettings {

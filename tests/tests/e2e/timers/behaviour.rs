@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use omnibus_proto::{
     AuthorKind, ChannelSettings, CloseConversationRequest, CloseReason, ConversationStatus,
-    Schedule, SendMessageRequest, WeeklyInterval,
+    Direction, Schedule, SendMessageRequest, WeeklyInterval,
 };
 use omnibus_testkit::wait_until;
 use omnibus_tests::Sandbox;
@@ -108,6 +108,10 @@ async fn inactivity_closes_with_the_closing_message_and_a_new_message_reopens() 
         "not before the deadline"
     );
     assert_eq!(closed.close_reason(), CloseReason::Inactivity);
+    assert!(
+        !closed.unanswered,
+        "a closed conversation waits for no answer"
+    );
     wait_for_text(
         &sandbox.telegram,
         chat,
@@ -119,13 +123,39 @@ async fn inactivity_closes_with_the_closing_message_and_a_new_message_reopens() 
         all_messages(&sandbox, &id)
             .await
             .into_iter()
-            .find(|m| m.author_kind() == AuthorKind::System)
+            .find(|m| m.author_kind() == AuthorKind::System && m.direction() == Direction::Outbound)
     })
     .await;
     assert_eq!(system.text, "Closed for now; write again any time.");
 
     customer_writes(&http, &channel_id, 2, chat, "actually, one question").await;
     wait_for_status(&api, &id, ConversationStatus::Open).await;
+    // The history tells the story: closed, the closing message, reopened,
+    // the customer's new message; the lines are never sent.
+    let history: Vec<String> = all_messages(&sandbox, &id)
+        .await
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    // (The next inactivity close may already have added more after these.)
+    assert!(history.len() >= 5, "{history:?}");
+    assert_eq!(
+        history[..5],
+        [
+            "bye then",
+            "Conversation closed for inactivity",
+            "Closed for now; write again any time.",
+            "Conversation reopened by the customer",
+            "actually, one question",
+        ],
+        "{history:?}"
+    );
+    assert!(
+        !texts_to(&sandbox.telegram, chat)
+            .iter()
+            .any(|t| t.starts_with("Conversation ")),
+        "system lines are not sent"
+    );
     // Reopened, it closes again after the next silence, with one more message.
     wait_for_text(
         &sandbox.telegram,
@@ -214,5 +244,43 @@ async fn off_hours_reply_once_per_period_and_no_auto_replies() {
         texts,
         ["We are closed; we answer tomorrow."],
         "one off-hours message per period and no auto-replies off hours"
+    );
+}
+
+#[tokio::test]
+async fn lowering_the_inactivity_closes_an_open_conversation_at_the_new_time() {
+    let sandbox = Sandbox::start().await;
+    let settings = ChannelSettings {
+        inactivity_close_seconds: Some(3_600),
+        ..Default::default()
+    };
+    let (http, grpc) = (sandbox.http_url(), sandbox.grpc_url());
+    let channel_id = create_channel(&grpc, settings).await;
+    let api = sandbox.conversations().await;
+    let chat = 611;
+    customer_writes(&http, &channel_id, 1, chat, "still there?").await;
+    let id = conversation_of(&api, &channel_id, chat).await;
+
+    let update = omnibus_proto::UpdateChannelRequest {
+        id: channel_id.clone(),
+        settings: Some(ChannelSettings {
+            inactivity_close_seconds: Some(2),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    sandbox
+        .channels()
+        .await
+        .update_channel(update)
+        .await
+        .unwrap();
+    // An hour's close moved to two seconds after the message: it is overdue
+    // or nearly so, and PATIENCE is far shorter than the old hour.
+    let closed = wait_for_status(&api, &id, ConversationStatus::Closed).await;
+    assert_eq!(closed.close_reason(), CloseReason::Inactivity);
+    assert!(
+        !closed.unanswered,
+        "closed for inactivity is not waiting for an answer"
     );
 }

@@ -210,6 +210,7 @@ async fn whatsapp_omnictl_simulate_posts_a_signed_message() {
         name: "Sheena Nelson".to_owned(),
         text: "My order did not arrive".to_owned(),
         wamid: None,
+        sent_ago: None,
     };
     let body = whatsapp_text_webhook(&args, std::time::SystemTime::now()).to_string();
     let spoofed = post_whatsapp_webhook(&args.http, &channel.id, "wrong", &body)

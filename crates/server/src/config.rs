@@ -35,6 +35,13 @@ pub const ENV_SHUTDOWN_GRACE: &str = "OMNIBUS_SHUTDOWN_GRACE_SECONDS";
 /// window waits for the customer to answer before it fails (default 7 days).
 pub const ENV_WINDOW_HOLD: &str = "OMNIBUS_WINDOW_HOLD_SECONDS";
 
+/// `OMNIBUS_CONSOLE`: the operator console at `/console/` (`on` for `serve
+/// all` and `serve console`, `off` for single services).
+pub const ENV_CONSOLE: &str = "OMNIBUS_CONSOLE";
+/// `OMNIBUS_CONSOLE_GRPC_URL`: where the console finds the gRPC API (default:
+/// this process's own gRPC listener; set it for `serve console`).
+pub const ENV_CONSOLE_GRPC_URL: &str = "OMNIBUS_CONSOLE_GRPC_URL";
+
 /// A service the process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
@@ -52,6 +59,8 @@ pub enum Service {
     Timers,
     /// The 24-hour window of WhatsApp and Instagram, held messages and templates.
     Window,
+    /// Only the operator console, a client of the API at `OMNIBUS_CONSOLE_GRPC_URL`.
+    Console,
 }
 
 impl Service {
@@ -115,6 +124,10 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// How long a held message waits for the customer (window service).
     pub window_hold: Duration,
+    /// Whether `/console/` is served.
+    pub console: bool,
+    /// The console's gRPC API; `None`: this process's own listener.
+    pub console_grpc_url: Option<String>,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
 }
@@ -163,6 +176,12 @@ impl ServerConfig {
             whatsapp_api_base: or(ENV_WHATSAPP_API_BASE, "https://graph.facebook.com"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
+            console: switch(
+                &get,
+                ENV_CONSOLE,
+                matches!(service, Service::All | Service::Console),
+            )?,
+            console_grpc_url: get(ENV_CONSOLE_GRPC_URL),
             // Traces name the service, so one trace shows which process
             // (ingress, conversations, …) each span ran in.
             telemetry: TelemetryConfig::from_lookup(&service.process_name(), &lookup),
@@ -198,6 +217,22 @@ fn number<T: std::str::FromStr>(
             .trim()
             .parse()
             .map_err(|_| problem(variable, format!("{value:?} is not a whole number"))),
+    }
+}
+
+fn switch(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(variable)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("on" | "true" | "1" | "yes") => Ok(true),
+        Some("off" | "false" | "0" | "no") => Ok(false),
+        Some(other) => Err(problem(variable, format!("{other:?} is not on or off"))),
     }
 }
 
@@ -255,6 +290,21 @@ mod tests {
         assert_eq!(one.bus.connection_name, "omnibus-ingress-telegram");
         let all = ServerConfig::with(Service::All, &[]).unwrap();
         assert_eq!(all.telemetry.service_name, "omnibus");
+    }
+
+    #[test]
+    fn the_console_is_on_for_serve_all_and_off_for_single_services() {
+        assert!(ServerConfig::with(Service::All, &[]).unwrap().console);
+        assert!(ServerConfig::with(Service::Console, &[]).unwrap().console);
+        assert!(
+            !ServerConfig::with(Service::Conversations, &[])
+                .unwrap()
+                .console
+        );
+        let off = ServerConfig::with(Service::All, &[(ENV_CONSOLE, "off")]).unwrap();
+        assert!(!off.console);
+        let err = ServerConfig::with(Service::All, &[(ENV_CONSOLE, "maybe")]).unwrap_err();
+        assert!(err.to_string().starts_with(ENV_CONSOLE), "{err}");
     }
 
     #[test]

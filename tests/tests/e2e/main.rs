@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod bus;
+mod console;
 mod crash;
 mod delivery;
 mod lifecycle;

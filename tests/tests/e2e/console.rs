@@ -209,6 +209,7 @@ async fn an_operator_signs_in_sees_a_customer_live_replies_assigns_and_closes() 
         .unwrap();
     assert_eq!(sojan.assignee_id, "bob");
     assert_eq!(sojan.status(), ConversationStatus::Closed);
+    assert_eq!(sojan.unread_count, 0, "opening the conversation read it");
 
     // Phone width: no sideways scrolling on the list or the conversation.
     browser.resize(390, 844).await;

@@ -5,8 +5,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use omnibus_proto::{
     Attachment, AttachmentKind, AuthorKind, Conversation, ConversationStatus, Direction,
-    GetConversationRequest, GetWindowRequest, ListMessagesRequest, ListOperatorsRequest, Message,
-    Window,
+    GetConversationRequest, GetWindowRequest, ListMessagesRequest, ListOperatorsRequest,
+    MarkReadRequest, Message, Window,
 };
 
 use super::compose;
@@ -28,11 +28,19 @@ pub(crate) async fn page(
     Query(filters): Query<Filters>,
 ) -> Result<Html<String>, PageError> {
     let api = Api::of(state.transport.clone(), &session)?;
-    let conversation = api
+    let mut conversation = api
         .conversations()
         .get_conversation(GetConversationRequest { id: id.clone() })
         .await?
         .into_inner();
+    if conversation.unread_count > 0 {
+        // Opening a conversation reads it, as in every support desk.
+        conversation = api
+            .conversations()
+            .mark_read(MarkReadRequest { id: id.clone() })
+            .await?
+            .into_inner();
+    }
     let messages = api
         .conversations()
         .list_messages(ListMessagesRequest {

@@ -122,11 +122,13 @@ pub fn or_empty(value: Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::Request;
+    use tonic::service::Interceptor as _;
 
     #[test]
     fn interceptor_adds_the_bearer_header() {
         let token: ApiToken = "s3cret".parse().unwrap();
-        let mut auth = BearerAuth::new(Some(&token)).unwrap();
+        let mut auth = bearer(Some(&token)).unwrap();
         let request = auth.call(Request::new(())).unwrap();
         let value = request.metadata().get("authorization").unwrap();
         assert_eq!(value.to_str().unwrap(), "Bearer s3cret");
@@ -136,7 +138,7 @@ mod tests {
     fn no_or_empty_token_sends_no_header() {
         let empty: ApiToken = "".parse().unwrap();
         for token in [None, Some(&empty)] {
-            let mut auth = BearerAuth::new(token).unwrap();
+            let mut auth = bearer(token).unwrap();
             let request = auth.call(Request::new(())).unwrap();
             assert!(request.metadata().get("authorization").is_none());
         }
@@ -145,7 +147,7 @@ mod tests {
     #[test]
     fn a_token_with_a_newline_is_refused_without_echoing_it() {
         let token: ApiToken = "abc\ndef".parse().unwrap();
-        let err = BearerAuth::new(Some(&token)).err().unwrap();
+        let err = bearer(Some(&token)).err().unwrap();
         assert!(!err.to_string().contains("abc"));
     }
 

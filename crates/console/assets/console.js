@@ -66,12 +66,18 @@
     source.addEventListener("ready", function () {
       if (dot) { dot.classList.add("online"); dot.title = "online: you receive new conversations"; }
       document.body.dataset.live = "on";
+      // A page showing presence shows this operator's too, now online.
+      if (document.querySelector("[data-refresh-when-online]")) soon();
     });
     source.addEventListener("change", soon);
     source.onerror = function () {
       if (dot) dot.classList.remove("online");
       document.body.dataset.live = "off";
     };
+    // A page left behind (or kept in the back-forward cache) must not hold
+    // one of the browser's few connections to the server.
+    window.addEventListener("pagehide", function () { source.close(); });
+    window.addEventListener("pageshow", function (e) { if (e.persisted) location.reload(); });
     // Waiting times and the window's time left move on their own.
     setInterval(refresh, 30000);
     // Delivery ticks are not notifications: follow a message being sent.

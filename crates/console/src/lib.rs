@@ -26,6 +26,7 @@ use axum::Router;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
+use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel as Transport, Endpoint};
 
 /// Where the console finds the API.
@@ -48,11 +49,14 @@ pub struct ConsoleError {
 pub(crate) struct AppState {
     transport: Transport,
     signer: session::Signer,
+    /// Ends the live streams at shutdown, so the HTTP server can drain.
+    shutdown: CancellationToken,
 }
 
 /// The console's routes, all under `/console/`. The connection to the API is
-/// made lazily, so the console starts before (or without) the API.
-pub fn router(config: &ConsoleConfig) -> Result<Router, ConsoleError> {
+/// made lazily, so the console starts before (or without) the API. Live
+/// streams end when `shutdown` is cancelled.
+pub fn router(config: &ConsoleConfig, shutdown: CancellationToken) -> Result<Router, ConsoleError> {
     let transport = Endpoint::from_shared(config.grpc_url.clone())
         .map_err(|e| ConsoleError {
             url: config.grpc_url.clone(),
@@ -63,6 +67,7 @@ pub fn router(config: &ConsoleConfig) -> Result<Router, ConsoleError> {
     let state = AppState {
         transport,
         signer: session::Signer::random(),
+        shutdown,
     };
     Ok(routes().with_state(state))
 }

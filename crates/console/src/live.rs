@@ -69,5 +69,8 @@ pub(crate) async fn events(
                 Ok(Event::default().event("change").data(data))
             }))
         });
-    Ok(Sse::new(ready.chain(changes)).keep_alive(KeepAlive::default()))
+    let stream = ready
+        .chain(changes)
+        .take_until(state.shutdown.clone().cancelled_owned());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

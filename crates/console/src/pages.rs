@@ -27,3 +27,35 @@ pub(crate) fn back(path: &str, notice: &str) -> axum::response::Redirect {
         crate::html::url_enc(notice)
     ))
 }
+
+/// Sends the browser back to `to`: with `Ok`'s line, or with the API's own
+/// words after `failed` (a refused token signs out instead).
+pub(crate) fn done(
+    result: Result<String, crate::error::PageError>,
+    to: &str,
+    failed: &str,
+) -> axum::response::Response {
+    use crate::error::PageError;
+    use axum::response::IntoResponse as _;
+    match result {
+        Ok(notice) => back(to, &notice).into_response(),
+        Err(PageError::Api(s)) if s.code() == tonic::Code::Unauthenticated => {
+            PageError::Api(s).into_response()
+        }
+        Err(e) => back(to, &format!("{failed}: {e}")).into_response(),
+    }
+}
+
+/// Runs one API call as the signed-in operator; `Ok` carries the line to show.
+pub(crate) async fn act<F, Fut>(
+    state: &crate::AppState,
+    session: &crate::session::Session,
+    call: F,
+) -> Result<String, crate::error::PageError>
+where
+    F: FnOnce(crate::api::Api) -> Fut,
+    Fut: std::future::Future<Output = Result<String, tonic::Status>>,
+{
+    let api = crate::api::Api::of(state.transport.clone(), session)?;
+    Ok(call(api).await?)
+}

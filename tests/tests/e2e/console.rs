@@ -69,24 +69,7 @@ async fn an_operator_signs_in_sees_a_customer_live_replies_assigns_and_closes() 
     })
     .await;
     let http = sandbox.http_url();
-    let mut channels = sandbox.channels().await;
-    let mut create = tonic::Request::new(Default::default());
-    *create.get_mut() = omnibus_proto::CreateChannelRequest {
-        kind: omnibus_proto::ChannelKind::Telegram as i32,
-        credentials: [
-            (
-                "bot_token".to_owned(),
-                "7000000001:AAE-test_token".to_owned(),
-            ),
-            ("secret_token".to_owned(), SECRET.to_owned()),
-        ]
-        .into(),
-        ..Default::default()
-    };
-    create
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    let channel = channels.create_channel(create).await.unwrap().into_inner();
+    let channel = sandbox.telegram_channel(SECRET).await;
     let client = reqwest::Client::new();
     let earlier = customer_update(
         1,
@@ -210,6 +193,22 @@ async fn an_operator_signs_in_sees_a_customer_live_replies_assigns_and_closes() 
     assert_eq!(sojan.assignee_id, "bob");
     assert_eq!(sojan.status(), ConversationStatus::Closed);
     assert_eq!(sojan.unread_count, 0, "opening the conversation read it");
+
+    // The team lead's pages: channels, templates, webhooks, operators.
+    browser.goto(&format!("{http}/console/channels")).await;
+    browser.wait_text("#main .cards", "SupportBot").await;
+    browser.wait_text("#main .cards", "Active").await;
+    for (path, heading) in [
+        ("templates", "Templates"),
+        ("webhooks", "Outbound webhooks"),
+    ] {
+        browser.goto(&format!("{http}/console/{path}")).await;
+        browser.wait_text("#main h1", heading).await;
+    }
+    browser.goto(&format!("{http}/console/operators")).await;
+    browser
+        .wait_text("#operators tr[data-operator=alice]", "online")
+        .await;
 
     // Phone width: no sideways scrolling on the list or the conversation.
     browser.resize(390, 844).await;

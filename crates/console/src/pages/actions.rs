@@ -7,17 +7,15 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse as _, Response};
 use omnibus_proto::{
     AssignConversationRequest, CloseConversationRequest, MarkNoReplyNeededRequest, MarkReadRequest,
     SendMessageRequest, TemplateRef,
 };
 use serde::Deserialize;
 
-use super::back;
+use super::{act, back, done};
 use crate::AppState;
-use crate::api::Api;
-use crate::error::PageError;
 use crate::html::url_enc;
 use crate::session::Session;
 
@@ -60,17 +58,6 @@ fn return_to(back: &str, id: &str) -> String {
     }
 }
 
-/// Sends the browser back with what happened; a refused token signs out.
-fn done(result: Result<(), PageError>, to: &str, ok: &str) -> Response {
-    match result {
-        Ok(()) => back(to, ok).into_response(),
-        Err(PageError::Api(s)) if s.code() == tonic::Code::Unauthenticated => {
-            PageError::Api(s).into_response()
-        }
-        Err(e) => back(to, &format!("Not done: {e}")).into_response(),
-    }
-}
-
 /// `POST /console/c/{id}/send`.
 pub(crate) async fn send(
     State(state): State<AppState>,
@@ -91,14 +78,11 @@ pub(crate) async fn send(
         operator_id: session.operator_id.clone(),
         ..Default::default()
     };
-    let result = async {
-        Api::of(state.transport.clone(), &session)?
-            .conversations()
-            .send_message(request)
-            .await?;
-        Ok(())
-    };
-    done(result.await, &to, "")
+    let result = act(&state, &session, |api| async move {
+        api.conversations().send_message(request).await?;
+        Ok(String::new())
+    });
+    done(result.await, &to, "Not sent")
 }
 
 /// `POST /console/c/{id}/template`: an approved template with its parameters.
@@ -117,14 +101,11 @@ pub(crate) async fn send_template(
         operator_id: session.operator_id.clone(),
         ..Default::default()
     };
-    let result = async {
-        Api::of(state.transport.clone(), &session)?
-            .conversations()
-            .send_message(request)
-            .await?;
-        Ok(())
-    };
-    done(result.await, &to, "Template sent.")
+    let result = act(&state, &session, |api| async move {
+        api.conversations().send_message(request).await?;
+        Ok("Template sent.".to_owned())
+    });
+    done(result.await, &to, "Not sent")
 }
 
 /// The template of a form: `name`, `language`, and `p_<placeholder>` fields,
@@ -163,18 +144,11 @@ pub(crate) async fn close(
         id: id.clone(),
         operator_id: session.operator_id.clone(),
     };
-    let result = async {
-        Api::of(state.transport.clone(), &session)?
-            .conversations()
-            .close_conversation(request)
-            .await?;
-        Ok(())
-    };
-    done(
-        result.await,
-        &return_to(&form.back, &id),
-        "Conversation closed.",
-    )
+    let result = act(&state, &session, |api| async move {
+        api.conversations().close_conversation(request).await?;
+        Ok("Conversation closed.".to_owned())
+    });
+    done(result.await, &return_to(&form.back, &id), "Not closed")
 }
 
 /// `POST /console/c/{id}/assign`: to an operator, or a group.
@@ -194,14 +168,11 @@ pub(crate) async fn assign(
         ("", group) => format!("Assigned to group {group}."),
         (operator, _) => format!("Assigned to {operator}."),
     };
-    let result = async {
-        Api::of(state.transport.clone(), &session)?
-            .conversations()
-            .assign_conversation(request)
-            .await?;
-        Ok(())
-    };
-    done(result.await, &return_to(&form.back, &id), &said)
+    let result = act(&state, &session, |api| async move {
+        api.conversations().assign_conversation(request).await?;
+        Ok(said)
+    });
+    done(result.await, &return_to(&form.back, &id), "Not assigned")
 }
 
 /// `POST /console/c/{id}/no-reply`.
@@ -211,18 +182,12 @@ pub(crate) async fn no_reply(
     Path(id): Path<String>,
     Form(form): Form<Back>,
 ) -> Response {
-    let result = async {
-        Api::of(state.transport.clone(), &session)?
-            .conversations()
-            .mark_no_reply_needed(MarkNoReplyNeededRequest { id: id.clone() })
-            .await?;
-        Ok(())
-    };
-    done(
-        result.await,
-        &return_to(&form.back, &id),
-        "Marked as needing no reply.",
-    )
+    let request = MarkNoReplyNeededRequest { id: id.clone() };
+    let result = act(&state, &session, |api| async move {
+        api.conversations().mark_no_reply_needed(request).await?;
+        Ok("Marked as needing no reply.".to_owned())
+    });
+    done(result.await, &return_to(&form.back, &id), "Not marked")
 }
 
 /// `POST /console/c/{id}/read`.
@@ -232,14 +197,12 @@ pub(crate) async fn mark_read(
     Path(id): Path<String>,
     Form(form): Form<Back>,
 ) -> Response {
-    let result = async {
-        Api::of(state.transport.clone(), &session)?
-            .conversations()
-            .mark_read(MarkReadRequest { id: id.clone() })
-            .await?;
-        Ok(())
-    };
-    done(result.await, &return_to(&form.back, &id), "Marked read.")
+    let request = MarkReadRequest { id: id.clone() };
+    let result = act(&state, &session, |api| async move {
+        api.conversations().mark_read(request).await?;
+        Ok("Marked read.".to_owned())
+    });
+    done(result.await, &return_to(&form.back, &id), "Not marked")
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! figures `OperatorService` computes.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use futures::future::join_all;
 use omnibus_proto::{
     DeliveryState, ListDeliveriesRequest, ListOperatorsRequest, ListTemplatesRequest,
@@ -11,7 +11,7 @@ use omnibus_proto::{
     WebhookStatus,
 };
 
-use super::{Notice, back};
+use super::{Notice, act, done};
 use crate::AppState;
 use crate::api::Api;
 use crate::error::PageError;
@@ -98,26 +98,17 @@ pub(crate) async fn sync(
     session: Session,
     Path(channel): Path<String>,
 ) -> Response {
-    let result = async {
-        let r = Api::of(state.transport.clone(), &session)?
-            .templates()
-            .sync_templates(SyncTemplatesRequest {
-                channel_id: channel,
-            })
-            .await?
-            .into_inner();
-        Ok::<_, PageError>(format!(
+    let request = SyncTemplatesRequest {
+        channel_id: channel,
+    };
+    let result = act(&state, &session, |api| async move {
+        let r = api.templates().sync_templates(request).await?.into_inner();
+        Ok(format!(
             "Synced: {} added, {} updated, {} removed.",
             r.added, r.updated, r.removed
         ))
-    };
-    match result.await {
-        Ok(said) => back("/console/templates", &said).into_response(),
-        Err(PageError::Api(s)) if s.code() == tonic::Code::Unauthenticated => {
-            PageError::Api(s).into_response()
-        }
-        Err(e) => back("/console/templates", &format!("Not synced: {e}")).into_response(),
-    }
+    });
+    done(result.await, "/console/templates", "Not synced")
 }
 
 /// `GET /console/webhooks`: outbound webhooks and their recent deliveries.
@@ -224,7 +215,7 @@ pub(crate) async fn operators(
         })
         .collect();
     let body = format!(
-        r#"<section class="panel wide"><h1>Operators</h1><div class="figures"><div class="figure"><strong>{}</strong><span>online</span></div><div class="figure"><strong>{}</strong><span>waiting, unassigned</span></div></div><div class="scroll"><table id="operators"><thead><tr><th>Operator</th><th>Presence</th><th>Waiting</th><th>Handled today</th><th>Last seen</th></tr></thead><tbody>{rows}</tbody></table></div></section>"#,
+        r#"<section class="panel wide"><h1>Operators</h1><div class="figures" id="figures" data-live><div class="figure"><strong>{}</strong><span>online</span></div><div class="figure"><strong>{}</strong><span>waiting, unassigned</span></div></div><div class="scroll" id="operators-live" data-live data-refresh-when-online><table id="operators"><thead><tr><th>Operator</th><th>Presence</th><th>Waiting</th><th>Handled today</th><th>Last seen</th></tr></thead><tbody>{rows}</tbody></table></div></section>"#,
         list.operators
             .iter()
             .filter(|o| o.presence() == Presence::Online)

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use omnibus_proto::{
     AutoReply, Channel, ChannelKind, ChannelSettings, ChannelStatus, CreateChannelRequest,
     Schedule, UpdateChannelRequest, WeeklyInterval,
 };
 use serde::Deserialize;
 
-use super::{Notice, back};
+use super::{Notice, act, done};
 use crate::AppState;
 use crate::api::Api;
 use crate::error::PageError;
@@ -191,24 +191,11 @@ pub(crate) async fn create(
         settings: None,
         api_base_url: form.api_base_url.trim().to_owned(),
     };
-    let result = async {
-        Api::of(state.transport.clone(), &session)?
-            .channels()
-            .create_channel(request)
-            .await
-            .map_err(PageError::from)
-    };
-    match result.await {
-        Ok(c) => back(
-            "/console/channels",
-            &format!("Connected {}.", c.into_inner().name),
-        )
-        .into_response(),
-        Err(PageError::Api(s)) if s.code() == tonic::Code::Unauthenticated => {
-            PageError::Api(s).into_response()
-        }
-        Err(e) => back("/console/channels", &format!("Not connected: {e}")).into_response(),
-    }
+    let result = act(&state, &session, |api| async move {
+        let channel = api.channels().create_channel(request).await?.into_inner();
+        Ok(format!("Connected {}.", channel.name))
+    });
+    done(result.await, "/console/channels", "Not connected")
 }
 
 /// `POST /console/channels/{id}/settings`.
@@ -218,25 +205,26 @@ pub(crate) async fn settings(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let result = async {
-        let settings = parse_settings(&form).map_err(PageError::Invalid)?;
-        Api::of(state.transport.clone(), &session)?
-            .channels()
-            .update_channel(UpdateChannelRequest {
-                id,
-                settings: Some(settings),
-                ..Default::default()
-            })
-            .await?;
-        Ok::<_, PageError>(())
-    };
-    match result.await {
-        Ok(()) => back("/console/channels", "Settings saved.").into_response(),
-        Err(PageError::Api(s)) if s.code() == tonic::Code::Unauthenticated => {
-            PageError::Api(s).into_response()
+    let settings = match parse_settings(&form) {
+        Ok(settings) => settings,
+        Err(why) => {
+            return done(
+                Err(PageError::Invalid(why)),
+                "/console/channels",
+                "Not saved",
+            );
         }
-        Err(e) => back("/console/channels", &format!("Not saved: {e}")).into_response(),
-    }
+    };
+    let request = UpdateChannelRequest {
+        id,
+        settings: Some(settings),
+        ..Default::default()
+    };
+    let result = act(&state, &session, |api| async move {
+        api.channels().update_channel(request).await?;
+        Ok("Settings saved.".to_owned())
+    });
+    done(result.await, "/console/channels", "Not saved")
 }
 
 fn parse_settings(form: &HashMap<String, String>) -> Result<ChannelSettings, String> {

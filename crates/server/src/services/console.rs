@@ -17,7 +17,7 @@ pub(crate) fn start(ctx: &Context, parts: &mut Parts, grpc: SocketAddr) -> Resul
         };
         format!("http://{}", SocketAddr::new(ip, grpc.port()))
     });
-    let router = omnibus_console::router(&ConsoleConfig { grpc_url })?;
+    let router = omnibus_console::router(&ConsoleConfig { grpc_url }, ctx.shutdown.clone())?;
     parts.http = std::mem::take(&mut parts.http).merge(router);
     Ok(())
 }

@@ -20,7 +20,7 @@ APT_INSTALL := $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-i
 OMNIBUS_TEST_POSTGRES_URL ?=
 PG_READY_TIMEOUT := 30
 
-.PHONY: build run stop-nats test lint fmt bench deps deps-nats deps-postgres k8s-check image-check
+.PHONY: build run stop-nats test lint fmt bench deps deps-nats deps-postgres deps-chromium k8s-check image-check
 
 ## build: release binaries (omnibus, omnictl)
 build:
@@ -121,8 +121,15 @@ bench: deps-nats
 	cargo build --release -p omnibus-tests --bins
 	cargo run --release -p omnibus-bench -- all
 
-## deps: install nats-server and PostgreSQL when missing, and start PostgreSQL
-deps: deps-nats deps-postgres
+## deps: install nats-server, PostgreSQL and Chromium (with its WebDriver,
+## for the console's browser tests) when missing, and start PostgreSQL
+deps: deps-nats deps-postgres deps-chromium
+
+deps-chromium:
+	@if ! command -v chromedriver >/dev/null || [ ! -x /usr/bin/chromium ]; then
+	  echo "installing chromium and chromium-driver"
+	  $(APT_INSTALL) chromium chromium-driver
+	fi
 
 deps-nats:
 	@if ! command -v nats-server >/dev/null; then

@@ -213,7 +213,8 @@ impl Sandbox {
         NotificationServiceClient::new(self.grpc_channel().await)
     }
 
-    /// Creates a Telegram channel against the stand-in, with `secret`.
+    /// Creates a Telegram channel against the stand-in, with `secret` (and
+    /// the sandbox's API token, when it has one).
     pub async fn telegram_channel(&self, secret: &str) -> Channel {
         let request = CreateChannelRequest {
             kind: ChannelKind::Telegram as i32,
@@ -229,6 +230,13 @@ impl Sandbox {
             settings: None,
             api_base_url: String::new(),
         };
+        let mut request = tonic::Request::new(request);
+        if let Some(token) = &self.options.api_token {
+            let bearer = format!("Bearer {token}")
+                .parse()
+                .expect("a header-safe token");
+            request.metadata_mut().insert("authorization", bearer);
+        }
         self.channels()
             .await
             .create_channel(request)

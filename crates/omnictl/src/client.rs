@@ -10,11 +10,9 @@ use omnibus_proto::conversation_service_client::ConversationServiceClient;
 use omnibus_proto::notification_service_client::NotificationServiceClient;
 use omnibus_proto::operator_service_client::OperatorServiceClient;
 use omnibus_proto::template_service_client::TemplateServiceClient;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
+use tonic::Status;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Request, Status};
 
 use crate::cli::ApiToken;
 use crate::error::{ConnectError, UsageError};
@@ -27,38 +25,11 @@ const MAX_PAGES: usize = 10_000;
 /// A transport channel with the bearer-token interceptor.
 pub type Authed = InterceptedService<Channel, BearerAuth>;
 
-/// Adds `authorization: Bearer <token>` to every request when a token is set.
-#[derive(Clone, Default)]
-pub struct BearerAuth {
-    header: Option<MetadataValue<Ascii>>,
-}
+pub use omnibus_api::auth::BearerAuth;
 
-impl BearerAuth {
-    /// Builds the interceptor; an empty token sends no header.
-    pub fn new(token: Option<&ApiToken>) -> Result<Self, UsageError> {
-        let token = token.map(ApiToken::expose).filter(|t| !t.is_empty());
-        let Some(token) = token else {
-            return Ok(Self::default());
-        };
-        let mut header: MetadataValue<Ascii> = format!("Bearer {token}").parse().map_err(|_| {
-            UsageError::new("the API token contains characters a header cannot carry")
-        })?;
-        header.set_sensitive(true);
-        Ok(Self {
-            header: Some(header),
-        })
-    }
-}
-
-impl Interceptor for BearerAuth {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(header) = &self.header {
-            request
-                .metadata_mut()
-                .insert("authorization", header.clone());
-        }
-        Ok(request)
-    }
+/// The interceptor for `--token`; an empty token sends no header.
+pub fn bearer(token: Option<&ApiToken>) -> Result<BearerAuth, UsageError> {
+    BearerAuth::new(token.map(ApiToken::expose)).map_err(|e| UsageError::new(e.to_string()))
 }
 
 /// A connected API: hands out typed clients sharing one HTTP/2 connection.
@@ -71,7 +42,7 @@ pub struct Api {
 impl Api {
     /// Connects to `addr` (a missing scheme means `http://`).
     pub async fn connect(addr: &str, token: Option<&ApiToken>) -> anyhow::Result<Self> {
-        let auth = BearerAuth::new(token)?;
+        let auth = bearer(token)?;
         let uri = normalize_addr(addr);
         let endpoint = Endpoint::from_shared(uri.clone())
             .map_err(|e| UsageError::new(format!("invalid --addr {addr:?}: {e}")))?
@@ -168,11 +139,13 @@ pub fn or_empty(value: Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::Request;
+    use tonic::service::Interceptor as _;
 
     #[test]
     fn interceptor_adds_the_bearer_header() {
         let token: ApiToken = "s3cret".parse().unwrap();
-        let mut auth = BearerAuth::new(Some(&token)).unwrap();
+        let mut auth = bearer(Some(&token)).unwrap();
         let request = auth.call(Request::new(())).unwrap();
         let value = request.metadata().get("authorization").unwrap();
         assert_eq!(value.to_str().unwrap(), "Bearer s3cret");
@@ -182,7 +155,7 @@ mod tests {
     fn no_or_empty_token_sends_no_header() {
         let empty: ApiToken = "".parse().unwrap();
         for token in [None, Some(&empty)] {
-            let mut auth = BearerAuth::new(token).unwrap();
+            let mut auth = bearer(token).unwrap();
             let request = auth.call(Request::new(())).unwrap();
             assert!(request.metadata().get("authorization").is_none());
         }
@@ -191,7 +164,7 @@ mod tests {
     #[test]
     fn a_token_with_a_newline_is_refused_without_echoing_it() {
         let token: ApiToken = "abc\ndef".parse().unwrap();
-        let err = BearerAuth::new(Some(&token)).err().unwrap();
+        let err = bearer(Some(&token)).err().unwrap();
         assert!(!err.to_string().contains("abc"));
     }
 

@@ -9,7 +9,7 @@ use tonic::Code;
 use tonic::transport::Endpoint;
 
 use crate::cli::ApiToken;
-use crate::client::{BearerAuth, normalize_addr};
+use crate::client::{BearerAuth, bearer, normalize_addr};
 use crate::error::{ConnectError, UsageError};
 use crate::output::{self, Output};
 
@@ -100,7 +100,7 @@ type Client = NotificationServiceClient<
 >;
 
 async fn connect(addr: &str, token: Option<&ApiToken>) -> anyhow::Result<Client> {
-    let auth = BearerAuth::new(token)?;
+    let auth = bearer(token)?;
     let uri = normalize_addr(addr);
     let channel = Endpoint::from_shared(uri.clone())
         .map_err(|e| UsageError::new(format!("invalid --addr {addr:?}: {e}")))?

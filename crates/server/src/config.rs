@@ -69,6 +69,12 @@ pub const ENV_CREDENTIALS_KEY: &str = "OMNIBUS_CREDENTIALS_KEY";
 pub const ENV_NATS_CREDS: &str = "OMNIBUS_NATS_CREDS";
 /// `OMNIBUS_NATS_CA`: the CA bundle (PEM) of the NATS server; set, TLS is required.
 pub const ENV_NATS_CA: &str = "OMNIBUS_NATS_CA";
+/// `OMNIBUS_CONSOLE`: the operator console at `/console/` (`on` for `serve
+/// all` and `serve console`, `off` for single services).
+pub const ENV_CONSOLE: &str = "OMNIBUS_CONSOLE";
+/// `OMNIBUS_CONSOLE_GRPC_URL`: where the console finds the gRPC API (default:
+/// this process's own gRPC listener; set it for `serve console`).
+pub const ENV_CONSOLE_GRPC_URL: &str = "OMNIBUS_CONSOLE_GRPC_URL";
 
 /// A service the process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +93,8 @@ pub enum Service {
     Timers,
     /// The 24-hour window of WhatsApp and Instagram, held messages and templates.
     Window,
+    /// Only the operator console, a client of the API at `OMNIBUS_CONSOLE_GRPC_URL`.
+    Console,
 }
 
 impl Service {
@@ -155,6 +163,10 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// How long a held message waits for the customer (window service).
     pub window_hold: Duration,
+    /// Whether `/console/` is served.
+    pub console: bool,
+    /// The console's gRPC API; `None`: this process's own listener.
+    pub console_grpc_url: Option<String>,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
     /// Region of phone numbers written without a country code.
@@ -221,6 +233,12 @@ impl ServerConfig {
                 "RU",
             ))
             .map_err(|e| problem(ENV_DEFAULT_REGION, e.to_string()))?,
+            console: switch(
+                &get,
+                ENV_CONSOLE,
+                matches!(service, Service::All | Service::Console),
+            )?,
+            console_grpc_url: get(ENV_CONSOLE_GRPC_URL),
             // Traces name the service, so one trace shows which process
             // (ingress, conversations, …) each span ran in.
             telemetry: TelemetryConfig::from_lookup(&service.process_name(), &lookup),
@@ -311,6 +329,22 @@ fn number<T: std::str::FromStr>(
             .trim()
             .parse()
             .map_err(|_| problem(variable, format!("{value:?} is not a whole number"))),
+    }
+}
+
+fn switch(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(variable)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("on" | "true" | "1" | "yes") => Ok(true),
+        Some("off" | "false" | "0" | "no") => Ok(false),
+        Some(other) => Err(problem(variable, format!("{other:?} is not on or off"))),
     }
 }
 
@@ -452,6 +486,21 @@ mod tests {
         let message = err.to_string();
         assert!(message.starts_with(ENV_CREDENTIALS_KEY), "{message}");
         assert!(message.contains("32 bytes"), "{message}");
+    }
+
+    #[test]
+    fn the_console_is_on_for_serve_all_and_off_for_single_services() {
+        assert!(ServerConfig::with(Service::All, &[]).unwrap().console);
+        assert!(ServerConfig::with(Service::Console, &[]).unwrap().console);
+        assert!(
+            !ServerConfig::with(Service::Conversations, &[])
+                .unwrap()
+                .console
+        );
+        let off = ServerConfig::with(Service::All, &[(ENV_CONSOLE, "off")]).unwrap();
+        assert!(!off.console);
+        let err = ServerConfig::with(Service::All, &[(ENV_CONSOLE, "maybe")]).unwrap_err();
+        assert!(err.to_string().starts_with(ENV_CONSOLE), "{err}");
     }
 
     #[test]

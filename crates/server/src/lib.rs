@@ -52,6 +52,9 @@ pub enum ServerError {
         /// Why.
         source: omnibus_api::error::ServiceError,
     },
+    /// The console's gRPC address is unusable.
+    #[error("console: {0}")]
+    Console(#[from] omnibus_console::ConsoleError),
     /// The timers service could not start.
     #[error("timers: {0}")]
     Timers(#[from] omnibus_timers::TimersError),
@@ -125,6 +128,9 @@ pub async fn run(
     }
     if service.includes(Service::Window) {
         services::window::start(&ctx, &mut parts).await?;
+    }
+    if ctx.config.console {
+        services::console::start(&ctx, &mut parts, listeners.grpc.local_addr()?)?;
     }
     let services::Parts {
         mut grpc,

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ServerConfig;
 
+pub(crate) mod console;
 pub(crate) mod conversations;
 pub(crate) mod ingress;
 pub(crate) mod notifications;

@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod bus;
+mod console;
 mod contacts;
 mod contention;
 mod crash;

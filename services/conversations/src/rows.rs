@@ -98,6 +98,7 @@ pub fn conversation(row: &AnyRow) -> Result<Conversation, sqlx::Error> {
         updated_at: timestamp(int(row, "updated_at_ms")?),
         group_id: text(row, "group_id")?,
         is_group: int(row, "is_group")? != 0,
+        subject_url: String::new(),
     })
 }
 
@@ -122,5 +123,6 @@ pub fn message(row: &AnyRow) -> Result<Message, sqlx::Error> {
         edited: int(row, "edited")? != 0,
         idempotency_key: text(row, "idempotency_key")?,
         template: (!template.is_empty()).then(|| codec::decode(&template)),
+        deleted: false,
     })
 }

@@ -21,3 +21,6 @@ pub mod wire;
 pub const GRAPH_VERSION: &str = "v21.0";
 /// The default provider base URL (`OMNIBUS_INSTAGRAM_API_BASE`).
 pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com";
+
+#[cfg(test)]
+mod fuzz;

@@ -25,3 +25,6 @@ pub mod wire;
 
 /// The default provider base URL (`OMNIBUS_WAZZUP_API_BASE`).
 pub const DEFAULT_API_BASE: &str = "https://api.wazzup24.com";
+
+#[cfg(test)]
+mod fuzz;

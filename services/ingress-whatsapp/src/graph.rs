@@ -2,19 +2,18 @@
 //! reading a phone number (the token check) and listing templates, with
 //! Graph's errors sorted into what the caller can act on.
 //!
-//! The access token travels in the `Authorization` header only; it never
-//! reaches a log line or an error string (any text echoing it is redacted).
+//! The access token travels in the `Authorization` header only; the kit's
+//! provider client redacts any text echoing it.
 
-use std::time::Duration;
-
+use omnibus_ingress::{Provider, ProviderError};
+use omnibus_proto::message_failed::Kind;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::Whatsapp;
+
 /// The Graph API version every path starts with.
 pub const GRAPH_VERSION: &str = "v21.0";
-
-/// How long one request may take before it counts as a transient failure.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Graph error codes that mean "too much, later": 130429 (throughput),
 /// 131056 (pair rate limit), 4 / 80007 (app and account rate limits), and
@@ -96,153 +95,109 @@ pub struct TemplatesPage {
     pub next: Option<String>,
 }
 
-/// A Graph client with one access token. Cheap to clone; the token never
-/// appears in `Debug`.
-#[derive(Clone)]
-pub struct GraphApi {
-    http: reqwest::Client,
-    base_url: String,
-    token: String,
-    timeout: Duration,
+/// Sends one message body with the channel's provider client; returns its
+/// wamid.
+pub async fn send(
+    provider: &Provider,
+    token: &str,
+    phone_number_id: &str,
+    body: &Value,
+) -> Result<String, ProviderError> {
+    let url = format!(
+        "{}/{GRAPH_VERSION}/{phone_number_id}/messages",
+        provider.base_url()
+    );
+    let answer = call(provider, token, provider.http().post(url).json(body)).await?;
+    answer["messages"][0]["id"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| unreadable("the answer carries no message id"))
 }
 
-impl std::fmt::Debug for GraphApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GraphApi")
-            .field("base_url", &self.base_url)
-            .field("token", &"<redacted>")
-            .finish_non_exhaustive()
-    }
+/// The business number behind `phone_number_id`; the cheapest way to
+/// check that the token works for it.
+pub async fn phone_number(
+    provider: &Provider,
+    token: &str,
+    phone_number_id: &str,
+) -> Result<PhoneNumber, ProviderError> {
+    let url = format!(
+        "{}/{GRAPH_VERSION}/{phone_number_id}?fields=verified_name,display_phone_number",
+        provider.base_url()
+    );
+    let answer = call(provider, token, provider.http().get(url)).await?;
+    serde_json::from_value(answer).map_err(|_| unreadable("unreadable phone number"))
 }
 
-impl GraphApi {
-    /// A client of `base_url` (`https://graph.facebook.com`, or a stand-in).
-    pub fn new(http: reqwest::Client, base_url: &str, token: &str) -> Self {
-        Self {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
-            timeout: DEFAULT_REQUEST_TIMEOUT,
-        }
+/// One page of the account's templates, from `after` (a cursor).
+pub async fn templates_page(
+    provider: &Provider,
+    token: &str,
+    business_account_id: &str,
+    after: Option<&str>,
+) -> Result<TemplatesPage, ProviderError> {
+    // Graph's ids and cursors are URL-safe (digits, base64url).
+    let mut url = format!(
+        "{}/{GRAPH_VERSION}/{business_account_id}/message_templates?limit=100\
+         &fields=name,language,status,category,components,id,rejected_reason",
+        provider.base_url()
+    );
+    if let Some(after) = after {
+        url.push_str("&after=");
+        url.push_str(&url_safe(after));
     }
+    let answer = call(provider, token, provider.http().get(url)).await?;
+    let data = answer["data"].as_array().cloned().unwrap_or_default();
+    let after = answer["paging"]["cursors"]["after"]
+        .as_str()
+        .filter(|a| !a.is_empty());
+    let has_next = answer["paging"]["next"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
+    Ok(TemplatesPage {
+        next: after
+            .filter(|_| has_next && !data.is_empty())
+            .map(str::to_owned),
+        data,
+    })
+}
 
-    /// Sets how long one request may take before it counts as transient.
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+/// Makes a Graph request with the access token in `Authorization` only.
+async fn call(
+    provider: &Provider,
+    token: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<Value, ProviderError> {
+    provider.send(&Whatsapp, request.bearer_auth(token)).await
+}
+
+fn unreadable(what: &str) -> ProviderError {
+    GraphError::Transient {
+        code: None,
+        message: what.to_owned(),
     }
+    .into()
+}
 
-    /// Sends one message body; returns its wamid.
-    pub async fn send(&self, phone_number_id: &str, body: &Value) -> Result<String, GraphError> {
-        let url = format!(
-            "{}/{GRAPH_VERSION}/{phone_number_id}/messages",
-            self.base_url
-        );
-        let answer = self.call(self.http.post(url).json(body)).await?;
-        answer["messages"][0]["id"]
-            .as_str()
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| transient(None, "the answer carries no message id".into()))
-    }
-
-    /// The business number behind `phone_number_id`; the cheapest way to
-    /// check that the token works for it.
-    pub async fn phone_number(&self, phone_number_id: &str) -> Result<PhoneNumber, GraphError> {
-        let url = format!(
-            "{}/{GRAPH_VERSION}/{phone_number_id}?fields=verified_name,display_phone_number",
-            self.base_url
-        );
-        let answer = self.call(self.http.get(url)).await?;
-        serde_json::from_value(answer)
-            .map_err(|_| transient(None, "unreadable phone number".into()))
-    }
-
-    /// One page of the account's templates, from `after` (a cursor).
-    pub async fn templates_page(
-        &self,
-        business_account_id: &str,
-        after: Option<&str>,
-    ) -> Result<TemplatesPage, GraphError> {
-        // Graph's ids and cursors are URL-safe (digits, base64url).
-        let mut url = format!(
-            "{}/{GRAPH_VERSION}/{business_account_id}/message_templates?limit=100\
-             &fields=name,language,status,category,components,id,rejected_reason",
-            self.base_url
-        );
-        if let Some(after) = after {
-            url.push_str("&after=");
-            url.push_str(&url_safe(after));
-        }
-        let answer = self.call(self.http.get(url)).await?;
-        let data = answer["data"].as_array().cloned().unwrap_or_default();
-        let after = answer["paging"]["cursors"]["after"]
-            .as_str()
-            .filter(|a| !a.is_empty());
-        let has_next = answer["paging"]["next"]
-            .as_str()
-            .is_some_and(|n| !n.is_empty());
-        Ok(TemplatesPage {
-            next: after
-                .filter(|_| has_next && !data.is_empty())
-                .map(str::to_owned),
-            data,
-        })
-    }
-
-    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, GraphError> {
-        let response = request
-            .bearer_auth(&self.token)
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        decode(status, &bytes).map_err(|e| self.redacted(e))
-    }
-
-    /// A network-level failure, without the URL.
-    fn transport_error(&self, error: reqwest::Error) -> GraphError {
-        let kind = if error.is_timeout() {
-            "timed out"
-        } else if error.is_connect() {
-            "connection failed"
-        } else {
-            "request failed"
-        };
-        let detail = error_chain(&error.without_url());
-        transient(None, self.redact(&format!("{kind}: {detail}")))
-    }
-
-    fn redacted(&self, error: GraphError) -> GraphError {
+impl From<GraphError> for ProviderError {
+    fn from(error: GraphError) -> Self {
+        let reason = error.readable();
+        let code = error.provider_code().map(|c| c.to_string());
         match error {
-            GraphError::Transient { code, message } => GraphError::Transient {
+            GraphError::Transient { .. } => Self::Retry {
+                after: None,
+                reason,
                 code,
-                message: self.redact(&message),
             },
-            GraphError::OutsideWindow { message } => GraphError::OutsideWindow {
-                message: self.redact(&message),
-            },
-            GraphError::Unauthorized { code, message } => GraphError::Unauthorized {
+            GraphError::OutsideWindow { .. } => Self::OutsideWindow { reason, code },
+            GraphError::Unauthorized { .. } => Self::Unauthorized { reason, code },
+            GraphError::Rejected { .. } => Self::Fail {
+                kind: Kind::Rejected,
+                reason,
                 code,
-                message: self.redact(&message),
-            },
-            GraphError::Rejected { code, message } => GraphError::Rejected {
-                code,
-                message: self.redact(&message),
             },
         }
-    }
-
-    fn redact(&self, text: &str) -> String {
-        if self.token.is_empty() {
-            return text.to_owned();
-        }
-        text.replace(&self.token, "<token>")
     }
 }
 
@@ -262,17 +217,6 @@ fn url_safe(value: &str) -> String {
 
 fn transient(code: Option<i64>, message: String) -> GraphError {
     GraphError::Transient { code, message }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 // === answers ===

@@ -7,13 +7,12 @@
 //! (with the channel's `webhook_path` and `verify_token`), so nothing is
 //! registered from here.
 
-use std::sync::Arc;
-
 use omnibus_ingress::setup::reply;
-use omnibus_proto::{ChannelSetupReply, ChannelSetupRequest, channel_setup_reply::Outcome};
+use omnibus_ingress::{Context, ProviderError};
+use omnibus_proto::{ChannelSetupReply, ChannelState, channel_setup_reply::Outcome};
 
-use crate::graph::{GraphApi, GraphError};
-use crate::service::Shared;
+use crate::Whatsapp;
+use crate::graph::phone_number;
 
 /// Credentials without which a channel cannot work.
 const REQUIRED: [&str; 4] = [
@@ -23,10 +22,7 @@ const REQUIRED: [&str; 4] = [
     "phone_number_id",
 ];
 
-pub(crate) async fn check(shared: Arc<Shared>, request: ChannelSetupRequest) -> ChannelSetupReply {
-    let Some(state) = request.state else {
-        return reply(Outcome::Invalid, "setup request without a channel");
-    };
+pub(crate) async fn check(context: &Context, state: ChannelState) -> ChannelSetupReply {
     let credential = |key: &str| {
         state
             .credentials
@@ -57,13 +53,9 @@ pub(crate) async fn check(shared: Arc<Shared>, request: ChannelSetupRequest) -> 
              the phone number itself",
         );
     }
-    let api = GraphApi::new(
-        shared.http.clone(),
-        shared.api_base(&state.api_base_url),
-        credential("access_token").unwrap_or_default(),
-    )
-    .with_request_timeout(shared.config.request_timeout);
-    let number = match api.phone_number(phone_number_id).await {
+    let provider = context.provider::<Whatsapp>(&state);
+    let token = credential("access_token").unwrap_or_default();
+    let number = match phone_number(&provider, token, phone_number_id).await {
         Ok(number) => number,
         Err(err) => return refused(&err),
     };
@@ -79,21 +71,23 @@ pub(crate) async fn check(shared: Arc<Shared>, request: ChannelSetupRequest) -> 
     }
 }
 
-fn refused(err: &GraphError) -> ChannelSetupReply {
+fn refused(err: &ProviderError) -> ChannelSetupReply {
     let (outcome, message) = match err {
-        GraphError::Transient { .. } => (
+        ProviderError::Retry { .. } => (
             Outcome::Unavailable,
             format!(
                 "cannot check the channel with WhatsApp now: {}",
-                err.readable()
+                err.reason()
             ),
         ),
-        GraphError::Unauthorized { .. } => (Outcome::Invalid, err.readable()),
+        ProviderError::Unauthorized { .. } => (Outcome::Invalid, err.reason().to_owned()),
         _ => (
             Outcome::Invalid,
             format!(
-                "WhatsApp refused the phone_number_id or access_token: {err}; check both in \
-                 the Meta App Dashboard"
+                "WhatsApp refused the phone_number_id or access_token: {}; check both in \
+                 the Meta App Dashboard",
+                err.reason()
+                    .trim_start_matches("WhatsApp refused the message: ")
             ),
         ),
     };

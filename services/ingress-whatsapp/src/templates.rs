@@ -1,28 +1,20 @@
 //! Answering the window service's `SyncTemplates`: every template of the
 //! channel's business account at Meta, all pages followed.
 
-use std::sync::Arc;
-
+use omnibus_ingress::{Context, Provider, ProviderError};
 use omnibus_proto::{
-    TemplateState, TemplateStatus, TemplatesFetchReply, TemplatesFetchRequest,
+    ChannelState, TemplateState, TemplateStatus, TemplatesFetchReply,
     templates_fetch_reply::Outcome,
 };
 use serde_json::Value;
 
-use crate::graph::{GraphApi, GraphError};
-use crate::service::Shared;
-use crate::template_status_of;
+use crate::graph::templates_page;
+use crate::{Whatsapp, template_status_of};
 
 /// More pages than any account has; a guard against a cursor loop.
 const MAX_PAGES: usize = 1000;
 
-pub(crate) async fn fetch(
-    shared: Arc<Shared>,
-    request: TemplatesFetchRequest,
-) -> TemplatesFetchReply {
-    let Some(channel) = request.channel else {
-        return reply(Outcome::Invalid, "templates request without a channel");
-    };
+pub(crate) async fn fetch(context: &Context, channel: ChannelState) -> TemplatesFetchReply {
     let credential = |key: &str| {
         channel
             .credentials
@@ -40,13 +32,8 @@ pub(crate) async fn fetch(
              Business Account id with UpdateChannel to sync templates",
         );
     };
-    let api = GraphApi::new(
-        shared.http.clone(),
-        shared.api_base(&channel.api_base_url),
-        token,
-    )
-    .with_request_timeout(shared.config.request_timeout);
-    match fetch_all(&api, account).await {
+    let provider = context.provider::<Whatsapp>(&channel);
+    match fetch_all(&provider, token, account).await {
         Ok(templates) => TemplatesFetchReply {
             outcome: Outcome::Ok as i32,
             message: String::new(),
@@ -60,17 +47,21 @@ pub(crate) async fn fetch(
             };
             reply(
                 outcome,
-                format!("cannot list the templates: {}", err.readable()),
+                format!("cannot list the templates: {}", err.reason()),
             )
         }
     }
 }
 
-async fn fetch_all(api: &GraphApi, account: &str) -> Result<Vec<TemplateState>, GraphError> {
+async fn fetch_all(
+    provider: &Provider,
+    token: &str,
+    account: &str,
+) -> Result<Vec<TemplateState>, ProviderError> {
     let mut templates = Vec::new();
     let mut after: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page = api.templates_page(account, after.as_deref()).await?;
+        let page = templates_page(provider, token, account, after.as_deref()).await?;
         templates.extend(page.data.iter().filter_map(template));
         match page.next {
             Some(next) if after.as_deref() != Some(next.as_str()) => after = Some(next),

@@ -27,6 +27,10 @@ pub const ENV_PUBLIC_URL: &str = "OMNIBUS_PUBLIC_URL";
 pub const ENV_API_TOKEN: &str = "OMNIBUS_API_TOKEN";
 /// `OMNIBUS_TELEGRAM_API_BASE`.
 pub const ENV_TELEGRAM_API_BASE: &str = "OMNIBUS_TELEGRAM_API_BASE";
+/// Instagram messaging (Graph API) base URL.
+pub const ENV_INSTAGRAM_API_BASE: &str = "OMNIBUS_INSTAGRAM_API_BASE";
+/// Wazzup public API v3 base URL.
+pub const ENV_WAZZUP_API_BASE: &str = "OMNIBUS_WAZZUP_API_BASE";
 /// `OMNIBUS_WHATSAPP_API_BASE`: the Graph API (the version is the client's).
 pub const ENV_WHATSAPP_API_BASE: &str = "OMNIBUS_WHATSAPP_API_BASE";
 /// `OMNIBUS_SHUTDOWN_GRACE_SECONDS`: how long in-flight work may take at shutdown.
@@ -46,6 +50,10 @@ pub enum Service {
     IngressTelegram,
     /// WhatsApp Cloud API webhooks, outbound delivery and template fetches.
     IngressWhatsapp,
+    /// Instagram webhooks (Direct and comments) and outbound delivery.
+    IngressInstagram,
+    /// Wazzup webhooks (one account, several channels) and outbound delivery.
+    IngressWazzup,
     /// Operators' live notifications and outbound webhooks.
     Notifications,
     /// Inactivity close, closing messages, auto-replies and off-hours replies.
@@ -111,6 +119,10 @@ pub struct ServerConfig {
     pub telegram_api_base: String,
     /// WhatsApp Cloud API (Graph) base URL.
     pub whatsapp_api_base: String,
+    /// Instagram messaging (Graph API) base URL.
+    pub instagram_api_base: String,
+    /// Wazzup public API v3 base URL.
+    pub wazzup_api_base: String,
     /// How long shutdown waits for in-flight work.
     pub shutdown_grace: Duration,
     /// How long a held message waits for the customer (window service).
@@ -161,6 +173,8 @@ impl ServerConfig {
             },
             telegram_api_base: or(ENV_TELEGRAM_API_BASE, "https://api.telegram.org"),
             whatsapp_api_base: or(ENV_WHATSAPP_API_BASE, "https://graph.facebook.com"),
+            instagram_api_base: or(ENV_INSTAGRAM_API_BASE, "https://graph.facebook.com"),
+            wazzup_api_base: or(ENV_WAZZUP_API_BASE, "https://api.wazzup24.com"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
             // Traces name the service, so one trace shows which process

@@ -1,60 +1,69 @@
 //! Meta's webhook verification, shared with WhatsApp (providers.md §5.1):
-//! the `GET` subscription handshake and `X-Hub-Signature-256` over the raw
-//! body. The signature check itself is WhatsApp's (`omnibus_ingress_whatsapp::
-//! signature`), not a copy; the messenger kit is where both will live.
+//! the `GET` subscription handshake (`verify_token`) and
+//! `X-Hub-Signature-256` over the raw body (`app_secret`). Instagram's
+//! credentials carry the same keys, so WhatsApp's functions are used as
+//! they are, not copied.
 
-use omnibus_core::secret::secrets_equal;
-
-pub use omnibus_ingress_whatsapp::signature::{SIGNATURE_HEADER, is_valid as signature_is_valid};
-
-/// The query of Meta's subscription handshake.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-pub struct Handshake {
-    #[serde(rename = "hub.mode", default)]
-    pub mode: String,
-    #[serde(rename = "hub.verify_token", default)]
-    pub verify_token: String,
-    #[serde(rename = "hub.challenge", default)]
-    pub challenge: String,
-}
-
-/// The challenge to echo when the handshake names the channel's
-/// `verify_token` (compared in constant time), `None` to answer 403.
-pub fn handshake<'a>(query: &'a Handshake, verify_token: &str) -> Option<&'a str> {
-    let subscribe = query.mode == "subscribe";
-    let token_ok = !verify_token.is_empty()
-        && secrets_equal(query.verify_token.as_bytes(), verify_token.as_bytes());
-    (subscribe && token_ok).then_some(query.challenge.as_str())
-}
+pub use omnibus_ingress_whatsapp::webhook::{handshake, verify};
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use axum::http::HeaderMap;
+    use omnibus_ingress::{Answer, Verdict};
+    use omnibus_instagram_standin::webhook::{SIGNATURE_HEADER, sign};
+    use omnibus_proto::ChannelState;
+
     use super::*;
-    use omnibus_instagram_standin::webhook::sign;
+
+    fn channel() -> ChannelState {
+        ChannelState {
+            id: "ch_ig".into(),
+            credentials: HashMap::from([
+                ("app_secret".to_owned(), "app-secret".to_owned()),
+                ("verify_token".to_owned(), "meatyhamhock".to_owned()),
+            ]),
+            ..ChannelState::default()
+        }
+    }
 
     #[test]
     fn the_handshake_echoes_the_challenge_for_the_right_token_only() {
-        let query = Handshake {
-            mode: "subscribe".into(),
-            verify_token: "meatyhamhock".into(),
-            challenge: "1158201444".into(),
-        };
-        assert_eq!(handshake(&query, "meatyhamhock"), Some("1158201444"));
-        assert_eq!(handshake(&query, "other"), None);
-        assert_eq!(handshake(&query, ""), None);
-        let unsubscribe = Handshake {
-            mode: "unsubscribe".into(),
-            ..query
-        };
-        assert_eq!(handshake(&unsubscribe, "meatyhamhock"), None);
+        let mut query = HashMap::from([
+            ("hub.mode".to_owned(), "subscribe".to_owned()),
+            ("hub.verify_token".to_owned(), "meatyhamhock".to_owned()),
+            ("hub.challenge".to_owned(), "1158201444".to_owned()),
+        ]);
+        assert_eq!(
+            handshake(&channel(), &query).unwrap(),
+            Answer::Text("1158201444".into())
+        );
+        query.insert("hub.verify_token".into(), "other".into());
+        assert!(handshake(&channel(), &query).is_err());
     }
 
     #[test]
     fn instagram_signatures_are_meta_signatures() {
         let body = br#"{"object":"instagram","entry":[]}"#;
-        let header = sign("app-secret", body);
-        assert!(signature_is_valid("app-secret", body, header.as_bytes()));
-        assert!(!signature_is_valid("other", body, header.as_bytes()));
-        assert!(!signature_is_valid("app-secret", b"{}", header.as_bytes()));
+        let mut headers = HeaderMap::new();
+        headers.insert(SIGNATURE_HEADER, sign("app-secret", body).parse().unwrap());
+        assert!(matches!(
+            verify(&channel(), &headers, Some(body)),
+            Verdict::Valid
+        ));
+        assert!(matches!(
+            verify(&channel(), &headers, Some(b"{}")),
+            Verdict::Invalid(_)
+        ));
+        headers.insert(SIGNATURE_HEADER, sign("other", body).parse().unwrap());
+        assert!(matches!(
+            verify(&channel(), &headers, Some(body)),
+            Verdict::Invalid(_)
+        ));
+        assert!(matches!(
+            verify(&channel(), &HeaderMap::new(), None),
+            Verdict::Invalid(_)
+        ));
     }
 }

@@ -14,14 +14,23 @@
 //! - [`compose`]: an outbound message → `POST /v3/message` bodies
 //! - [`errors`]: Wazzup's error codes and send answers, made readable
 //! - [`channels`]: Wazzup's channel list, for `ListProviderChannels`
+//! - [`messenger`]: [`Wazzup`], the kit's trait for all of the above
+//! - [`provider_channels`]: the `ListProviderChannels` responder
 
 pub mod channels;
 pub mod compose;
 pub mod errors;
+pub mod messenger;
 pub mod normalize;
 pub mod phone;
+pub mod provider_channels;
 pub mod verify;
 pub mod wire;
+
+pub use messenger::Wazzup;
+
+/// The Wazzup ingress service.
+pub type IngressWazzup = omnibus_ingress::Ingress<Wazzup>;
 
 /// The default provider base URL (`OMNIBUS_WAZZUP_API_BASE`).
 pub const DEFAULT_API_BASE: &str = "https://api.wazzup24.com";

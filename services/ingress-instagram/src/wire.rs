@@ -26,10 +26,13 @@ pub struct Entry {
     #[serde(deserialize_with = "lenient_i64")]
     pub time: i64,
     /// Direct messages, reactions, read receipts.
+    #[serde(deserialize_with = "lenient_list")]
     pub messaging: Vec<Value>,
     /// The same as `messaging`, while another app holds thread control.
+    #[serde(deserialize_with = "lenient_list")]
     pub standby: Vec<Value>,
     /// Comments, and the dashboard's test messages (`field: messages`).
+    #[serde(deserialize_with = "lenient_list")]
     pub changes: Vec<Change>,
     /// A change written straight into the entry (Meta's examples page).
     pub field: String,
@@ -73,6 +76,7 @@ pub struct Party {
 pub struct DirectMessage {
     pub mid: String,
     pub text: String,
+    #[serde(deserialize_with = "lenient_list")]
     pub attachments: Vec<Value>,
     pub is_echo: bool,
     pub is_deleted: bool,
@@ -239,6 +243,17 @@ pub fn to_ms(time: i64) -> i64 {
     } else {
         time.max(0)
     }
+}
+
+/// A list, or nothing (`null` or another type), element by element: an
+/// element of another shape is left out, not the whole list.
+fn lenient_list<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items.iter().filter_map(decode).collect(),
+        _ => Vec::new(),
+    })
 }
 
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

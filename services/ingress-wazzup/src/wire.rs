@@ -15,7 +15,9 @@ pub struct Webhook {
     /// `true` on the connection check Wazzup sends when the URL is set.
     #[serde(deserialize_with = "lenient_bool")]
     pub test: bool,
+    #[serde(deserialize_with = "lenient_list")]
     pub messages: Vec<Value>,
+    #[serde(deserialize_with = "lenient_list")]
     pub statuses: Vec<Value>,
 }
 
@@ -152,6 +154,14 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A list, or nothing when `null`.
+fn lenient_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    })
+}
+
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::String(s) => s,
@@ -189,6 +199,11 @@ mod tests {
         assert!(parse_webhook(br#"{"messages": 5}"#).is_err());
         assert!(parse_webhook(br#"{"test": true}"#).unwrap().test);
         let both = parse_webhook(br#"{"messages":[{}],"statuses":[{},{}],"x":1}"#).unwrap();
+        let half = parse_webhook(br#"{"messages":null,"statuses":[{}],"test":"x"}"#).unwrap();
+        assert_eq!(
+            (half.messages.len(), half.statuses.len(), half.test),
+            (0, 1, false)
+        );
         assert_eq!((both.messages.len(), both.statuses.len()), (1, 2));
     }
 }

@@ -248,3 +248,18 @@ fn the_same_webhook_gives_the_same_events() {
     assert_eq!(run(&body), run(&body));
     assert_eq!(run(&body).events.len(), DIRECT_KINDS.len());
 }
+
+#[test]
+fn null_or_odd_lists_cost_nothing_else() {
+    let mut body = webhook::comment("1786", "What's the price?");
+    body["entry"][0]["messaging"] = Value::Null;
+    body["entry"][0]["standby"] = serde_json::json!({ "odd": true });
+    assert_eq!(run(&body).events.len(), 1);
+    let mut dm = webhook::messaging(vec![webhook::sample("image", "m_1")]);
+    dm["entry"][0]["messaging"][0]["message"]["attachments"] = Value::Null;
+    assert_eq!(
+        run(&dm).events.len(),
+        1,
+        "a message without its attachments is still one"
+    );
+}

@@ -35,7 +35,7 @@ pub fn json(keys: Vec<&'static str>, words: Vec<&'static str>) -> impl Strategy<
 /// Replaces the value at a place chosen by `choice` inside `value` (the
 /// root itself when `choice` says so) with `with`.
 pub fn mutate(value: &mut Value, choice: usize, with: Value) {
-    if choice % 4 != 0 {
+    if !choice.is_multiple_of(4) {
         let child = match value {
             Value::Object(map) if !map.is_empty() => {
                 let key = map

@@ -147,6 +147,17 @@ async fn instagram_direct_in_and_out_with_meta_verification() {
     assert_eq!(sent[0].path, format!("/v21.0/{ACCOUNT_ID}/messages"));
     assert_eq!(sent[0].body["recipient"]["id"], CUSTOMER_ID);
     assert_eq!(sent[0].body["message"]["text"], "Yes, it is!");
+
+    // The customer unsends their message: marked deleted, text kept.
+    let unsend = now(ig::messaging(vec![ig::sample("unsend", "m_1")]));
+    assert_eq!(
+        post(&sandbox, &channel.id, &unsend, Some(APP_SECRET)).await,
+        200
+    );
+    let first = ids::inbound_message_id(&channel.id, CUSTOMER_ID, "m_1");
+    let unsent =
+        wait_for_message(&sandbox, &conversation.id, &first, "deleted", |m| m.deleted).await;
+    assert_eq!(unsent.text, "Hi! Is this jacket still available?");
 }
 
 #[tokio::test]

@@ -60,6 +60,17 @@ impl ChannelDirectory {
             .map(|(_, state)| state.clone())
     }
 
+    /// Every live channel of this messenger known in memory (Wazzup routes
+    /// one account's deliveries among its channels).
+    pub fn live(&self) -> Vec<Arc<ChannelState>> {
+        let channels = self.channels.read().unwrap_or_else(|e| e.into_inner());
+        channels
+            .values()
+            .filter(|(_, state)| state.status != ChannelStatus::Deleted as i32)
+            .map(|(_, state)| state.clone())
+            .collect()
+    }
+
     /// A live channel, re-read from the stream. `Ok(None)` when it does not
     /// exist, is deleted, or belongs to another messenger.
     pub async fn fresh(&self, id: &str) -> Result<Option<Arc<ChannelState>>, BusError> {

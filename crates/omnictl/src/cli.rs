@@ -497,6 +497,55 @@ pub enum SimulateCmd {
     /// any token and prints what Omnibus sends, for trying Omnibus (and the
     /// 24-hour window) without a Meta account.
     WhatsappApi(SimulateWhatsappApiArgs),
+    /// Post an Instagram Direct message (or `--comment`) webhook, signed with
+    /// the channel's app secret (X-Hub-Signature-256), to a channel's webhook.
+    Instagram(SimulateInstagramArgs),
+    /// Post a Wazzup `messages` delivery to a channel's webhook (any channel
+    /// of the account: Wazzup routes by `channelId`).
+    Wazzup(SimulateWazzupArgs),
+}
+
+/// Arguments of `simulate instagram`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateInstagramArgs {
+    /// Base URL of Omnibus's HTTP listener (webhooks).
+    #[arg(long, env = "OMNIBUS_HTTP", default_value = DEFAULT_HTTP)]
+    pub http: String,
+    /// Channel id (as returned by `channels create`).
+    #[arg(long = "channel", value_name = "ID")]
+    pub channel_id: String,
+    /// The channel's `app_secret` credential, which signs the webhook.
+    #[arg(long, value_name = "SECRET")]
+    pub app_secret: String,
+    /// Message (or comment) text.
+    #[arg(long, default_value = "Hi! Is this jacket still available?")]
+    pub text: String,
+    /// A comment under a post instead of a Direct message.
+    #[arg(long)]
+    pub comment: bool,
+}
+
+/// Arguments of `simulate wazzup`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateWazzupArgs {
+    /// Base URL of Omnibus's HTTP listener (webhooks).
+    #[arg(long, env = "OMNIBUS_HTTP", default_value = DEFAULT_HTTP)]
+    pub http: String,
+    /// Channel id (as returned by `channels create`) whose path to post to.
+    #[arg(long = "channel", value_name = "ID")]
+    pub channel_id: String,
+    /// Wazzup's `channelId` the message arrived on (a `channel_id` credential).
+    #[arg(long, value_name = "UUID")]
+    pub wazzup_channel: String,
+    /// The channel's `webhook_token`, sent as `Authorization: Bearer`.
+    #[arg(long, value_name = "TOKEN")]
+    pub webhook_token: Option<String>,
+    /// The customer's chat id (WhatsApp: phone digits).
+    #[arg(long, default_value = "79011112233")]
+    pub chat_id: String,
+    /// Message text.
+    #[arg(long, default_value = "Hello, is delivery available today?")]
+    pub text: String,
 }
 
 /// Arguments of `simulate whatsapp-api`.

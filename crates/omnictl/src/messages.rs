@@ -84,6 +84,7 @@ pub fn send_request(args: MessageSendArgs) -> SendMessageRequest {
         template: args.template.to_ref(),
         idempotency_key: or_empty(args.idempotency_key),
         operator_id: or_empty(args.operator),
+        ..SendMessageRequest::default()
     }
 }
 

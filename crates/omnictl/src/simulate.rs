@@ -7,11 +7,13 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{SimulateCmd, SimulateTelegramApiArgs, SimulateTelegramArgs};
 
+mod instagram_wazzup;
 mod whatsapp;
 
 use crate::client::normalize_addr;
 use crate::error::{ConnectError, HttpStatusError};
 use crate::output::Output;
+pub use instagram_wazzup::{instagram_webhook, wazzup_webhook};
 pub use whatsapp::{post_whatsapp_webhook, whatsapp_text_webhook};
 
 /// Header Telegram sets to the `secret_token` given to `setWebhook`.
@@ -216,6 +218,8 @@ pub async fn run(cmd: SimulateCmd, out: &mut Output<'_>) -> anyhow::Result<()> {
         SimulateCmd::TelegramApi(args) => telegram_api(&args, out).await,
         SimulateCmd::Whatsapp(args) => whatsapp::run(&args, out).await,
         SimulateCmd::WhatsappApi(args) => whatsapp::api(&args, out).await,
+        SimulateCmd::Instagram(args) => instagram_wazzup::instagram(&args, out).await,
+        SimulateCmd::Wazzup(args) => instagram_wazzup::wazzup(&args, out).await,
     }
 }
 

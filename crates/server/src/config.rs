@@ -37,6 +37,10 @@ pub const ENV_TELEGRAM_API_BASE: &str = "OMNIBUS_TELEGRAM_API_BASE";
 /// e.g. `127.0.0.1/32`) that outbound calls may reach; every other
 /// loopback, link-local, private or unique-local address is refused.
 pub const ENV_OUTBOUND_ALLOW: &str = "OMNIBUS_OUTBOUND_ALLOW";
+/// Instagram messaging (Graph API) base URL.
+pub const ENV_INSTAGRAM_API_BASE: &str = "OMNIBUS_INSTAGRAM_API_BASE";
+/// Wazzup public API v3 base URL.
+pub const ENV_WAZZUP_API_BASE: &str = "OMNIBUS_WAZZUP_API_BASE";
 /// `OMNIBUS_WHATSAPP_API_BASE`: the Graph API (the version is the client's).
 pub const ENV_WHATSAPP_API_BASE: &str = "OMNIBUS_WHATSAPP_API_BASE";
 /// `OMNIBUS_HTTP_MAX_CONNECTIONS`: open connections the HTTP listener
@@ -87,6 +91,10 @@ pub enum Service {
     IngressTelegram,
     /// WhatsApp Cloud API webhooks, outbound delivery and template fetches.
     IngressWhatsapp,
+    /// Instagram webhooks (Direct and comments) and outbound delivery.
+    IngressInstagram,
+    /// Wazzup webhooks (one account, several channels) and outbound delivery.
+    IngressWazzup,
     /// Operators' live notifications and outbound webhooks.
     Notifications,
     /// Inactivity close, closing messages, auto-replies and off-hours replies.
@@ -159,6 +167,10 @@ pub struct ServerConfig {
     pub whatsapp_api_base: String,
     /// Internal addresses outbound calls may reach (`OMNIBUS_OUTBOUND_ALLOW`).
     pub outbound_allow: AllowList,
+    /// Instagram messaging (Graph API) base URL.
+    pub instagram_api_base: String,
+    /// Wazzup public API v3 base URL.
+    pub wazzup_api_base: String,
     /// How long shutdown waits for in-flight work.
     pub shutdown_grace: Duration,
     /// How long a held message waits for the customer (window service).
@@ -226,6 +238,8 @@ impl ServerConfig {
             outbound_allow: or(ENV_OUTBOUND_ALLOW, "")
                 .parse()
                 .map_err(|err: AllowListError| problem(ENV_OUTBOUND_ALLOW, err.to_string()))?,
+            instagram_api_base: or(ENV_INSTAGRAM_API_BASE, "https://graph.facebook.com"),
+            wazzup_api_base: or(ENV_WAZZUP_API_BASE, "https://api.wazzup24.com"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
             default_region: omnibus_conversations::contacts::phone::Region::parse(&or(

@@ -120,6 +120,25 @@ pub async fn run(
             &mut parts,
         );
     }
+    if service.includes(Service::IngressInstagram) {
+        let api_base = &ctx.config.instagram_api_base;
+        services::ingress::start(
+            omnibus_ingress_instagram::Instagram,
+            api_base,
+            &ctx,
+            &mut parts,
+        );
+    }
+    if service.includes(Service::IngressWazzup) {
+        let api_base = &ctx.config.wazzup_api_base;
+        services::ingress::start(
+            omnibus_ingress_wazzup::Wazzup::default(),
+            api_base,
+            &ctx,
+            &mut parts,
+        );
+        services::ingress::wazzup_channels(api_base, &ctx);
+    }
     if service.includes(Service::Notifications) {
         services::notifications::start(&ctx, &mut parts).await?;
     }

@@ -9,9 +9,11 @@
 //!
 //! - `nats`: [`NatsServer`], a `nats-server -js` child process.
 //! - `database`: [`TestDatabase`], a throwaway SQLite file or PostgreSQL database.
+//! - [`fuzz`]: random JSON and fixture mutations for parsers' property tests.
 //! - `wait`: [`wait_until`] (bounded polling instead of sleeps) and [`free_port`].
 
 mod database;
+pub mod fuzz;
 mod nats;
 mod wait;
 

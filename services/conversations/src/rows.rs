@@ -23,7 +23,7 @@ pub const CONVERSATION_COLUMNS: &str = "id, channel_id, channel_kind, \
 /// Columns selected for a message.
 pub const MESSAGE_COLUMNS: &str = "id, seq, conversation_id, direction, author_kind, author_name, \
      operator_id, text, attachments, template, status, failure_reason, provider_message_id, \
-     reply_to_message_id, edited, idempotency_key, created_at_ms, updated_at_ms";
+     reply_to_message_id, edited, deleted, idempotency_key, created_at_ms, updated_at_ms";
 
 fn text(row: &AnyRow, column: &str) -> Result<String, sqlx::Error> {
     row.try_get::<String, _>(column)
@@ -82,6 +82,7 @@ pub fn conversation(row: &AnyRow) -> Result<Conversation, sqlx::Error> {
         updated_at: timestamp(int(row, "updated_at_ms")?),
         group_id: text(row, "group_id")?,
         is_group: int(row, "is_group")? != 0,
+        subject_url: String::new(),
     })
 }
 
@@ -106,5 +107,6 @@ pub fn message(row: &AnyRow) -> Result<Message, sqlx::Error> {
         edited: int(row, "edited")? != 0,
         idempotency_key: text(row, "idempotency_key")?,
         template: (!template.is_empty()).then(|| codec::decode(&template)),
+        deleted: int(row, "deleted")? != 0,
     })
 }

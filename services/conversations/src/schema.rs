@@ -111,4 +111,11 @@ CREATE INDEX conv_messages_provider_id ON conv_messages (conversation_id, provid
     WHERE direction = 2;
 "#,
     ),
+    Migration::portable(
+        4,
+        "messages unsent by their author (Instagram unsend, Wazzup delete)",
+        r#"
+ALTER TABLE conv_messages ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;
+"#,
+    ),
 ];

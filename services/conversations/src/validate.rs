@@ -35,7 +35,7 @@ fn credential_keys(kind: ChannelKind) -> (&'static [&'static str], &'static [&'s
             &["access_token", "app_secret", "verify_token"],
             &["account_id"],
         ),
-        ChannelKind::Wazzup => (&["api_key"], &["webhook_token"]),
+        ChannelKind::Wazzup => (&["api_key", "channel_id"], &["webhook_token"]),
         ChannelKind::Unspecified => (&[], &[]),
     }
 }

@@ -91,6 +91,7 @@ fn received(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
         direction: Direction::Inbound.into(),
         author_name: author_name(message),
         contact_id: context.contact_id.clone(),
+        subject_url: String::new(),
     });
     Normalized::Event(context.event(update_id, message.date, payload))
 }
@@ -111,6 +112,7 @@ fn edited(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
         attachments,
         peer: Some(context.peer.clone()),
         contact_id: context.contact_id.clone(),
+        deleted: false,
     });
     let at = message.edit_date.unwrap_or(message.date);
     Normalized::Event(context.event(update_id, at, payload))

@@ -22,7 +22,8 @@ pub mod wire;
 
 mod setup;
 mod templates;
-mod webhook;
+/// Meta's handshake and signature check, shared with Instagram.
+pub mod webhook;
 
 pub use messenger::{DEFAULT_API_BASE, Whatsapp};
 pub use normalize::other::template_status_of;

@@ -12,7 +12,7 @@ use crate::signature::{self, SIGNATURE_HEADER};
 
 /// Meta's subscription check: echo `hub.challenge` when `hub.verify_token`
 /// is the channel's `verify_token`.
-pub(crate) fn handshake(
+pub fn handshake(
     channel: &ChannelState,
     query: &HashMap<String, String>,
 ) -> Result<Answer, WebhookError> {
@@ -37,7 +37,7 @@ pub(crate) fn handshake(
 
 /// The body is signed with the channel's app secret (checked over the raw
 /// bytes, so the body is needed).
-pub(crate) fn verify(channel: &ChannelState, headers: &HeaderMap, body: Option<&[u8]>) -> Verdict {
+pub fn verify(channel: &ChannelState, headers: &HeaderMap, body: Option<&[u8]>) -> Verdict {
     let Some(given) = headers.get(SIGNATURE_HEADER).map(|v| v.as_bytes()) else {
         return Verdict::Invalid(WebhookError::Unauthenticated(
             "missing X-Hub-Signature-256 header",

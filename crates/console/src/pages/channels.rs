@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use omnibus_proto::{
     AutoReply, Channel, ChannelKind, ChannelSettings, ChannelStatus, CreateChannelRequest,
-    Schedule, UpdateChannelRequest, WeeklyInterval,
+    GetChannelRequest, Schedule, UpdateChannelRequest, WeeklyInterval,
 };
 use serde::Deserialize;
 
@@ -205,29 +205,31 @@ pub(crate) async fn settings(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let settings = match parse_settings(&form) {
-        Ok(settings) => settings,
-        Err(why) => {
-            return done(
-                Err(PageError::Invalid(why)),
-                "/console/channels",
-                "Not saved",
-            );
-        }
-    };
-    let request = UpdateChannelRequest {
-        id,
-        settings: Some(settings),
-        ..Default::default()
-    };
+    // The form edits what it shows; settings it does not show (routing,
+    // Viber's welcome message, Instagram's human-agent tag, ...) are kept.
     let result = act(&state, &session, |api| async move {
+        let current = api
+            .channels()
+            .get_channel(GetChannelRequest { id: id.clone() })
+            .await?
+            .into_inner();
+        let settings = parse_settings(&form, current.settings.unwrap_or_default())
+            .map_err(tonic::Status::invalid_argument)?;
+        let request = UpdateChannelRequest {
+            id,
+            settings: Some(settings),
+            ..Default::default()
+        };
         api.channels().update_channel(request).await?;
         Ok("Settings saved.".to_owned())
     });
     done(result.await, "/console/channels", "Not saved")
 }
 
-fn parse_settings(form: &HashMap<String, String>) -> Result<ChannelSettings, String> {
+fn parse_settings(
+    form: &HashMap<String, String>,
+    current: ChannelSettings,
+) -> Result<ChannelSettings, String> {
     let get = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or("");
     let number = |k: &str| -> Result<Option<u32>, String> {
         match get(k) {
@@ -291,6 +293,7 @@ fn parse_settings(form: &HashMap<String, String>) -> Result<ChannelSettings, Str
         off_hours_message: get("off_hours_message").to_owned(),
         default_template: get("default_template").to_owned(),
         unanswered_after_seconds: number("unanswered_after_seconds")?,
+        ..current
     })
 }
 
@@ -310,7 +313,15 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let s = parse_settings(&form).unwrap();
+        let kept = ChannelSettings {
+            human_agent_tag: true,
+            ..Default::default()
+        };
+        let s = parse_settings(&form, kept).unwrap();
+        assert!(
+            s.human_agent_tag,
+            "settings the form does not show are kept"
+        );
         assert_eq!(s.inactivity_close_seconds, Some(900));
         assert_eq!(s.auto_replies[1].delay_seconds, 30);
         assert_eq!(s.auto_replies[1].text, "An operator will answer soon");
@@ -319,6 +330,10 @@ mod tests {
         assert_eq!(schedule.holidays, ["2026-01-01", "2026-01-02"]);
         let mut bad = form.clone();
         bad.insert("hours".into(), "Monday 9-6".into());
-        assert!(parse_settings(&bad).unwrap_err().contains("weekday"));
+        assert!(
+            parse_settings(&bad, ChannelSettings::default())
+                .unwrap_err()
+                .contains("weekday")
+        );
     }
 }

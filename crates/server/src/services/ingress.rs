@@ -18,3 +18,18 @@ pub(crate) fn start<M: Messenger>(messenger: M, api_base: &str, ctx: &Context, p
     parts.http = std::mem::take(&mut parts.http).merge(ingress.router());
     parts.on_stop(ingress.stopped());
 }
+
+/// Serves `ListProviderChannels` for Wazzup (its account's channel list).
+pub(crate) fn wazzup_channels(api_base: &str, ctx: &Context) {
+    let responder = omnibus_ingress_wazzup::provider_channels::serve(
+        ctx.bus.clone(),
+        api_base.to_owned(),
+        KitConfig::default(),
+        ctx.shutdown.clone(),
+    );
+    tokio::spawn(async move {
+        if let Err(error) = responder.await {
+            tracing::warn!(%error, "the wazzup channel-list responder stopped");
+        }
+    });
+}

@@ -1,6 +1,7 @@
 use omnibus_proto::{
     Channel, CreateChannelRequest, DeleteChannelRequest, GetChannelRequest, ListChannelsRequest,
-    ListChannelsResponse, UpdateChannelRequest, channel_service_server::ChannelService,
+    ListChannelsResponse, ListProviderChannelsRequest, ListProviderChannelsResponse,
+    UpdateChannelRequest, channel_service_server::ChannelService,
 };
 use tonic::{Request, Response, Status};
 
@@ -80,5 +81,17 @@ impl ChannelService for ChannelApi {
                 .delete_channel(&request.into_inner().id)
                 .await?,
         ))
+    }
+
+    #[tracing::instrument(skip_all, fields(kind = request.get_ref().kind))]
+    async fn list_provider_channels(
+        &self,
+        request: Request<ListProviderChannelsRequest>,
+    ) -> Result<Response<ListProviderChannelsResponse>, Status> {
+        let channels = self
+            .commands
+            .provider_channels(request.into_inner())
+            .await?;
+        Ok(Response::new(ListProviderChannelsResponse { channels }))
     }
 }

@@ -5,10 +5,10 @@
 use omnibus_core::{ids, kind::messenger, now_ms};
 use omnibus_proto::{
     Channel, ChannelChanged, ChannelKind, ChannelSetupReply, ChannelSetupRequest, ChannelState,
-    ChannelStatus, CreateChannelRequest, UpdateChannelRequest, channel_changed::Change,
-    channel_setup_reply::Outcome, event::Payload,
+    ChannelStatus, CreateChannelRequest, ListProviderChannelsRequest, ProviderChannel,
+    ProviderChannelsReply, ProviderChannelsRequest, UpdateChannelRequest, channel_changed::Change,
+    channel_setup_reply::Outcome, event::Payload, provider_channels_reply,
 };
-use prost::Message as _;
 
 use super::{Commands, event};
 use crate::error::{Result, ServiceError};
@@ -166,43 +166,103 @@ impl Commands {
     /// Asks the messenger's ingress to check the credentials with the
     /// provider (and register the webhook where it can).
     async fn set_up(&self, state: &ChannelState, created: bool) -> Result<ChannelSetupReply> {
-        use async_nats::RequestErrorKind;
         let kind = ChannelKind::try_from(state.kind).unwrap_or(ChannelKind::Unspecified);
+        let request = ChannelSetupRequest {
+            state: Some(state.clone()),
+            created,
+        };
+        let reply: ChannelSetupReply = self
+            .ask(kind, "setup", "check the channel", &request)
+            .await?;
+        match Outcome::try_from(reply.outcome) {
+            Ok(Outcome::Ok) => Ok(reply),
+            Ok(Outcome::Invalid) => Err(ServiceError::InvalidArgument(reply.message)),
+            _ => Err(ServiceError::Unavailable(reply.message)),
+        }
+    }
+
+    /// Lists the channels of a provider account (Wazzup: its transports and
+    /// numbers), asked of the messenger's ingress with the account's key.
+    pub async fn provider_channels(
+        &self,
+        request: ListProviderChannelsRequest,
+    ) -> Result<Vec<ProviderChannel>> {
+        let kind = validate::kind(request.kind)?;
+        if kind != ChannelKind::Wazzup {
+            return Err(ServiceError::invalid(format!(
+                "{} has one channel per account; create it with CreateChannel",
+                messenger(kind)
+            )));
+        }
+        validate::api_base_url(&request.api_base_url)?;
+        if request
+            .credentials
+            .get("api_key")
+            .is_none_or(|k| k.trim().is_empty())
+        {
+            return Err(ServiceError::invalid("credentials.api_key is required"));
+        }
+        let account = ChannelState {
+            kind: kind as i32,
+            credentials: request.credentials,
+            api_base_url: request.api_base_url,
+            ..ChannelState::default()
+        };
+        let request = ProviderChannelsRequest {
+            account: Some(account),
+        };
+        let reply: ProviderChannelsReply = self
+            .ask(
+                kind,
+                "provider_channels",
+                "list the account's channels",
+                &request,
+            )
+            .await?;
+        match provider_channels_reply::Outcome::try_from(reply.outcome) {
+            Ok(provider_channels_reply::Outcome::Ok) => Ok(reply.channels),
+            Ok(provider_channels_reply::Outcome::Invalid) => {
+                Err(ServiceError::InvalidArgument(reply.message))
+            }
+            _ => Err(ServiceError::Unavailable(reply.message)),
+        }
+    }
+
+    /// Asks the messenger's ingress over NATS request/reply (`rpc.<name>.<m>`);
+    /// UNAVAILABLE when nobody answers.
+    async fn ask<Rep: prost::Message + Default>(
+        &self,
+        kind: ChannelKind,
+        name: &str,
+        what: &str,
+        request: &impl prost::Message,
+    ) -> Result<Rep> {
+        use async_nats::RequestErrorKind;
         let service = format!("ingress-{}", messenger(kind));
         let subject = self
             .bus
             .subjects()
-            .rpc(&format!("setup.{}", messenger(kind)));
-        let payload = ChannelSetupRequest {
-            state: Some(state.clone()),
-            created,
-        }
-        .encode_to_vec();
+            .rpc(&format!("{name}.{}", messenger(kind)));
         let request = async_nats::Request::new()
-            .payload(payload.into())
+            .payload(request.encode_to_vec().into())
             .timeout(Some(self.config.setup_timeout));
         let answer = self.bus.client().send_request(subject, request).await;
         let message = match answer {
             Ok(message) => message,
             Err(err) if err.kind() == RequestErrorKind::NoResponders => {
                 return Err(ServiceError::Unavailable(format!(
-                    "no {service} service is running to check the channel with the provider; \
+                    "no {service} service is running to {what} with the provider; \
                      start `omnibus serve {service}` (or `omnibus serve all`)"
                 )));
             }
             Err(err) => {
                 return Err(ServiceError::Unavailable(format!(
-                    "{service} did not answer the channel check: {err}"
+                    "{service} did not answer ({what}): {err}"
                 )));
             }
         };
-        let reply = ChannelSetupReply::decode(message.payload)
-            .map_err(|e| ServiceError::Unavailable(format!("{service} answered garbage: {e}")))?;
-        match Outcome::try_from(reply.outcome) {
-            Ok(Outcome::Ok) => Ok(reply),
-            Ok(Outcome::Invalid) => Err(ServiceError::InvalidArgument(reply.message)),
-            _ => Err(ServiceError::Unavailable(reply.message)),
-        }
+        Rep::decode(message.payload)
+            .map_err(|e| ServiceError::Unavailable(format!("{service} answered garbage: {e}")))
     }
 }
 

@@ -85,6 +85,8 @@ impl Commands {
             provider_chat_id: target.provider_chat_id,
             channel_kind: kind as i32,
             initial_status: status as i32,
+            comment_reply: request.comment_reply,
+            human_agent_tag: false,
         };
         let event = event(
             format!("send:{message_id}"),

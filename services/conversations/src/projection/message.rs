@@ -134,10 +134,22 @@ pub(super) async fn edited(
     event: &Event,
     edited: &MessageEdited,
 ) -> Result<(), sqlx::Error> {
+    let at = super::event_time(event);
+    if edited.deleted {
+        // Unsent by its author: marked, its text kept for the operator.
+        let result =
+            sqlx::query("UPDATE conv_messages SET deleted = 1, updated_at_ms = $1 WHERE id = $2")
+                .bind(at)
+                .bind(edited.message_id.as_str())
+                .execute(&mut *conn)
+                .await?;
+        if result.rows_affected() > 0 {
+            return Ok(());
+        }
+    }
     let attachments = codec::encode(&Attachments {
         items: edited.attachments.clone(),
     });
-    let at = super::event_time(event);
     let result = sqlx::query(
         "UPDATE conv_messages SET text = $1, attachments = $2, edited = 1, updated_at_ms = $3
          WHERE id = $4",
@@ -165,7 +177,8 @@ pub(super) async fn edited(
         ..Default::default()
     };
     received(conn, seq, event, &as_new).await?;
-    sqlx::query("UPDATE conv_messages SET edited = 1 WHERE id = $1")
+    sqlx::query("UPDATE conv_messages SET edited = 1, deleted = $1 WHERE id = $2")
+        .bind(i64::from(edited.deleted))
         .bind(edited.message_id.as_str())
         .execute(conn)
         .await?;

@@ -34,6 +34,7 @@ pub(super) fn status(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
         provider_message_id: status.id.clone(),
         status: value.into(),
         failure_reason,
+        and_earlier: false,
     });
     let id = format!(
         "whatsapp:{}:status:{}:{}",
@@ -85,6 +86,7 @@ pub(super) fn echo(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
         direction: Direction::Outbound.into(),
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
+        subject_url: String::new(),
     });
     let id = format!("whatsapp:{}:{}", channel.id, message.id);
     Some(chat.event(id, &message.timestamp, payload))
@@ -113,6 +115,7 @@ pub(super) fn call(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value)
         direction: Direction::Inbound.into(),
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
+        subject_url: String::new(),
     });
     let id = format!("whatsapp:{}:{key}", channel.id);
     Some(chat.event(id, &call.timestamp, payload))

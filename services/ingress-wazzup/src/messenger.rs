@@ -1,0 +1,253 @@
+//! Wazzup on the messenger kit: what Wazzup differs in.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, header};
+use omnibus_core::ids;
+use omnibus_ingress::{
+    Answer, Call, Context, Inbound, Messenger, Provider, ProviderError, Routed, Verdict, Webhook,
+    WebhookError,
+};
+use omnibus_proto::{
+    ChannelKind, ChannelSetupReply, ChannelState, MessageRequested, ProviderChannel,
+    channel_setup_reply::Outcome, message_failed::Kind,
+};
+use serde_json::Value;
+
+use crate::DEFAULT_API_BASE;
+use crate::channels::parse_channels;
+use crate::compose;
+use crate::errors::{SendError, classify};
+use crate::normalize::{Account, Linked, Sends, SentRef, names_account, normalize};
+use crate::verify::{self, Verdict as TokenVerdict};
+use crate::wire::parse_webhook;
+
+/// How many sent messages are remembered for their statuses.
+const REMEMBERED_SENDS: usize = 100_000;
+
+/// The Wazzup messenger. Remembers which Wazzup message each of our sends
+/// became, so statuses (which name only Wazzup's id) find their message.
+#[derive(Debug, Clone, Default)]
+pub struct Wazzup {
+    sent: Arc<Mutex<HashMap<String, SentRef>>>,
+}
+
+/// One `POST /v3/message` body, with the message it delivers.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub body: Value,
+    pub sent: SentRef,
+}
+
+impl Sends for Wazzup {
+    fn find(&self, wazzup_message_id: &str) -> Option<SentRef> {
+        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.get(wazzup_message_id).cloned()
+    }
+}
+
+impl Wazzup {
+    fn remember(&self, wazzup_message_id: String, sent: SentRef) {
+        let mut map = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= REMEMBERED_SENDS {
+            map.clear();
+        }
+        map.insert(wazzup_message_id, sent);
+    }
+}
+
+fn credential<'a>(channel: &'a ChannelState, key: &str) -> &'a str {
+    channel.credentials.get(key).map_or("", |v| v.trim())
+}
+
+/// The Omnibus channels of `channel`'s Wazzup account (same API key).
+fn account(channel: &ChannelState, webhook: &Webhook<'_>) -> Account {
+    let key = credential(channel, "api_key");
+    let mut channels: Vec<Linked> = webhook
+        .directory
+        .live()
+        .iter()
+        .filter(|c| c.id != channel.id && credential(c, "api_key") == key)
+        .map(|c| Linked {
+            channel_id: c.id.clone(),
+            wazzup_channel_id: credential(c, "channel_id").to_owned(),
+        })
+        .collect();
+    channels.insert(
+        0,
+        Linked {
+            channel_id: channel.id.clone(),
+            wazzup_channel_id: credential(channel, "channel_id").to_owned(),
+        },
+    );
+    Account { channels }
+}
+
+impl Messenger for Wazzup {
+    type Request = Request;
+
+    const KIND: ChannelKind = ChannelKind::Wazzup;
+    const SECRET_KEYS: &'static [&'static str] = &["api_key", "webhook_token"];
+    const DEFAULT_API_BASE: &'static str = DEFAULT_API_BASE;
+
+    fn verify(&self, channel: &ChannelState, headers: &HeaderMap, _body: Option<&[u8]>) -> Verdict {
+        let given = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        match verify::check(credential(channel, "webhook_token"), given) {
+            TokenVerdict::Verified | TokenVerdict::NeedsKnownChannel => Verdict::Valid,
+            TokenVerdict::Refused => Verdict::Invalid(WebhookError::Unauthenticated(
+                "Authorization must be Bearer <webhook_token> of the channel",
+            )),
+        }
+    }
+
+    fn normalize(
+        &self,
+        channel: &ChannelState,
+        webhook: &Webhook<'_>,
+    ) -> Result<Inbound, WebhookError> {
+        let parsed =
+            parse_webhook(webhook.body).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
+        if parsed.test && parsed.messages.is_empty() && parsed.statuses.is_empty() {
+            return Ok(Inbound::ignored("wazzup connection check"));
+        }
+        let account = account(channel, webhook);
+        let has_token = !credential(channel, "webhook_token").is_empty();
+        let empty = parsed.messages.is_empty() && parsed.statuses.is_empty();
+        if !has_token && !empty && !names_account(&account, &parsed, self) {
+            return Err(WebhookError::Forbidden(
+                "the body names no Wazzup channel of this account (set a webhook_token to verify \
+                 deliveries by header)",
+            ));
+        }
+        let normalized = normalize(&account, &parsed, self);
+        Ok(Inbound {
+            events: normalized
+                .events
+                .into_iter()
+                .map(Routed::Conversation)
+                .collect(),
+            skipped: normalized.skipped.into_iter().map(str::to_owned).collect(),
+            answer: Answer::Empty,
+        })
+    }
+
+    fn plan(
+        &self,
+        channel: &ChannelState,
+        message: &MessageRequested,
+    ) -> Result<Vec<Request>, ProviderError> {
+        if credential(channel, "api_key").is_empty() {
+            return Err(ProviderError::Fail {
+                kind: Kind::NotSent,
+                reason: "the channel was deleted before the message could be sent".into(),
+                code: None,
+            });
+        }
+        let bodies = compose::plan(message, credential(channel, "channel_id"))
+            .map_err(|e| ProviderError::refused(e.to_string()))?;
+        let sent = SentRef {
+            channel_id: channel.id.clone(),
+            conversation_id: ids::conversation_id(&channel.id, &message.provider_chat_id),
+            message_id: message.message_id.clone(),
+        };
+        Ok(bodies
+            .into_iter()
+            .map(|body| Request {
+                body,
+                sent: sent.clone(),
+            })
+            .collect())
+    }
+
+    async fn call(&self, call: &Call<'_>, request: &Request) -> Result<String, ProviderError> {
+        let provider = call.provider;
+        let url = format!("{}/v3/message", provider.base_url());
+        let builder = provider
+            .http()
+            .post(url)
+            .bearer_auth(call.credential("api_key"))
+            .json(&request.body);
+        let answer = provider.send(self, builder).await?;
+        // A repeat of a send whose answer was lost has no id: the echo
+        // (carrying our crmMessageId) tells it later.
+        let id = compose::sent_id(&answer).unwrap_or_default();
+        if !id.is_empty() {
+            self.remember(id.clone(), request.sent.clone());
+        }
+        Ok(id)
+    }
+
+    fn classify(&self, status: u16, body: &[u8]) -> Result<Value, ProviderError> {
+        if (200..300).contains(&status) {
+            return Ok(serde_json::from_slice(body).unwrap_or_default());
+        }
+        match classify(status, body) {
+            SendError::AlreadySent => Ok(Value::Null),
+            error => Err(provider_error(error)),
+        }
+    }
+
+    async fn setup(&self, context: &Context, channel: ChannelState) -> ChannelSetupReply {
+        let provider = context.provider::<Self>(&channel);
+        let wanted = credential(&channel, "channel_id").to_owned();
+        let listed = match list_channels(&provider, credential(&channel, "api_key")).await {
+            Ok(listed) => listed,
+            Err(reply) => return reply,
+        };
+        let Some(found) = listed.into_iter().find(|c| c.channel_id == wanted) else {
+            return omnibus_ingress::setup::reply(
+                Outcome::Invalid,
+                format!(
+                    "channel_id {wanted:?} is not a channel of this Wazzup account; \
+                     `omnictl channels create --kind wazzup` (ListProviderChannels) lists them"
+                ),
+            );
+        };
+        ChannelSetupReply {
+            outcome: Outcome::Ok as i32,
+            message: String::new(),
+            display_name: format!("Wazzup {}", found.name),
+            credentials: channel.credentials,
+        }
+    }
+}
+
+/// The account's channels (`GET /v3/channels`), or the failure's reply.
+pub async fn list_channels(
+    provider: &Provider,
+    api_key: &str,
+) -> Result<Vec<ProviderChannel>, ChannelSetupReply> {
+    let url = format!("{}/v3/channels", provider.base_url());
+    let builder = provider.http().get(url).bearer_auth(api_key);
+    match provider.send(&Wazzup::default(), builder).await {
+        Ok(answer) => Ok(parse_channels(&answer)),
+        Err(error) => Err(omnibus_ingress::setup::reply(
+            if error.is_transient() {
+                Outcome::Unavailable
+            } else {
+                Outcome::Invalid
+            },
+            error.reason(),
+        )),
+    }
+}
+
+/// Wazzup's error classes in the kit's.
+fn provider_error(error: SendError) -> ProviderError {
+    let reason = error.readable();
+    match error {
+        SendError::Transient { http_status, .. } => ProviderError::Retry {
+            after: None,
+            reason,
+            code: Some(http_status.to_string()),
+        },
+        SendError::Unauthorized { .. } => ProviderError::Unauthorized { reason, code: None },
+        SendError::Rejected { code, .. } => ProviderError::Fail {
+            kind: Kind::Rejected,
+            reason,
+            code: Some(code).filter(|c| !c.is_empty()),
+        },
+        SendError::AlreadySent => ProviderError::transient(reason),
+    }
+}

@@ -71,6 +71,18 @@ impl ChannelDirectory {
             .collect()
     }
 
+    /// The first live channel of this messenger, from memory, that
+    /// `matches`: for a webhook that routes to several channels by a field
+    /// of its body (Wazzup's `channelId`, kept as a credential).
+    pub fn find(&self, matches: impl Fn(&ChannelState) -> bool) -> Option<Arc<ChannelState>> {
+        let channels = self.channels.read().unwrap_or_else(|e| e.into_inner());
+        channels
+            .values()
+            .map(|(_, state)| state)
+            .find(|state| state.status != ChannelStatus::Deleted as i32 && matches(state))
+            .cloned()
+    }
+
     /// A live channel, re-read from the stream. `Ok(None)` when it does not
     /// exist, is deleted, or belongs to another messenger.
     pub async fn fresh(&self, id: &str) -> Result<Option<Arc<ChannelState>>, BusError> {

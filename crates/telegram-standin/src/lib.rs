@@ -25,12 +25,11 @@
 mod api;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use omnibus_standin::Server;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use crate::state::Shared;
 
@@ -44,10 +43,8 @@ pub const BOT_USERNAME: &str = "acme_support_bot";
 /// A running stand-in. The server stops when this handle is dropped.
 #[derive(Debug)]
 pub struct StandIn {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    /// Dropping the sender tells the server to shut down gracefully.
-    _shutdown: oneshot::Sender<()>,
 }
 
 /// One HTTP call the stand-in received.
@@ -91,46 +88,22 @@ pub struct Webhook {
 
 impl StandIn {
     /// Starts a stand-in on an ephemeral loopback port.
-    ///
-    /// # Panics
-    /// When no loopback port can be bound: a broken test machine.
     pub async fn start() -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0 for the telegram stand-in");
-        Self::serve(listener).await
+        let shared = Arc::new(Shared::default());
+        let server = Server::start("telegram", api::router(shared.clone())).await;
+        StandIn { server, shared }
     }
 
     /// Serves on an already bound listener (the caller picks the address).
-    ///
-    /// # Panics
-    /// When the listener has no local address.
     pub async fn serve(listener: TcpListener) -> StandIn {
-        let addr = listener
-            .local_addr()
-            .expect("local address of the telegram stand-in listener");
         let shared = Arc::new(Shared::default());
-        let app = api::router(shared.clone());
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                // Resolves when the handle sends or is dropped.
-                let _ = stopped.await;
-            });
-            if let Err(error) = server.await {
-                tracing::warn!(%error, "telegram stand-in stopped");
-            }
-        });
-        StandIn {
-            addr,
-            shared,
-            _shutdown: shutdown,
-        }
+        let server = Server::serve("telegram", listener, api::router(shared.clone()));
+        StandIn { server, shared }
     }
 
     /// The base URL to configure instead of `https://api.telegram.org`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Every call received so far, in arrival order.

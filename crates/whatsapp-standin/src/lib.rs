@@ -34,12 +34,11 @@ mod api;
 mod state;
 pub mod webhook;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use omnibus_standin::Server;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use crate::state::Shared;
 
@@ -51,10 +50,8 @@ pub const DISPLAY_PHONE_NUMBER: &str = "+1 555-078-3881";
 /// A running stand-in. The server stops when this handle is dropped.
 #[derive(Debug)]
 pub struct StandIn {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    /// Dropping the sender tells the server to shut down gracefully.
-    _shutdown: oneshot::Sender<()>,
 }
 
 /// One HTTP call the stand-in received.
@@ -176,45 +173,22 @@ impl Scripted {
 
 impl StandIn {
     /// Starts a stand-in on an ephemeral loopback port.
-    ///
-    /// # Panics
-    /// When no loopback port can be bound: a broken test machine.
     pub async fn start() -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0 for the whatsapp stand-in");
-        Self::serve(listener).await
+        let shared = Arc::new(Shared::default());
+        let server = Server::start("whatsapp", api::router(shared.clone())).await;
+        StandIn { server, shared }
     }
 
     /// Serves on an already bound listener (the caller picks the address).
-    ///
-    /// # Panics
-    /// When the listener has no local address.
     pub async fn serve(listener: TcpListener) -> StandIn {
-        let addr = listener
-            .local_addr()
-            .expect("local address of the whatsapp stand-in listener");
         let shared = Arc::new(Shared::default());
-        let app = api::router(shared.clone());
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(error) = server.await {
-                tracing::warn!(%error, "whatsapp stand-in stopped");
-            }
-        });
-        StandIn {
-            addr,
-            shared,
-            _shutdown: shutdown,
-        }
+        let server = Server::serve("whatsapp", listener, api::router(shared.clone()));
+        StandIn { server, shared }
     }
 
     /// The base URL to configure instead of `https://graph.facebook.com`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Every call received so far, in arrival order.

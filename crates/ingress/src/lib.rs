@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`directory`] — the channels of one messenger, with their credentials,
 //!   kept current from the stream (read-your-writes on a miss)
+//! - [`lenient`] — serde helpers for fields providers spell several ways
 //! - [`webhook`] — webhook answers (200/400/401/403/404/413/503) and storing
 //!   normalized events before answering
 //! - [`setup`] — answering the conversations service's channel checks
@@ -10,6 +11,7 @@
 //! - [`outcome`] — recording delivery results of outbound messages
 
 pub mod directory;
+pub mod lenient;
 pub mod outcome;
 pub mod rpc;
 pub mod setup;

@@ -98,6 +98,7 @@ pub fn conversation(row: &AnyRow) -> Result<Conversation, sqlx::Error> {
         updated_at: timestamp(int(row, "updated_at_ms")?),
         group_id: text(row, "group_id")?,
         is_group: int(row, "is_group")? != 0,
+        subject_url: String::new(),
     })
 }
 

@@ -1,6 +1,19 @@
-//! What every messenger's ingress service shares.
+//! The messenger kit: what every messenger's ingress shares, run once.
+//!
+//! A messenger implements [`Messenger`] (verification, normalization, the
+//! send plan and call, the error table, the channel check, templates);
+//! [`Ingress`] runs the rest: the webhook router (body limit, answers,
+//! metrics), the outbound worker (retries, per-conversation order,
+//! outcomes, flagging channels whose credentials are refused), the setup
+//! and template responders, and a provider client that keeps credentials
+//! out of errors.
 //!
 //! # Layout
+//! - [`messenger`] — the trait and the webhook types it speaks
+//! - [`provider`] — provider error classes and the per-channel client
+//! - [`retry`] — bounded retries of provider requests
+//! - [`runtime`] — [`Ingress`]: wiring the pieces for one messenger
+//! - `router`, `send` — the webhook route and the outbound worker
 //! - [`directory`] — the channels of one messenger, with their credentials,
 //!   kept current from the stream (read-your-writes on a miss)
 //! - [`lenient`] — serde helpers for fields providers spell several ways
@@ -12,10 +25,21 @@
 
 pub mod directory;
 pub mod lenient;
+pub mod messenger;
 pub mod outcome;
+pub mod provider;
+pub mod retry;
 pub mod rpc;
+pub mod runtime;
 pub mod setup;
 pub mod webhook;
 
+mod router;
+mod send;
+
 pub use directory::ChannelDirectory;
+pub use messenger::{Answer, Inbound, Messenger, Routed, Verdict, Webhook};
+pub use provider::{Call, Provider, ProviderError};
+pub use retry::RetryPolicy;
+pub use runtime::{Context, Ingress, KitConfig};
 pub use webhook::{BODY_LIMIT, WebhookError};

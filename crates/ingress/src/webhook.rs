@@ -27,6 +27,9 @@ pub enum WebhookError {
     /// The body is not the provider's format.
     #[error("{0}")]
     BadRequest(String),
+    /// The body is larger than [`BODY_LIMIT`].
+    #[error("the body is larger than 1 MiB")]
+    TooLarge,
     /// The stream could not store the event; the provider should retry.
     #[error("the event stream is unavailable, retry later")]
     Unavailable(#[source] BusError),
@@ -40,6 +43,7 @@ impl WebhookError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

@@ -96,7 +96,13 @@ pub async fn run(
         services::conversations::start(&ctx, &mut parts).await?;
     }
     if service.includes(Service::IngressTelegram) {
-        services::ingress_telegram::start(&ctx, &mut parts).await?;
+        let api_base = &ctx.config.telegram_api_base;
+        services::ingress::start(
+            omnibus_ingress_telegram::Telegram,
+            api_base,
+            &ctx,
+            &mut parts,
+        );
     }
     if service.includes(Service::IngressWhatsapp) {
         services::ingress_whatsapp::start(&ctx, &mut parts).await?;

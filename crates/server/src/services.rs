@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::ServerConfig;
 
 pub(crate) mod conversations;
-pub(crate) mod ingress_telegram;
+pub(crate) mod ingress;
 pub(crate) mod ingress_whatsapp;
 pub(crate) mod notifications;
 pub(crate) mod timers;

@@ -1,19 +1,27 @@
-//! Telegram ingress: turns Bot API webhook updates into Omnibus events and
-//! delivers outbound messages through the Bot API.
+//! Telegram on the messenger kit (`omnibus-ingress`): Bot API webhook
+//! updates become Omnibus events; outbound messages go through the Bot API.
 //!
 //! # Layout
 //! - [`wire`]: serde types of the Telegram `Update` and the tolerant parser
 //! - [`normalize`]: `Update` → `omnibus.v1.Event` (`MessageReceived`, `MessageEdited`)
-//! - [`client`]: the Bot API client (`getMe`, `setWebhook`, sends) with error
-//!   classification and retries
+//! - [`webhook`]: the secret-token header check
+//! - [`compose`]: an outbound message → Bot API requests
+//! - [`errors`]: Telegram's answers → what the kit does next
+//! - [`botapi`]: `getMe`, `setWebhook` and the send call
+//! - `setup`: the channel check (token, secret, webhook registration)
+//! - [`messenger`]: [`Telegram`], the kit's trait for all of the above
 
-pub mod client;
-pub mod service;
+pub mod botapi;
+pub mod compose;
+pub mod errors;
+pub mod messenger;
+pub mod normalize;
 pub mod webhook;
+pub mod wire;
 
-mod outbound;
 mod setup;
 
-pub use service::{Config, IngressTelegram};
-pub mod normalize;
-pub mod wire;
+pub use messenger::Telegram;
+
+/// A running Telegram ingress.
+pub type IngressTelegram = omnibus_ingress::Ingress<Telegram>;

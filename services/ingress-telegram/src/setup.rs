@@ -2,22 +2,15 @@
 //! the webhook secret's format, and, when `OMNIBUS_PUBLIC_URL` is set,
 //! registering the webhook with `setWebhook`.
 
-use std::sync::Arc;
-
-use omnibus_core::kind::webhook_path;
 use omnibus_ingress::setup::reply;
-use omnibus_proto::{
-    ChannelKind, ChannelSetupReply, ChannelSetupRequest, channel_setup_reply::Outcome,
-};
+use omnibus_ingress::{Context, ProviderError};
+use omnibus_proto::{ChannelSetupReply, ChannelState, channel_setup_reply::Outcome};
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::client::{ApiError, BotApi};
-use crate::service::Shared;
+use crate::Telegram;
+use crate::botapi::{get_me, set_webhook};
 
-pub(crate) async fn check(shared: Arc<Shared>, request: ChannelSetupRequest) -> ChannelSetupReply {
-    let Some(state) = request.state else {
-        return reply(Outcome::Invalid, "setup request without a channel");
-    };
+pub(crate) async fn check(context: &Context, state: ChannelState) -> ChannelSetupReply {
     let mut credentials = state.credentials.clone();
     let token = credentials.get("bot_token").cloned().unwrap_or_default();
     if !looks_like_bot_token(&token) {
@@ -27,8 +20,8 @@ pub(crate) async fn check(shared: Arc<Shared>, request: ChannelSetupRequest) -> 
              digits, _ or -, as @BotFather gives it)",
         );
     }
-    let public_url = shared.config.public_url.as_deref();
-    let secret = match (credentials.get("secret_token"), public_url) {
+    let webhook_url = context.webhook_url::<Telegram>(&state.id);
+    let secret = match (credentials.get("secret_token"), &webhook_url) {
         (Some(secret), _) if is_valid_secret(secret) => secret.clone(),
         (Some(_), _) => {
             return reply(
@@ -46,22 +39,16 @@ pub(crate) async fn check(shared: Arc<Shared>, request: ChannelSetupRequest) -> 
         }
     };
     credentials.insert("secret_token".into(), secret.clone());
-    let api = BotApi::new(
-        shared.http.clone(),
-        shared.api_base(&state.api_base_url),
-        &token,
-    );
-    let bot = match api.get_me().await {
+    let provider = context.provider::<Telegram>(&ChannelState {
+        credentials: credentials.clone(),
+        ..state.clone()
+    });
+    let bot = match get_me(&provider, &token).await {
         Ok(bot) => bot,
         Err(err) => return refused(&err, "check the bot token"),
     };
-    if let Some(base) = public_url {
-        let url = format!(
-            "{}{}",
-            base.trim_end_matches('/'),
-            webhook_path(ChannelKind::Telegram, &state.id)
-        );
-        if let Err(err) = api.set_webhook(&url, &secret).await {
+    if let Some(url) = webhook_url {
+        if let Err(err) = set_webhook(&provider, &token, &url, &secret).await {
             return refused(&err, "register the webhook");
         }
         tracing::info!(channel_id = %state.id, "telegram webhook registered");
@@ -79,12 +66,13 @@ pub(crate) async fn check(shared: Arc<Shared>, request: ChannelSetupRequest) -> 
     }
 }
 
-fn refused(err: &ApiError, doing: &str) -> ChannelSetupReply {
-    let outcome = match err {
-        ApiError::Transient(_) | ApiError::RetryAfter(_) => Outcome::Unavailable,
-        _ => Outcome::Invalid,
+fn refused(err: &ProviderError, doing: &str) -> ChannelSetupReply {
+    let outcome = if err.is_transient() {
+        Outcome::Unavailable
+    } else {
+        Outcome::Invalid
     };
-    reply(outcome, format!("cannot {doing}: {}", err.readable()))
+    reply(outcome, format!("cannot {doing}: {}", err.reason()))
 }
 
 fn looks_like_bot_token(token: &str) -> bool {

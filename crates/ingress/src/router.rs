@@ -1,0 +1,177 @@
+//! `/webhooks/<messenger>/{channel_id}`: find the channel, verify (by
+//! header before the body is read where the messenger can), read the body
+//! up to [`BODY_LIMIT`], normalize, store every event, then answer 200 with
+//! the messenger's body. Every answer is counted in `/metrics`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use omnibus_proto::ChannelState;
+
+use crate::messenger::{Answer, Messenger, Routed, Verdict, Webhook};
+use crate::runtime::Shared;
+use crate::webhook::{BODY_LIMIT, WebhookError, count_answers, store_inbound};
+
+pub(crate) fn router<M: Messenger>(shared: Arc<Shared<M>>) -> Router {
+    let path = format!("/webhooks/{}/{{channel_id}}", M::name());
+    let mut route = post(receive::<M>);
+    if M::HANDSHAKE {
+        route = route.get(handshake::<M>);
+    }
+    let router = Router::new().route(&path, route).with_state(shared);
+    count_answers(router, M::name())
+}
+
+#[tracing::instrument(skip_all, fields(messenger = M::name(), channel_id = %channel_id))]
+async fn handshake<M: Messenger>(
+    State(shared): State<Arc<Shared<M>>>,
+    Path(channel_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, WebhookError> {
+    let directory = &shared.context.directory;
+    let channel = directory
+        .get(&channel_id)
+        .await?
+        .ok_or(WebhookError::UnknownChannel)?;
+    let answer = match shared.messenger.handshake(&channel, &query) {
+        Ok(answer) => answer,
+        Err(WebhookError::Forbidden(_) | WebhookError::Unauthenticated(_)) => {
+            // The verify token may have just changed.
+            let fresh = directory
+                .fresh(&channel_id)
+                .await?
+                .ok_or(WebhookError::UnknownChannel)?;
+            shared.messenger.handshake(&fresh, &query)?
+        }
+        Err(other) => return Err(other),
+    };
+    tracing::info!("webhook subscription verified");
+    Ok(respond(answer))
+}
+
+#[tracing::instrument(skip_all, fields(messenger = M::name(), channel_id = %channel_id, conversation_id))]
+async fn receive<M: Messenger>(
+    State(shared): State<Arc<Shared<M>>>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, WebhookError> {
+    if declared_length(&headers).is_some_and(|length| length > BODY_LIMIT) {
+        return Err(WebhookError::TooLarge);
+    }
+    let messenger = &shared.messenger;
+    let directory = &shared.context.directory;
+    let mut channel = directory
+        .get(&channel_id)
+        .await?
+        .ok_or(WebhookError::UnknownChannel)?;
+    if let Verdict::Invalid(_) = messenger.verify(&channel, &headers, None) {
+        channel = reverify(&shared, &channel_id, &headers, None).await?;
+    }
+    let needs_body = matches!(
+        messenger.verify(&channel, &headers, None),
+        Verdict::NeedsBody
+    );
+    let body = read_body(request.into_body()).await?;
+    if needs_body
+        && !matches!(
+            messenger.verify(&channel, &headers, Some(&body)),
+            Verdict::Valid
+        )
+    {
+        channel = reverify(&shared, &channel_id, &headers, Some(&body)).await?;
+    }
+    let webhook = Webhook {
+        channel_id: &channel_id,
+        headers: &headers,
+        body: &body,
+        directory,
+    };
+    let inbound = messenger.normalize(&channel, &webhook)?;
+    for why in &inbound.skipped {
+        tracing::debug!(why, "part of a webhook not stored");
+    }
+    // One by one, in order: the provider gets 200 only when all are stored,
+    // and a retry after a partial failure is deduplicated event by event.
+    let bus = &shared.context.bus;
+    for routed in inbound.events {
+        match routed {
+            Routed::Conversation(event) => {
+                tracing::Span::current().record("conversation_id", event.conversation_id.as_str());
+                store_inbound(bus, event).await?;
+            }
+            Routed::Template(mut event) => {
+                event.recorded_at_ms = omnibus_core::now_ms();
+                let subject = bus.subjects().template(&event.channel_id);
+                bus.publish(subject, &event).await?;
+            }
+        }
+    }
+    Ok(respond(inbound.answer))
+}
+
+/// Verification failed with the channel held: re-reads it once from the
+/// stream (its credentials may have just changed) and verifies again.
+async fn reverify<M: Messenger>(
+    shared: &Shared<M>,
+    channel_id: &str,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+) -> Result<Arc<ChannelState>, WebhookError> {
+    let fresh = shared
+        .context
+        .directory
+        .fresh(channel_id)
+        .await?
+        .ok_or(WebhookError::UnknownChannel)?;
+    match shared.messenger.verify(&fresh, headers, body) {
+        Verdict::Invalid(err) => Err(err),
+        Verdict::Valid => Ok(fresh),
+        // Only the header phase may defer to the body.
+        Verdict::NeedsBody if body.is_none() => Ok(fresh),
+        Verdict::NeedsBody => Err(WebhookError::Forbidden("the webhook could not be verified")),
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+async fn read_body(body: Body) -> Result<Bytes, WebhookError> {
+    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|err| {
+        let too_large =
+            std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            })
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            WebhookError::TooLarge
+        } else {
+            WebhookError::BadRequest("the body could not be read".into())
+        }
+    })
+}
+
+fn respond(answer: Answer) -> Response {
+    match answer {
+        Answer::Empty => StatusCode::OK.into_response(),
+        Answer::Text(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Answer::Json(value) => (StatusCode::OK, axum::Json(value)).into_response(),
+    }
+}

@@ -1,0 +1,73 @@
+//! Bot API methods (`getMe`, `setWebhook`, the sends) over the kit's
+//! provider client. The bot token is part of every URL
+//! (`/bot<token>/<method>`); the client redacts it from every error.
+
+use omnibus_ingress::{Provider, ProviderError};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::Telegram;
+
+/// The updates Omnibus asks Telegram to deliver to its webhook.
+pub const ALLOWED_UPDATES: [&str; 3] = ["message", "edited_message", "callback_query"];
+
+/// The bot as Telegram knows it (`getMe`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BotUser {
+    pub id: i64,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub username: String,
+}
+
+/// What Telegram returns about a message it accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct SentMessage {
+    /// Telegram's id of the message, unique inside its chat.
+    pub message_id: i64,
+}
+
+/// Returns the bot behind `token`; the cheapest way to check a token.
+pub async fn get_me(provider: &Provider, token: &str) -> Result<BotUser, ProviderError> {
+    call(provider, token, "getMe", &json!({})).await
+}
+
+/// Points Telegram's webhook at `url`; Telegram will send `secret_token`
+/// in `X-Telegram-Bot-Api-Secret-Token` with every update.
+pub async fn set_webhook(
+    provider: &Provider,
+    token: &str,
+    url: &str,
+    secret_token: &str,
+) -> Result<(), ProviderError> {
+    let body = json!({
+        "url": url,
+        "secret_token": secret_token,
+        "allowed_updates": ALLOWED_UPDATES,
+    });
+    call::<Value>(provider, token, "setWebhook", &body)
+        .await
+        .map(drop)
+}
+
+/// POSTs one Bot API method and decodes its `result`.
+pub async fn call<T: DeserializeOwned>(
+    provider: &Provider,
+    token: &str,
+    method: &str,
+    body: &Value,
+) -> Result<T, ProviderError> {
+    let url = format!("{}/bot{token}/{method}", provider.base_url());
+    let request = provider.http().post(url).json(body);
+    let result = provider.send(&Telegram, request).await?;
+    serde_json::from_value(result).map_err(|_| {
+        ProviderError::transient(
+            "Telegram is unavailable right now (unreadable answer from telegram (http 200))",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests;

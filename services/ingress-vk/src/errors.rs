@@ -54,21 +54,26 @@ impl VkError {
                 "VK refused the community's access_token (revoked or expired); create a new \
                  community token with the messages right and update the channel ({message})"
             ),
-            Self::Unreachable { code: code::BLACKLISTED, .. } => {
+            Self::Unreachable {
+                code: code::BLACKLISTED,
+                ..
+            } => {
                 "the customer has blocked the community; nothing reaches them until they unblock it"
                     .to_owned()
             }
-            Self::Unreachable { code: code::NOT_ALLOWED, .. } => {
-                "the customer has not allowed messages from the community, or forbade them; they \
+            Self::Unreachable {
+                code: code::NOT_ALLOWED,
+                ..
+            } => "the customer has not allowed messages from the community, or forbade them; they \
                  must write to the community or allow its messages first"
-                    .to_owned()
-            }
+                .to_owned(),
             Self::Unreachable { .. } => {
                 "the customer's privacy settings do not let the community write to them".to_owned()
             }
-            Self::Rejected { code: code::TOO_LONG, .. } => {
-                "the message is too long for VK; shorten it".to_owned()
-            }
+            Self::Rejected {
+                code: code::TOO_LONG,
+                ..
+            } => "the message is too long for VK; shorten it".to_owned(),
             Self::Rejected { message, .. } => format!("VK refused the message: {message}"),
         }
     }
@@ -133,16 +138,29 @@ pub fn classify(http_status: u16, body: &[u8]) -> Result<Value, VkError> {
     };
     let status = error.error_code;
     // Bounded: this text ends up in an operator-facing reason.
-    let message: String = format!("{status} {}", error.error_msg).chars().take(200).collect();
+    let message: String = format!("{status} {}", error.error_msg)
+        .chars()
+        .take(200)
+        .collect();
     Err(match status {
         code::TOO_MANY_REQUESTS | code::FLOOD_CONTROL | code::INTERNAL_ERROR => {
-            VkError::Transient { code: Some(status), message }
+            VkError::Transient {
+                code: Some(status),
+                message,
+            }
         }
-        code::AUTH_FAILED => VkError::Unauthorized { code: status, message },
-        code::BLACKLISTED | code::NOT_ALLOWED | code::PRIVACY => {
-            VkError::Unreachable { code: status, message }
-        }
-        _ => VkError::Rejected { code: status, message },
+        code::AUTH_FAILED => VkError::Unauthorized {
+            code: status,
+            message,
+        },
+        code::BLACKLISTED | code::NOT_ALLOWED | code::PRIVACY => VkError::Unreachable {
+            code: status,
+            message,
+        },
+        _ => VkError::Rejected {
+            code: status,
+            message,
+        },
     })
 }
 

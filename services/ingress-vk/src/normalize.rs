@@ -149,7 +149,10 @@ fn edit(channel: &ChannelView<'_>, notification: &Notification) -> Normalized {
 }
 
 fn permission(channel: &ChannelView<'_>, notification: &Notification) -> Normalized {
-    let Some(user) = notification.object::<Permission>().filter(|p| p.user_id > 0) else {
+    let Some(user) = notification
+        .object::<Permission>()
+        .filter(|p| p.user_id > 0)
+    else {
         return Normalized::skip("permission change without a user");
     };
     let allowed = notification.kind == "message_allow";
@@ -182,7 +185,11 @@ fn read(channel: &ChannelView<'_>, notification: &Notification) -> Normalized {
     let Some(read) = notification.object::<Read>() else {
         return Normalized::skip("unreadable read receipt");
     };
-    let peer_id = if read.peer_id != 0 { read.peer_id } else { read.from_id };
+    let peer_id = if read.peer_id != 0 {
+        read.peer_id
+    } else {
+        read.from_id
+    };
     if peer_id <= 0 || read.read_message_id <= 0 {
         return Normalized::skip("read receipt without a dialog or a message");
     }
@@ -207,7 +214,11 @@ fn key_of(message: &Message) -> Option<String> {
 }
 
 fn provider_id(message: &Message) -> String {
-    if message.id > 0 { message.id.to_string() } else { String::new() }
+    if message.id > 0 {
+        message.id.to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// One dialog (or comment thread) of the community: its ids and the peer.

@@ -2,16 +2,16 @@
 //! parameters (providers.md §4.3). `access_token` and `v` are the client's
 //! to add.
 //!
-//! A dialog gets `messages.send` with a `random_id` derived from Omnibus's
-//! message id, so VK itself drops a send that a crash made us repeat, and
-//! the `message_reply` echo can be matched to the message. A comment thread
-//! gets `wall.createComment` / `market.createComment` from the community,
-//! with the same number as `guid`. VK takes media only as its own
+//! A dialog gets `messages.send`; a comment thread gets
+//! `wall.createComment` / `market.createComment` from the community. The
+//! call adds `random_id` (`guid` for comments): the kit's idempotency number
+//! of the message, so VK itself drops a send that a crash made us repeat and
+//! the `message_reply` echo can be matched to the message. VK takes media
+//! only as its own
 //! `photo<owner>_<id>` names; an attachment known only by URL is sent as its
 //! link in the text.
 
 use omnibus_proto::{AttachmentKind, MessageRequested};
-use sha2::{Digest, Sha256};
 
 use crate::normalize::comments::parse_chat_id;
 
@@ -30,7 +30,10 @@ pub struct Call {
 impl Call {
     /// A parameter's value, for tests and logs.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -47,16 +50,6 @@ pub enum PlanError {
     BadPeer(String),
 }
 
-/// `random_id` of the message `message_id`: a positive 31-bit number,
-/// stable across retries (VK checks it over the dialog's history, so it
-/// drops a repeat) and unlikely to collide with another message's.
-pub fn random_id(message_id: &str) -> i32 {
-    let digest = Sha256::digest(format!("vk-random-id\0{message_id}").as_bytes());
-    let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) & 0x7fff_ffff;
-    // 0 means "no random_id" to VK.
-    i32::try_from(n.max(1)).unwrap_or(1)
-}
-
 /// The call that delivers `request`, from the community `group_id`.
 pub fn plan(request: &MessageRequested, group_id: i64) -> Result<Call, PlanError> {
     if request.template.is_some() {
@@ -69,17 +62,25 @@ pub fn plan(request: &MessageRequested, group_id: i64) -> Result<Call, PlanError
     if text.is_empty() && attachments.is_empty() && place.is_none() && sticker.is_none() {
         return Err(PlanError::Empty);
     }
-    let random_id = random_id(&request.message_id).to_string();
     let chat = request.provider_chat_id.as_str();
     let reply_to = request.reply_to_provider_message_id.trim();
     let reply_to = reply_to.parse::<i64>().ok().filter(|id| *id > 0);
     if let Some((kind, owner, item, _user)) = parse_chat_id(chat) {
         let mut params = vec![
             ("owner_id", owner.to_string()),
-            (if kind == "wall" { "post_id" } else { "item_id" }, item.to_string()),
-            ("from_group", if kind == "wall" { group_id.abs().to_string() } else { "1".into() }),
+            (
+                if kind == "wall" { "post_id" } else { "item_id" },
+                item.to_string(),
+            ),
+            (
+                "from_group",
+                if kind == "wall" {
+                    group_id.abs().to_string()
+                } else {
+                    "1".into()
+                },
+            ),
             ("message", text),
-            ("guid", random_id),
         ];
         if !attachments.is_empty() {
             params.push(("attachments", attachments.join(",")));
@@ -87,13 +88,17 @@ pub fn plan(request: &MessageRequested, group_id: i64) -> Result<Call, PlanError
         if let Some(comment) = reply_to {
             params.push(("reply_to_comment", comment.to_string()));
         }
-        let method = if kind == "wall" { "wall.createComment" } else { "market.createComment" };
+        let method = if kind == "wall" {
+            "wall.createComment"
+        } else {
+            "market.createComment"
+        };
         return Ok(Call { method, params });
     }
     let Some(peer_id) = chat.parse::<i64>().ok().filter(|p| *p != 0) else {
         return Err(PlanError::BadPeer(chat.chars().take(64).collect()));
     };
-    let mut params = vec![("peer_id", peer_id.to_string()), ("random_id", random_id)];
+    let mut params = vec![("peer_id", peer_id.to_string())];
     if !text.is_empty() {
         params.push(("message", text));
     }
@@ -110,7 +115,10 @@ pub fn plan(request: &MessageRequested, group_id: i64) -> Result<Call, PlanError
     if let Some(message) = reply_to {
         params.push(("reply_to", message.to_string()));
     }
-    Ok(Call { method: "messages.send", params })
+    Ok(Call {
+        method: "messages.send",
+        params,
+    })
 }
 
 type Content = (String, Vec<String>, Option<(f64, f64)>, Option<String>);
@@ -129,7 +137,9 @@ fn content(request: &MessageRequested) -> Content {
                 let at = attachment.location.clone().unwrap_or_default();
                 place = Some((at.latitude, at.longitude));
             }
-            AttachmentKind::Sticker if file_id.parse::<u64>().is_ok() => sticker = Some(file_id.to_owned()),
+            AttachmentKind::Sticker if file_id.parse::<u64>().is_ok() => {
+                sticker = Some(file_id.to_owned())
+            }
             AttachmentKind::Contact => {
                 let card = attachment.contact.clone().unwrap_or_default();
                 lines.push(format!("{} {}", card.name, card.phone).trim().to_owned());
@@ -139,13 +149,25 @@ fn content(request: &MessageRequested) -> Content {
             _ => {}
         }
     }
-    let text = lines.into_iter().filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n");
+    let text = lines
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     (text, media, place, sticker)
 }
 
 /// `photo-1_2`, `doc3_4_key`, …: a name VK's `attachment` takes.
 fn is_vk_media(id: &str) -> bool {
-    const KINDS: [&str; 7] = ["photo", "doc", "video", "audio_message", "audio", "wall", "market"];
+    const KINDS: [&str; 7] = [
+        "photo",
+        "doc",
+        "video",
+        "audio_message",
+        "audio",
+        "wall",
+        "market",
+    ];
     KINDS.iter().any(|kind| {
         id.strip_prefix(kind).is_some_and(|rest| {
             let mut parts = rest.split('_');

@@ -40,7 +40,10 @@ pub enum Refused {
 }
 
 /// Checks `notification` against the channel's credentials.
-pub fn verify(credentials: &Credentials<'_>, notification: &Notification) -> Result<Verified, Refused> {
+pub fn verify(
+    credentials: &Credentials<'_>,
+    notification: &Notification,
+) -> Result<Verified, Refused> {
     if credentials.group_id != 0 && notification.group_id != credentials.group_id {
         return Err(Refused::OtherCommunity);
     }
@@ -78,18 +81,29 @@ mod tests {
     };
 
     fn check(json: &str) -> Result<Verified, Refused> {
-        verify(&CREDENTIALS, &parse_notification(json.as_bytes()).expect("a vk notification"))
+        verify(
+            &CREDENTIALS,
+            &parse_notification(json.as_bytes()).expect("a vk notification"),
+        )
     }
 
     #[test]
     fn confirmation_is_answered_with_the_code() {
         let answer = check(r#"{"type":"confirmation","group_id":218765432}"#);
         assert_eq!(answer, Ok(Verified::Confirm("1a2b3c4d".into())));
-        let with_secret = check(r#"{"type":"confirmation","group_id":218765432,"secret":"myCallbackSecret42"}"#);
+        let with_secret =
+            check(r#"{"type":"confirmation","group_id":218765432,"secret":"myCallbackSecret42"}"#);
         assert_eq!(with_secret, Ok(Verified::Confirm("1a2b3c4d".into())));
-        let codeless = Credentials { confirmation_code: "", ..CREDENTIALS };
-        let request = parse_notification(br#"{"type":"confirmation","group_id":218765432}"#).expect("vk");
-        assert_eq!(verify(&codeless, &request), Err(Refused::NoConfirmationCode));
+        let codeless = Credentials {
+            confirmation_code: "",
+            ..CREDENTIALS
+        };
+        let request =
+            parse_notification(br#"{"type":"confirmation","group_id":218765432}"#).expect("vk");
+        assert_eq!(
+            verify(&codeless, &request),
+            Err(Refused::NoConfirmationCode)
+        );
     }
 
     #[test]
@@ -106,8 +120,17 @@ mod tests {
         }
         let elsewhere = r#"{"type":"message_new","group_id":1,"secret":"myCallbackSecret42"}"#;
         assert_eq!(check(elsewhere), Err(Refused::OtherCommunity));
-        let secretless = Credentials { secret: "", ..CREDENTIALS };
-        let empty = parse_notification(br#"{"type":"message_new","group_id":218765432,"secret":""}"#).expect("vk");
-        assert_eq!(verify(&secretless, &empty), Err(Refused::WrongSecret), "no secret, no trust");
+        let secretless = Credentials {
+            secret: "",
+            ..CREDENTIALS
+        };
+        let empty =
+            parse_notification(br#"{"type":"message_new","group_id":218765432,"secret":""}"#)
+                .expect("vk");
+        assert_eq!(
+            verify(&secretless, &empty),
+            Err(Refused::WrongSecret),
+            "no secret, no trust"
+        );
     }
 }

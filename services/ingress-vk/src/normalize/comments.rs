@@ -33,13 +33,24 @@ impl Subject {
 /// The subject of a comment notification, if it names one.
 pub fn subject_of(kind: &str, comment: &Comment) -> Option<Subject> {
     if kind == "market_comment_new" {
-        let owner = if comment.market_owner_id != 0 { comment.market_owner_id } else { comment.owner_id };
+        let owner = if comment.market_owner_id != 0 {
+            comment.market_owner_id
+        } else {
+            comment.owner_id
+        };
         return (owner != 0 && comment.item_id > 0).then(|| Subject {
             key: format!("market{owner}_{}", comment.item_id),
-            url: format!("https://vk.com/market{owner}?w=product{owner}_{}", comment.item_id),
+            url: format!(
+                "https://vk.com/market{owner}?w=product{owner}_{}",
+                comment.item_id
+            ),
         });
     }
-    let owner = if comment.post_owner_id != 0 { comment.post_owner_id } else { comment.owner_id };
+    let owner = if comment.post_owner_id != 0 {
+        comment.post_owner_id
+    } else {
+        comment.owner_id
+    };
     (owner != 0 && comment.post_id > 0).then(|| Subject {
         key: format!("wall{owner}_{}", comment.post_id),
         url: format!("https://vk.com/wall{owner}_{}", comment.post_id),
@@ -56,7 +67,12 @@ pub fn parse_chat_id(chat_id: &str) -> Option<(&'static str, i64, i64, i64)> {
         ("market", key.strip_prefix("market")?)
     };
     let (owner, item) = rest.split_once('_')?;
-    Some((kind, owner.parse().ok()?, item.parse().ok()?, user.parse().ok()?))
+    Some((
+        kind,
+        owner.parse().ok()?,
+        item.parse().ok()?,
+        user.parse().ok()?,
+    ))
 }
 
 pub(super) fn comment(channel: &ChannelView<'_>, notification: &Notification) -> Normalized {
@@ -67,7 +83,11 @@ pub(super) fn comment(channel: &ChannelView<'_>, notification: &Notification) ->
         return Normalized::skip("comment without a post or item");
     };
     let by_community = comment.from_id < 0;
-    let user_id = if by_community { comment.reply_to_user } else { comment.from_id };
+    let user_id = if by_community {
+        comment.reply_to_user
+    } else {
+        comment.from_id
+    };
     if user_id <= 0 {
         return Normalized::skip("comment by the community answering nobody");
     }
@@ -104,6 +124,8 @@ pub(super) fn comment(channel: &ChannelView<'_>, notification: &Notification) ->
         ..MessageReceived::default()
     });
     let id = format!("vk:{}:{}:comment:{}", channel.id, subject.key, comment.id);
-    debug_assert!(ids::is_valid_id(&ids::conversation_id(channel.id, &chat_id)));
+    debug_assert!(ids::is_valid_id(&ids::conversation_id(
+        channel.id, &chat_id
+    )));
     Normalized::event(chat.event(id, comment.date, payload))
 }

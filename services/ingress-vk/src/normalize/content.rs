@@ -26,7 +26,11 @@ pub(crate) fn of(message: &Message) -> Body {
 
 fn add(body: &mut Body, message: &Message, depth: usize) {
     let quote = "> ".repeat(depth);
-    let mut lines: Vec<String> = message.text.lines().map(|l| format!("{quote}{l}")).collect();
+    let mut lines: Vec<String> = message
+        .text
+        .lines()
+        .map(|l| format!("{quote}{l}"))
+        .collect();
     for attachment in &message.attachments {
         match of_attachment(attachment) {
             Some(Part::File(file)) => body.attachments.push(file),
@@ -34,7 +38,10 @@ fn add(body: &mut Body, message: &Message, depth: usize) {
                 lines.push(format!("{quote}{text}"));
             }
             Some(Part::Text(_)) => {}
-            None => lines.push(format!("{quote}[a VK attachment Omnibus cannot show ({})]", short(&attachment.kind))),
+            None => lines.push(format!(
+                "{quote}[a VK attachment Omnibus cannot show ({})]",
+                short(&attachment.kind)
+            )),
         }
     }
     if let Some(geo) = &message.geo {
@@ -50,7 +57,10 @@ fn add(body: &mut Body, message: &Message, depth: usize) {
         return;
     }
     for forwarded in &message.fwd_messages {
-        body.text.push_str(&format!("\n{}> forwarded from id{}:", quote, forwarded.from_id));
+        body.text.push_str(&format!(
+            "\n{}> forwarded from id{}:",
+            quote, forwarded.from_id
+        ));
         add(body, forwarded, depth + 1);
     }
 }
@@ -93,7 +103,12 @@ fn of_attachment(attachment: &wire::Attachment) -> Option<Part> {
             Part::File(Attachment {
                 kind: AttachmentKind::Voice.into(),
                 url,
-                provider_file_id: media_id("audio_message", voice.owner_id, voice.id, &voice.access_key),
+                provider_file_id: media_id(
+                    "audio_message",
+                    voice.owner_id,
+                    voice.id,
+                    &voice.access_key,
+                ),
                 mime_type: mime_type.into(),
                 ..Attachment::default()
             })
@@ -110,17 +125,40 @@ fn of_attachment(attachment: &wire::Attachment) -> Option<Part> {
         "link" => Part::Text(attachment.link.as_ref()?.url.clone()),
         "wall" => {
             let post = attachment.wall.as_ref()?;
-            let owner = if post.owner_id != 0 { post.owner_id } else { post.to_id };
+            let owner = if post.owner_id != 0 {
+                post.owner_id
+            } else {
+                post.to_id
+            };
             let excerpt: String = post.text.chars().take(200).collect();
-            Part::Text(format!("[wall post] https://vk.com/wall{owner}_{} {excerpt}", post.id).trim().to_owned())
+            Part::Text(
+                format!(
+                    "[wall post] https://vk.com/wall{owner}_{} {excerpt}",
+                    post.id
+                )
+                .trim()
+                .to_owned(),
+            )
         }
         "video" | "audio" => {
             let media = attachment.video.as_ref().or(attachment.audio.as_ref())?;
-            let kind = if attachment.kind == "video" { AttachmentKind::Video } else { AttachmentKind::Audio };
-            let id = media_id(&attachment.kind, media.owner_id, media.id, &media.access_key);
+            let kind = if attachment.kind == "video" {
+                AttachmentKind::Video
+            } else {
+                AttachmentKind::Audio
+            };
+            let id = media_id(
+                &attachment.kind,
+                media.owner_id,
+                media.id,
+                &media.access_key,
+            );
             Part::File(Attachment {
                 kind: kind.into(),
-                url: format!("https://vk.com/{}{}_{}", attachment.kind, media.owner_id, media.id),
+                url: format!(
+                    "https://vk.com/{}{}_{}",
+                    attachment.kind, media.owner_id, media.id
+                ),
                 provider_file_id: id,
                 file_name: media.title.clone(),
                 ..Attachment::default()
@@ -154,7 +192,11 @@ fn location(geo: &wire::Geo) -> Attachment {
         location: Some(Location {
             latitude: coordinates.latitude,
             longitude: coordinates.longitude,
-            title: geo.place.as_ref().map(|p| p.title.clone()).unwrap_or_default(),
+            title: geo
+                .place
+                .as_ref()
+                .map(|p| p.title.clone())
+                .unwrap_or_default(),
             ..Location::default()
         }),
         ..Attachment::default()

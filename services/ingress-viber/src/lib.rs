@@ -8,9 +8,15 @@
 //!   `DeliveryStatusChanged`) and the answer (the welcome message)
 //! - [`plan`]: an outbound message → `send_message` bodies
 //! - [`errors`]: Viber's `status` codes → retry, fail, flag the channel
+//! - [`messenger`]: [`Viber`] on the messenger kit
+//! - [`setup`]: the channel check (`get_account_info`, `set_webhook`)
 
 pub mod errors;
+pub mod messenger;
 pub mod normalize;
 pub mod plan;
+pub mod setup;
 pub mod signature;
 pub mod wire;
+
+pub use messenger::Viber;

@@ -9,9 +9,14 @@
 //! - [`plan`]: an outbound message → `messages.send` (or comment) parameters,
 //!   with a `random_id` derived from Omnibus's message id
 //! - [`errors`]: VK's error codes → retry, fail, flag the channel
+//! - [`messenger`]: [`Vk`] on the messenger kit, with the channel check
+//!   (`groups.getById`)
 
 pub mod errors;
+pub mod messenger;
 pub mod normalize;
 pub mod plan;
 pub mod verify;
 pub mod wire;
+
+pub use messenger::Vk;

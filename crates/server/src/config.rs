@@ -29,6 +29,10 @@ pub const ENV_API_TOKEN: &str = "OMNIBUS_API_TOKEN";
 pub const ENV_TELEGRAM_API_BASE: &str = "OMNIBUS_TELEGRAM_API_BASE";
 /// `OMNIBUS_WHATSAPP_API_BASE`: the Graph API (the version is the client's).
 pub const ENV_WHATSAPP_API_BASE: &str = "OMNIBUS_WHATSAPP_API_BASE";
+/// `OMNIBUS_VIBER_API_BASE`.
+pub const ENV_VIBER_API_BASE: &str = "OMNIBUS_VIBER_API_BASE";
+/// `OMNIBUS_VK_API_BASE`.
+pub const ENV_VK_API_BASE: &str = "OMNIBUS_VK_API_BASE";
 /// `OMNIBUS_SHUTDOWN_GRACE_SECONDS`: how long in-flight work may take at shutdown.
 pub const ENV_SHUTDOWN_GRACE: &str = "OMNIBUS_SHUTDOWN_GRACE_SECONDS";
 /// `OMNIBUS_WINDOW_HOLD_SECONDS`: how long a message held outside the 24-hour
@@ -46,6 +50,10 @@ pub enum Service {
     IngressTelegram,
     /// WhatsApp Cloud API webhooks, outbound delivery and template fetches.
     IngressWhatsapp,
+    /// Viber bot callbacks and outbound delivery.
+    IngressViber,
+    /// VK Callback API notifications and outbound delivery.
+    IngressVk,
     /// Operators' live notifications and outbound webhooks.
     Notifications,
     /// Inactivity close, closing messages, auto-replies and off-hours replies.
@@ -111,6 +119,10 @@ pub struct ServerConfig {
     pub telegram_api_base: String,
     /// WhatsApp Cloud API (Graph) base URL.
     pub whatsapp_api_base: String,
+    /// Viber REST bot API base URL.
+    pub viber_api_base: String,
+    /// VK API base URL.
+    pub vk_api_base: String,
     /// How long shutdown waits for in-flight work.
     pub shutdown_grace: Duration,
     /// How long a held message waits for the customer (window service).
@@ -161,6 +173,8 @@ impl ServerConfig {
             },
             telegram_api_base: or(ENV_TELEGRAM_API_BASE, "https://api.telegram.org"),
             whatsapp_api_base: or(ENV_WHATSAPP_API_BASE, "https://graph.facebook.com"),
+            viber_api_base: or(ENV_VIBER_API_BASE, "https://chatapi.viber.com"),
+            vk_api_base: or(ENV_VK_API_BASE, "https://api.vk.com"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
             // Traces name the service, so one trace shows which process

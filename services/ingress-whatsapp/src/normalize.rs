@@ -158,6 +158,7 @@ fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Opt
         direction: Direction::Inbound.into(),
         author_name,
         contact_id: chat.contact_id.clone(),
+        echo_key: String::new(),
     });
     Some(chat.event(
         format!("whatsapp:{}:{}", channel.id, message.id),

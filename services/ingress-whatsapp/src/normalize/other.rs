@@ -85,6 +85,7 @@ pub(super) fn echo(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
         direction: Direction::Outbound.into(),
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
+        echo_key: String::new(),
     });
     let id = format!("whatsapp:{}:{}", channel.id, message.id);
     Some(chat.event(id, &message.timestamp, payload))
@@ -113,6 +114,7 @@ pub(super) fn call(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value)
         direction: Direction::Inbound.into(),
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
+        echo_key: String::new(),
     });
     let id = format!("whatsapp:{}:{key}", channel.id);
     Some(chat.event(id, &call.timestamp, payload))

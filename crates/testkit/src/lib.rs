@@ -9,9 +9,12 @@
 //!
 //! - `nats`: [`NatsServer`], a `nats-server -js` child process.
 //! - `database`: [`TestDatabase`], a throwaway SQLite file or PostgreSQL database.
+//! - [`fuzz`]: proptest strategies for webhook parsers: random bytes,
+//!   random JSON, and mutations of a real payload.
 //! - `wait`: [`wait_until`] (bounded polling instead of sleeps) and [`free_port`].
 
 mod database;
+pub mod fuzz;
 mod nats;
 mod wait;
 

@@ -20,3 +20,6 @@ pub mod signature;
 pub mod wire;
 
 pub use messenger::Viber;
+
+#[cfg(test)]
+mod fuzz;

@@ -20,3 +20,6 @@ pub mod verify;
 pub mod wire;
 
 pub use messenger::Vk;
+
+#[cfg(test)]
+mod fuzz;

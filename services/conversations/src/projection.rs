@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 mod bulk;
 mod channel;
 mod conversation;
+mod echo;
 mod message;
 
 /// Name of the projection's durable consumer and checkpoint.
@@ -101,7 +102,7 @@ fn received_run(batch: &[Delivery]) -> Vec<bulk::Received<'_>> {
                     payload: Some(Payload::MessageReceived(received)),
                     ..
                 },
-            ) => Some(bulk::Received {
+            ) if !echo::may_be_ours(received) => Some(bulk::Received {
                 seq: delivery.sequence,
                 event,
                 received,

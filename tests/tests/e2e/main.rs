@@ -16,6 +16,8 @@ mod rebuild;
 mod replicas;
 mod timers;
 mod tracing;
+mod viber;
+mod vk;
 mod webhook;
 mod whatsapp;
 mod window;

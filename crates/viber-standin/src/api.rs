@@ -37,13 +37,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Records the call; `Err` is the answer when the token is refused.
+/// Records the call; `Err` is Viber's `status` when the token is refused.
 fn accept(
     shared: &Shared,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Recorded, Response> {
+) -> Result<Recorded, (i64, &'static str)> {
     let call = Recorded {
         path: uri.path().to_owned(),
         auth_token: headers
@@ -55,8 +55,8 @@ fn accept(
     };
     shared.record(call.clone());
     match call.auth_token.as_deref() {
-        None => Err(status(2, "missing_auth_token")),
-        Some(token) if !shared.token_allowed(token) => Err(status(2, "invalidAuthToken")),
+        None => Err((2, "missing_auth_token")),
+        Some(token) if !shared.token_allowed(token) => Err((2, "invalidAuthToken")),
         Some(_) => Ok(call),
     }
 }
@@ -78,7 +78,7 @@ async fn send_message(
 ) -> Response {
     let call = match accept(&shared, &uri, &headers, &body) {
         Ok(call) => call,
-        Err(refused) => return refused,
+        Err((code, message)) => return status(code, message),
     };
     match shared.next_script() {
         Some(Scripted::Status(code, message)) => return status(code, &message),
@@ -141,8 +141,8 @@ async fn account_info(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = accept(&shared, &uri, &headers, &body) {
-        return refused;
+    if let Err((code, message)) = accept(&shared, &uri, &headers, &body) {
+        return status(code, message);
     }
     Json(json!({
         "status": 0,
@@ -174,7 +174,7 @@ async fn set_webhook(
 ) -> Response {
     let call = match accept(&shared, &uri, &headers, &body) {
         Ok(call) => call,
-        Err(refused) => return refused,
+        Err((code, message)) => return status(code, message),
     };
     let url = call.body["url"].as_str().unwrap_or_default().to_owned();
     if url.is_empty() {

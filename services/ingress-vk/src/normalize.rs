@@ -87,7 +87,7 @@ fn message(channel: &ChannelView<'_>, notification: &Notification, echo: bool) -
     let reply_to = message
         .reply_message
         .as_deref()
-        .and_then(|reply| key_of(reply))
+        .and_then(key_of)
         .map(|key| chat.message_id(&key))
         .unwrap_or_default();
     let (author_kind, direction) = if community_wrote {

@@ -33,7 +33,7 @@ fn add(body: &mut Body, message: &Message, depth: usize) {
         .collect();
     for attachment in &message.attachments {
         match of_attachment(attachment) {
-            Some(Part::File(file)) => body.attachments.push(file),
+            Some(Part::File(file)) => body.attachments.push(*file),
             Some(Part::Text(text)) if !message.text.contains(&text) => {
                 lines.push(format!("{quote}{text}"));
             }
@@ -66,7 +66,7 @@ fn add(body: &mut Body, message: &Message, depth: usize) {
 }
 
 enum Part {
-    File(Attachment),
+    File(Box<Attachment>),
     Text(String),
 }
 
@@ -74,24 +74,24 @@ fn of_attachment(attachment: &wire::Attachment) -> Option<Part> {
     Some(match attachment.kind.as_str() {
         "photo" => {
             let photo = attachment.photo.as_ref()?;
-            Part::File(Attachment {
+            Part::File(Box::new(Attachment {
                 kind: AttachmentKind::Image.into(),
                 url: largest(&photo.sizes),
                 provider_file_id: media_id("photo", photo.owner_id, photo.id, &photo.access_key),
                 mime_type: "image/jpeg".into(),
                 ..Attachment::default()
-            })
+            }))
         }
         "doc" => {
             let doc = attachment.doc.as_ref()?;
-            Part::File(Attachment {
+            Part::File(Box::new(Attachment {
                 kind: AttachmentKind::Document.into(),
                 url: doc.url.clone(),
                 provider_file_id: media_id("doc", doc.owner_id, doc.id, &doc.access_key),
                 file_name: doc.title.clone(),
                 size_bytes: doc.size,
                 ..Attachment::default()
-            })
+            }))
         }
         "audio_message" => {
             let voice = attachment.audio_message.as_ref()?;
@@ -100,7 +100,7 @@ fn of_attachment(attachment: &wire::Attachment) -> Option<Part> {
             } else {
                 (voice.link_ogg.clone(), "audio/ogg")
             };
-            Part::File(Attachment {
+            Part::File(Box::new(Attachment {
                 kind: AttachmentKind::Voice.into(),
                 url,
                 provider_file_id: media_id(
@@ -111,16 +111,16 @@ fn of_attachment(attachment: &wire::Attachment) -> Option<Part> {
                 ),
                 mime_type: mime_type.into(),
                 ..Attachment::default()
-            })
+            }))
         }
         "sticker" => {
             let sticker = attachment.sticker.as_ref()?;
-            Part::File(Attachment {
+            Part::File(Box::new(Attachment {
                 kind: AttachmentKind::Sticker.into(),
                 url: largest(&sticker.images),
                 provider_file_id: sticker.sticker_id.to_string(),
                 ..Attachment::default()
-            })
+            }))
         }
         "link" => Part::Text(attachment.link.as_ref()?.url.clone()),
         "wall" => {
@@ -153,7 +153,7 @@ fn of_attachment(attachment: &wire::Attachment) -> Option<Part> {
                 media.id,
                 &media.access_key,
             );
-            Part::File(Attachment {
+            Part::File(Box::new(Attachment {
                 kind: kind.into(),
                 url: format!(
                     "https://vk.com/{}{}_{}",
@@ -162,7 +162,7 @@ fn of_attachment(attachment: &wire::Attachment) -> Option<Part> {
                 provider_file_id: id,
                 file_name: media.title.clone(),
                 ..Attachment::default()
-            })
+            }))
         }
         _ => return None,
     })

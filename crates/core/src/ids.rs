@@ -45,6 +45,16 @@ pub fn random_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::now_v7().simple())
 }
 
+/// `key` as a positive 31-bit number (FNV-1a, never 0), for providers that
+/// deduplicate sends by an integer (VK `random_id`): the kit sends it, and
+/// the conversations service recognises the provider's echo by it.
+pub fn idempotency_number(key: &str) -> i32 {
+    let hash = key.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    i32::try_from(hash & 0x7fff_ffff).unwrap_or(i32::MAX).max(1)
+}
+
 /// A message id is safe in a NATS subject token and a URL path segment.
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
@@ -79,6 +89,15 @@ mod tests {
             outbound_message_id("cv_1", None),
             outbound_message_id("cv_1", None)
         );
+    }
+
+    #[test]
+    fn idempotency_numbers_are_stable_positive_and_spread() {
+        let a = idempotency_number("msg_1");
+        assert_eq!(a, idempotency_number("msg_1"));
+        assert!(a > 0);
+        assert_ne!(a, idempotency_number("msg_2"));
+        assert!(idempotency_number("") > 0);
     }
 
     #[test]

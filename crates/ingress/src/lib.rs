@@ -16,6 +16,7 @@
 //! - `router`, `send` — the webhook route and the outbound worker
 //! - [`directory`] — the channels of one messenger, with their credentials,
 //!   kept current from the stream (read-your-writes on a miss)
+//! - [`lenient`] — serde helpers for fields providers spell several ways
 //! - [`webhook`] — webhook answers (200/400/401/403/404/413/503) and storing
 //!   normalized events before answering
 //! - [`setup`] — answering the conversations service's channel checks
@@ -23,6 +24,7 @@
 //! - [`outcome`] — recording delivery results of outbound messages
 
 pub mod directory;
+pub mod lenient;
 pub mod messenger;
 pub mod outcome;
 pub mod provider;

@@ -295,12 +295,6 @@ impl Call<'_> {
     /// [`idempotency_key`](Self::idempotency_key) as a positive 31-bit
     /// number (FNV-1a), for providers that want an integer.
     pub fn idempotency_number(&self) -> i32 {
-        let hash = self
-            .idempotency_key()
-            .bytes()
-            .fold(0x811c_9dc5_u32, |hash, byte| {
-                (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-            });
-        i32::try_from(hash & 0x7fff_ffff).unwrap_or(i32::MAX).max(1)
+        omnibus_core::ids::idempotency_number(&self.idempotency_key())
     }
 }

@@ -58,6 +58,10 @@ pub const ENV_HTTP_IDLE_TIMEOUT: &str = "OMNIBUS_HTTP_IDLE_TIMEOUT_SECONDS";
 /// The shortest `OMNIBUS_API_TOKEN` accepted: shorter ones are guessable
 /// (and usually placeholders such as `change-me`).
 pub const MIN_API_TOKEN_LEN: usize = 16;
+/// `OMNIBUS_VIBER_API_BASE`.
+pub const ENV_VIBER_API_BASE: &str = "OMNIBUS_VIBER_API_BASE";
+/// `OMNIBUS_VK_API_BASE`.
+pub const ENV_VK_API_BASE: &str = "OMNIBUS_VK_API_BASE";
 /// `OMNIBUS_SHUTDOWN_GRACE_SECONDS`: how long in-flight work may take at shutdown.
 pub const ENV_SHUTDOWN_GRACE: &str = "OMNIBUS_SHUTDOWN_GRACE_SECONDS";
 /// `OMNIBUS_WINDOW_HOLD_SECONDS`: how long a message held outside the 24-hour
@@ -95,6 +99,10 @@ pub enum Service {
     IngressInstagram,
     /// Wazzup webhooks (one account, several channels) and outbound delivery.
     IngressWazzup,
+    /// Viber bot callbacks and outbound delivery.
+    IngressViber,
+    /// VK Callback API notifications and outbound delivery.
+    IngressVk,
     /// Operators' live notifications and outbound webhooks.
     Notifications,
     /// Inactivity close, closing messages, auto-replies and off-hours replies.
@@ -171,6 +179,10 @@ pub struct ServerConfig {
     pub instagram_api_base: String,
     /// Wazzup public API v3 base URL.
     pub wazzup_api_base: String,
+    /// Viber REST bot API base URL.
+    pub viber_api_base: String,
+    /// VK API base URL.
+    pub vk_api_base: String,
     /// How long shutdown waits for in-flight work.
     pub shutdown_grace: Duration,
     /// How long a held message waits for the customer (window service).
@@ -240,6 +252,8 @@ impl ServerConfig {
                 .map_err(|err: AllowListError| problem(ENV_OUTBOUND_ALLOW, err.to_string()))?,
             instagram_api_base: or(ENV_INSTAGRAM_API_BASE, "https://graph.facebook.com"),
             wazzup_api_base: or(ENV_WAZZUP_API_BASE, "https://api.wazzup24.com"),
+            viber_api_base: or(ENV_VIBER_API_BASE, "https://chatapi.viber.com"),
+            vk_api_base: or(ENV_VK_API_BASE, "https://api.vk.com"),
             shutdown_grace: Duration::from_secs(number(&get, ENV_SHUTDOWN_GRACE, 20)?),
             window_hold: window_hold(&get)?,
             default_region: omnibus_conversations::contacts::phone::Region::parse(&or(

@@ -111,6 +111,14 @@ pub async fn run(
             &mut parts,
         );
     }
+    if service.includes(Service::IngressViber) {
+        let api_base = &ctx.config.viber_api_base;
+        services::ingress::start(omnibus_ingress_viber::Viber, api_base, &ctx, &mut parts);
+    }
+    if service.includes(Service::IngressVk) {
+        let api_base = &ctx.config.vk_api_base;
+        services::ingress::start(omnibus_ingress_vk::Vk, api_base, &ctx, &mut parts);
+    }
     if service.includes(Service::IngressWhatsapp) {
         let api_base = &ctx.config.whatsapp_api_base;
         services::ingress::start(

@@ -9,7 +9,8 @@
 //!
 //! - `nats`: [`NatsServer`], a `nats-server -js` child process.
 //! - `database`: [`TestDatabase`], a throwaway SQLite file or PostgreSQL database.
-//! - [`fuzz`]: random JSON and fixture mutations for parsers' property tests.
+//! - [`fuzz`]: proptest strategies for webhook parsers: random bytes,
+//!   random JSON, and mutations of a real payload.
 //! - `wait`: [`wait_until`] (bounded polling instead of sleeps) and [`free_port`].
 
 mod database;

@@ -16,6 +16,7 @@ mod activity;
 mod bulk;
 mod channel;
 mod conversation;
+mod echo;
 mod message;
 
 /// Name of the projection's durable consumer and checkpoint.
@@ -117,7 +118,7 @@ fn received_run(batch: &[Delivery]) -> Vec<bulk::Received<'_>> {
                     payload: Some(Payload::MessageReceived(received)),
                     ..
                 },
-            ) => Some(bulk::Received {
+            ) if !echo::may_be_ours(received) => Some(bulk::Received {
                 seq: delivery.sequence,
                 event,
                 received,

@@ -3,7 +3,8 @@
 //! payload fixture, 10,000 cases each.
 
 use omnibus_instagram_standin::webhook;
-use omnibus_testkit::fuzz::{CASES, mutate};
+use omnibus_testkit::fuzz::CASES;
+use omnibus_testkit::fuzz::shaped::mutate;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -27,7 +28,7 @@ fn run(body: &[u8]) {
 /// Every fixture the stand-in builds, as real payloads.
 /// Random JSON with Instagram's field names.
 fn any_json() -> impl Strategy<Value = Value> {
-    omnibus_testkit::fuzz::json(
+    omnibus_testkit::fuzz::shaped::json(
         vec![
             "object",
             "entry",

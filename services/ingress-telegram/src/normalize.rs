@@ -92,6 +92,7 @@ fn received(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
         author_name: author_name(message),
         contact_id: context.contact_id.clone(),
         subject_url: String::new(),
+        echo_key: String::new(),
     });
     Normalized::Event(context.event(update_id, message.date, payload))
 }

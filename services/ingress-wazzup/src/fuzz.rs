@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use omnibus_testkit::fuzz::{CASES, mutate};
+use omnibus_testkit::fuzz::CASES;
+use omnibus_testkit::fuzz::shaped::mutate;
 use omnibus_wazzup_standin::webhook;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -36,7 +37,7 @@ fn run(body: &[u8]) {
 
 /// Random JSON with Wazzup's field names.
 fn any_json() -> impl Strategy<Value = Value> {
-    omnibus_testkit::fuzz::json(
+    omnibus_testkit::fuzz::shaped::json(
         vec![
             "test",
             "messages",

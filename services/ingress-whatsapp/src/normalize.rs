@@ -159,6 +159,7 @@ fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Opt
         author_name,
         contact_id: chat.contact_id.clone(),
         subject_url: String::new(),
+        echo_key: String::new(),
     });
     Some(chat.event(
         format!("whatsapp:{}:{}", channel.id, message.id),

@@ -25,6 +25,8 @@ mod sealed;
 mod security;
 mod timers;
 mod tracing;
+mod viber;
+mod vk;
 mod wazzup;
 mod webhook;
 mod whatsapp;

@@ -203,6 +203,7 @@ static EMPTY_PEER: Peer = Peer {
     phone: String::new(),
     is_group: false,
     chat_title: String::new(),
+    subject_url: String::new(),
 };
 
 impl<'a> ContactRow<'a> {

@@ -8,6 +8,7 @@ use omnibus_proto::{
 use sqlx::AnyConnection;
 
 use super::conversation::{self, Effect, Party};
+use super::echo;
 use crate::codec::{self, Attachments};
 
 /// A row of `conv_messages` about to be inserted.
@@ -92,6 +93,9 @@ pub(super) async fn received(
         idempotency_key: "",
         at,
     };
+    if echo::may_be_ours(received) && echo::is_ours(conn, &event.conversation_id, received).await? {
+        return Ok(());
+    }
     let reopening = direction != Direction::Outbound
         && super::activity::is_closed(conn, &event.conversation_id).await?;
     if !insert(conn, &row).await? {

@@ -87,6 +87,7 @@ pub(super) fn echo(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
         subject_url: String::new(),
+        echo_key: String::new(),
     });
     let id = format!("whatsapp:{}:{}", channel.id, message.id);
     Some(chat.event(id, &message.timestamp, payload))
@@ -116,6 +117,7 @@ pub(super) fn call(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value)
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
         subject_url: String::new(),
+        echo_key: String::new(),
     });
     let id = format!("whatsapp:{}:{key}", channel.id);
     Some(chat.event(id, &call.timestamp, payload))

@@ -1,0 +1,200 @@
+//! VK end to end through `serve all`: Callback API notifications in,
+//! `messages.send` out, against a VK stand-in per test.
+
+use omnibus_proto::{
+    Channel, ChannelKind, CreateChannelRequest, MessageStatus, SendMessageRequest,
+};
+use omnibus_tests::Sandbox;
+use omnibus_vk_standin::{GROUP_ID, GROUP_NAME, StandIn, callbacks};
+use serde_json::Value;
+
+use omnibus_testkit::wait_until;
+
+use crate::support::{PATIENCE, all_messages, wait_for_conversations, wait_for_message};
+
+const SECRET: &str = "myCallbackSecret42";
+const USER: i64 = 501_234_567;
+
+async fn channel(sandbox: &Sandbox, vk: &StandIn) -> Channel {
+    let credentials = [
+        ("access_token", "vk1.a.COMMUNITY_TOKEN"),
+        ("secret", SECRET),
+        ("confirmation_code", "1a2b3c4d"),
+        ("group_id", "218765432"),
+    ];
+    let request = CreateChannelRequest {
+        kind: ChannelKind::Vk as i32,
+        credentials: credentials
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        api_base_url: vk.base_url(),
+        ..Default::default()
+    };
+    sandbox
+        .channels()
+        .await
+        .create_channel(request)
+        .await
+        .expect("create a vk channel")
+        .into_inner()
+}
+
+async fn post(sandbox: &Sandbox, channel_id: &str, notification: &Value) -> (u16, String) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/webhooks/vk/{channel_id}", sandbox.http_url()))
+        .header("content-type", "application/json")
+        .body(notification.to_string())
+        .send()
+        .await
+        .expect("webhook request");
+    (
+        answer.status().as_u16(),
+        answer.text().await.unwrap_or_default(),
+    )
+}
+
+fn n(kind: &str, object: Value, event_id: &str, secret: &str) -> Value {
+    callbacks::notification(kind, object, GROUP_ID, event_id, secret)
+}
+
+#[tokio::test]
+async fn vk_notifications_in_replies_out_echo_once() {
+    let sandbox = Sandbox::start().await;
+    let vk = StandIn::start().await;
+    let channel = channel(&sandbox, &vk).await;
+    assert_eq!(channel.name, GROUP_NAME);
+
+    assert_eq!(
+        post(&sandbox, &channel.id, &callbacks::confirmation(GROUP_ID)).await,
+        (200, "1a2b3c4d".to_owned())
+    );
+    let hello = callbacks::message_new(callbacks::message(
+        4812,
+        USER,
+        USER,
+        "Hello, my order hasn't arrived",
+    ));
+    assert_eq!(
+        post(
+            &sandbox,
+            &channel.id,
+            &n("message_new", hello.clone(), "e1", "guess")
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        post(
+            &sandbox,
+            &channel.id,
+            &n("message_new", hello.clone(), "e1", SECRET)
+        )
+        .await,
+        (200, "ok".to_owned())
+    );
+    assert_eq!(
+        post(
+            &sandbox,
+            &channel.id,
+            &n("message_new", hello, "e2", SECRET)
+        )
+        .await
+        .0,
+        200,
+        "delivered again"
+    );
+    let conversations = wait_for_conversations(&sandbox, 1).await;
+    let conversation_id = conversations[0].id.clone();
+    assert_eq!(all_messages(&sandbox, &conversation_id).await.len(), 1);
+
+    let mut api = sandbox.conversations().await;
+    let reply = SendMessageRequest {
+        conversation_id: conversation_id.clone(),
+        text: "We are checking".into(),
+        operator_id: "op-1".into(),
+        ..Default::default()
+    };
+    let sent = api
+        .send_message(reply.clone())
+        .await
+        .expect("send")
+        .into_inner();
+    let sent = wait_for_message(&sandbox, &conversation_id, &sent.id, "SENT", |m| {
+        m.status() == MessageStatus::Sent
+    })
+    .await;
+    let call = &vk.sent()[0];
+    assert_eq!(
+        (call.param("peer_id"), call.param("message")),
+        (USER.to_string().as_str(), "We are checking")
+    );
+    let random_id: i64 = call.param("random_id").parse().expect("a random_id");
+    assert_eq!(
+        random_id,
+        i64::from(omnibus_core::ids::idempotency_number(&sent.id))
+    );
+
+    let echo = callbacks::reply(
+        sent.provider_message_id.parse().expect("vk id"),
+        USER,
+        GROUP_ID,
+        "We are checking",
+        random_id,
+    );
+    assert_eq!(
+        post(
+            &sandbox,
+            &channel.id,
+            &n("message_reply", echo, "e3", SECRET)
+        )
+        .await
+        .0,
+        200
+    );
+    let admin = callbacks::reply(9000, USER, GROUP_ID, "an admin writes from VK", 0);
+    assert_eq!(
+        post(
+            &sandbox,
+            &channel.id,
+            &n("message_reply", admin, "e4", SECRET)
+        )
+        .await
+        .0,
+        200
+    );
+    // The admin's message comes after the echo on the conversation's subject.
+    wait_until("the admin's message", PATIENCE, || async {
+        let all = all_messages(&sandbox, &conversation_id).await;
+        all.iter()
+            .any(|m| m.text == "an admin writes from VK")
+            .then_some(())
+    })
+    .await;
+    let texts: Vec<String> = all_messages(&sandbox, &conversation_id)
+        .await
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.as_str() == "We are checking")
+            .count(),
+        1,
+        "{texts:?}"
+    );
+
+    vk.deny(USER);
+    let refused = api.send_message(reply).await.expect("send").into_inner();
+    let failed = wait_for_message(&sandbox, &conversation_id, &refused.id, "FAILED", |m| {
+        m.status() == MessageStatus::Failed
+    })
+    .await;
+    assert!(
+        failed.failure_reason.contains("forbade"),
+        "{}",
+        failed.failure_reason
+    );
+}

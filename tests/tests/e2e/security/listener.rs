@@ -72,9 +72,15 @@ async fn half_a_request_is_closed_at_the_header_timeout() {
 #[tokio::test]
 async fn a_stalled_body_is_closed_at_the_body_timeout() {
     let sandbox = sandbox(64).await;
+    // Verified headers: only then is the body read (and can stall).
+    let channel = sandbox.telegram_channel("stalled-body-secret").await;
     let mut stream = connect(&sandbox).await;
-    let head = "POST /webhooks/telegram/ch_x HTTP/1.1\r\nHost: omnibus\r\n\
-                content-type: application/json\r\ncontent-length: 100000\r\n\r\n{\"update_id\":";
+    let head = format!(
+        "POST /webhooks/telegram/{} HTTP/1.1\r\nHost: omnibus\r\n\
+         x-telegram-bot-api-secret-token: stalled-body-secret\r\n\
+         content-type: application/json\r\ncontent-length: 100000\r\n\r\n{{\"update_id\":",
+        channel.id
+    );
     stream.write_all(head.as_bytes()).await.unwrap();
     let started = Instant::now();
     let (answer, closed) = read_until_closed(&mut stream, BODY + SLACK).await;
@@ -87,6 +93,32 @@ async fn a_stalled_body_is_closed_at_the_body_timeout() {
         answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
         "a client error or nothing: {answer:?}"
     );
+}
+
+#[tokio::test]
+async fn an_unverified_body_is_refused_before_it_is_read() {
+    let sandbox = sandbox(64).await;
+    let channel = sandbox.telegram_channel("header-only-secret").await;
+    for (path, secret, status) in [
+        (channel.id.as_str(), "wrong-secret", "HTTP/1.1 403"),
+        ("ch_unknown", "header-only-secret", "HTTP/1.1 404"),
+    ] {
+        let mut stream = connect(&sandbox).await;
+        let head = format!(
+            "POST /webhooks/telegram/{path} HTTP/1.1\r\nHost: omnibus\r\n\
+             x-telegram-bot-api-secret-token: {secret}\r\n\
+             content-type: application/json\r\ncontent-length: 100000\r\n\r\n{{\"update_id\":"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let started = Instant::now();
+        let (answer, _) = read_until_closed(&mut stream, BODY + SLACK).await;
+        assert!(answer.starts_with(status), "{path}: {answer:?}");
+        assert!(
+            started.elapsed() < BODY,
+            "{path}: answered without waiting for the body ({:?})",
+            started.elapsed()
+        );
+    }
 }
 
 #[tokio::test]

@@ -17,12 +17,11 @@
 mod api;
 pub mod webhook;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use omnibus_standin::Server;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// The username every account has.
 pub const USERNAME: &str = "acme.support";
@@ -30,9 +29,8 @@ pub const USERNAME: &str = "acme.support";
 /// A running stand-in; stops when dropped.
 #[derive(Debug)]
 pub struct StandIn {
-    addr: SocketAddr,
+    server: Server,
     state: Arc<Mutex<State>>,
-    _shutdown: oneshot::Sender<()>,
 }
 
 /// One call the stand-in received.
@@ -114,28 +112,15 @@ impl StandIn {
     /// # Panics
     /// When the listener has no local address.
     pub async fn serve(listener: TcpListener) -> StandIn {
-        let addr = listener.local_addr().expect("stand-in listener address");
         let state = Arc::new(Mutex::new(State::default()));
         let app = api::router(state.clone());
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(error) = server.await {
-                tracing::warn!(%error, "instagram stand-in stopped");
-            }
-        });
-        StandIn {
-            addr,
-            state,
-            _shutdown: shutdown,
-        }
+        let server = Server::serve("instagram", listener, app);
+        StandIn { server, state }
     }
 
     /// The base URL to configure instead of `https://graph.facebook.com`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Every call, in arrival order.

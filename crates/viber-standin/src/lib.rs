@@ -23,12 +23,11 @@ mod api;
 pub mod callbacks;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use omnibus_standin::Server;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use crate::state::Shared;
 
@@ -40,10 +39,8 @@ pub const BOT_URI: &str = "acmesupport";
 /// A running stand-in. The server stops when this handle is dropped.
 #[derive(Debug)]
 pub struct StandIn {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    /// Dropping the sender tells the server to shut down gracefully.
-    _shutdown: oneshot::Sender<()>,
 }
 
 /// One HTTP call the stand-in received.
@@ -110,30 +107,15 @@ impl StandIn {
     /// # Panics
     /// When the listener has no local address.
     pub async fn serve(listener: TcpListener) -> StandIn {
-        let addr = listener
-            .local_addr()
-            .expect("local address of the viber stand-in listener");
         let shared = Arc::new(Shared::default());
         let app = api::router(shared.clone());
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(error) = server.await {
-                tracing::warn!(%error, "viber stand-in stopped");
-            }
-        });
-        StandIn {
-            addr,
-            shared,
-            _shutdown: shutdown,
-        }
+        let server = Server::serve("viber", listener, app);
+        StandIn { server, shared }
     }
 
     /// The base URL to configure instead of `https://chatapi.viber.com`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Every call received so far, in arrival order.

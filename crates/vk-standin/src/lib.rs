@@ -22,11 +22,10 @@ mod api;
 pub mod callbacks;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use omnibus_standin::Server;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// The community every token belongs to.
 pub const GROUP_ID: i64 = 218_765_432;
@@ -36,9 +35,8 @@ pub const GROUP_NAME: &str = "Acme Store";
 /// A running stand-in. The server stops when this handle is dropped.
 #[derive(Debug)]
 pub struct StandIn {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    _shutdown: oneshot::Sender<()>,
 }
 
 /// One API call the stand-in received.
@@ -96,30 +94,15 @@ impl StandIn {
     /// # Panics
     /// When the listener has no local address.
     pub async fn serve(listener: TcpListener) -> StandIn {
-        let addr = listener
-            .local_addr()
-            .expect("local address of the vk stand-in");
         let shared = Arc::new(Shared::default());
         let app = api::router(shared.clone());
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(error) = server.await {
-                tracing::warn!(%error, "vk stand-in stopped");
-            }
-        });
-        StandIn {
-            addr,
-            shared,
-            _shutdown: shutdown,
-        }
+        let server = Server::serve("vk", listener, app);
+        StandIn { server, shared }
     }
 
     /// The base URL to configure instead of `https://api.vk.com`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Every call received so far, in arrival order.

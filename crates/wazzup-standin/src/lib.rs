@@ -16,12 +16,11 @@ mod api;
 pub mod webhook;
 
 use std::collections::{HashSet, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use omnibus_standin::Server;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// The API key the stand-in accepts unless told otherwise.
 pub const API_KEY: &str = "3f9a0c1e2d4b4a6c8e0f1a2b3c4d5e6f";
@@ -29,9 +28,8 @@ pub const API_KEY: &str = "3f9a0c1e2d4b4a6c8e0f1a2b3c4d5e6f";
 /// A running stand-in; stops when dropped.
 #[derive(Debug)]
 pub struct StandIn {
-    addr: SocketAddr,
+    server: Server,
     state: Arc<Mutex<State>>,
-    _shutdown: oneshot::Sender<()>,
 }
 
 /// One call the stand-in received.
@@ -128,7 +126,6 @@ impl StandIn {
     /// # Panics
     /// When the listener has no local address.
     pub async fn serve(listener: TcpListener) -> StandIn {
-        let addr = listener.local_addr().expect("stand-in listener address");
         let state = Arc::new(Mutex::new(State {
             calls: Vec::new(),
             script: VecDeque::new(),
@@ -138,25 +135,13 @@ impl StandIn {
             counter: 0,
         }));
         let app = api::router(state.clone());
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(error) = server.await {
-                tracing::warn!(%error, "wazzup stand-in stopped");
-            }
-        });
-        StandIn {
-            addr,
-            state,
-            _shutdown: shutdown,
-        }
+        let server = Server::serve("wazzup", listener, app);
+        StandIn { server, state }
     }
 
     /// The base URL to configure instead of `https://api.wazzup24.com`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Every call, in arrival order.

@@ -164,3 +164,40 @@ async fn viber_callbacks_in_replies_out() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn viber_omnictl_simulate_posts_a_signed_message() {
+    let sandbox = Sandbox::start().await;
+    let viber = StandIn::start().await;
+    let channel = channel(&sandbox, &viber).await;
+    let (grpc, http) = (sandbox.grpc_url(), sandbox.http_url());
+    let argv = |token: &'static str| {
+        [
+            "simulate",
+            "viber",
+            "--http",
+            &http,
+            "--channel",
+            &channel.id,
+            "--auth-token",
+            token,
+            "--text",
+            "Where is order 7?",
+        ]
+        .map(str::to_owned)
+    };
+    let forged = argv("not-the-token");
+    let forged: Vec<&str> = forged.iter().map(String::as_str).collect();
+    let refused = crate::ctl::omnictl(&grpc, &forged).await.unwrap_err();
+    assert!(omnictl::describe(&refused).contains("401"), "{refused:#}");
+    let real = argv(TOKEN);
+    let real: Vec<&str> = real.iter().map(String::as_str).collect();
+    let answer = crate::ctl::omnictl(&grpc, &real)
+        .await
+        .expect("simulate viber");
+    assert_eq!(answer["status"], 200, "{answer}");
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    let messages = all_messages(&sandbox, &conversation.id).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].text, "Where is order 7?");
+}

@@ -198,3 +198,43 @@ async fn vk_notifications_in_replies_out_echo_once() {
         failed.failure_reason
     );
 }
+
+#[tokio::test]
+async fn vk_omnictl_simulate_posts_a_message_new() {
+    let sandbox = Sandbox::start().await;
+    let vk = StandIn::start().await;
+    let channel = channel(&sandbox, &vk).await;
+    let (grpc, http) = (sandbox.grpc_url(), sandbox.http_url());
+    let group = GROUP_ID.to_string();
+    let argv = |secret: &'static str| {
+        [
+            "simulate",
+            "vk",
+            "--http",
+            &http,
+            "--channel",
+            &channel.id,
+            "--secret",
+            secret,
+            "--group-id",
+            &group,
+            "--text",
+            "Is the red one in stock?",
+        ]
+        .map(str::to_owned)
+    };
+    let forged = argv("guess");
+    let forged: Vec<&str> = forged.iter().map(String::as_str).collect();
+    let refused = crate::ctl::omnictl(&grpc, &forged).await.unwrap_err();
+    assert!(omnictl::describe(&refused).contains("403"), "{refused:#}");
+    let real = argv(SECRET);
+    let real: Vec<&str> = real.iter().map(String::as_str).collect();
+    let answer = crate::ctl::omnictl(&grpc, &real)
+        .await
+        .expect("simulate vk");
+    assert_eq!(answer["status"], 200, "{answer}");
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    let messages = all_messages(&sandbox, &conversation.id).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].text, "Is the red one in stock?");
+}

@@ -237,4 +237,36 @@ async fn vk_omnictl_simulate_posts_a_message_new() {
     let messages = all_messages(&sandbox, &conversation.id).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].text, "Is the red one in stock?");
+    assert_eq!(conversation.subject_url, "", "a dialog is about no post");
+}
+
+#[tokio::test]
+async fn vk_wall_comment_conversation_links_the_post() {
+    let sandbox = Sandbox::start().await;
+    let vk = StandIn::start().await;
+    let channel = channel(&sandbox, &vk).await;
+    let first = callbacks::wall_comment(90, -GROUP_ID, 12, USER, "price?");
+    let second = callbacks::wall_comment(91, -GROUP_ID, 12, USER, "and delivery?");
+    for (comment, event) in [(first, "c1"), (second, "c2")] {
+        let notification = n("wall_reply_new", comment, event, SECRET);
+        assert_eq!(post(&sandbox, &channel.id, &notification).await.0, 200);
+    }
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    wait_until("both comments", PATIENCE, || async {
+        (all_messages(&sandbox, &conversation.id).await.len() == 2).then_some(())
+    })
+    .await;
+    let post_link = format!("https://vk.com/wall-{GROUP_ID}_12");
+    let fetched = sandbox
+        .conversations()
+        .await
+        .get_conversation(omnibus_proto::GetConversationRequest {
+            id: conversation.id.clone(),
+        })
+        .await
+        .expect("get the conversation")
+        .into_inner();
+    assert_eq!(fetched.subject_url, post_link, "{fetched:?}");
+    let listed = wait_for_conversations(&sandbox, 1).await.remove(0);
+    assert_eq!(listed.subject_url, post_link);
 }

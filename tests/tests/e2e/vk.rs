@@ -12,37 +12,46 @@ use omnibus_testkit::wait_until;
 
 use crate::support::{PATIENCE, all_messages, wait_for_conversations, wait_for_message};
 
-const SECRET: &str = "myCallbackSecret42";
-const USER: i64 = 501_234_567;
+pub(crate) const SECRET: &str = "myCallbackSecret42";
+pub(crate) const USER: i64 = 501_234_567;
 
 async fn channel(sandbox: &Sandbox, vk: &StandIn) -> Channel {
+    sandbox
+        .channels()
+        .await
+        .create_channel(channel_request(vk.base_url()))
+        .await
+        .expect("create a vk channel")
+        .into_inner()
+}
+
+/// A VK channel on the stand-in at `api_base_url` (also for the crash tests).
+pub(crate) fn channel_request(api_base_url: String) -> CreateChannelRequest {
     let credentials = [
         ("access_token", "vk1.a.COMMUNITY_TOKEN"),
         ("secret", SECRET),
         ("confirmation_code", "1a2b3c4d"),
         ("group_id", "218765432"),
     ];
-    let request = CreateChannelRequest {
+    CreateChannelRequest {
         kind: ChannelKind::Vk as i32,
         credentials: credentials
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
-        api_base_url: vk.base_url(),
+        api_base_url,
         ..Default::default()
-    };
-    sandbox
-        .channels()
-        .await
-        .create_channel(request)
-        .await
-        .expect("create a vk channel")
-        .into_inner()
+    }
 }
 
 async fn post(sandbox: &Sandbox, channel_id: &str, notification: &Value) -> (u16, String) {
+    post_to(&sandbox.http_url(), channel_id, notification).await
+}
+
+/// POSTs `notification` to the VK webhook under `http`.
+pub(crate) async fn post_to(http: &str, channel_id: &str, notification: &Value) -> (u16, String) {
     let answer = reqwest::Client::new()
-        .post(format!("{}/webhooks/vk/{channel_id}", sandbox.http_url()))
+        .post(format!("{http}/webhooks/vk/{channel_id}"))
         .header("content-type", "application/json")
         .body(notification.to_string())
         .send()
@@ -54,7 +63,7 @@ async fn post(sandbox: &Sandbox, channel_id: &str, notification: &Value) -> (u16
     )
 }
 
-fn n(kind: &str, object: Value, event_id: &str, secret: &str) -> Value {
+pub(crate) fn n(kind: &str, object: Value, event_id: &str, secret: &str) -> Value {
     callbacks::notification(kind, object, GROUP_ID, event_id, secret)
 }
 

@@ -503,6 +503,58 @@ pub enum SimulateCmd {
     /// Post a Wazzup `messages` delivery to a channel's webhook (any channel
     /// of the account: Wazzup routes by `channelId`).
     Wazzup(SimulateWazzupArgs),
+    /// Post a Viber `message` callback, signed with the channel's auth token
+    /// (X-Viber-Content-Signature), to a channel's webhook.
+    Viber(SimulateViberArgs),
+    /// Post a VK Callback API `message_new` notification (carrying the
+    /// channel's `secret`) to a channel's webhook.
+    Vk(SimulateVkArgs),
+}
+
+/// Arguments of `simulate viber`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateViberArgs {
+    /// Base URL of Omnibus's HTTP listener (webhooks).
+    #[arg(long, env = "OMNIBUS_HTTP", default_value = DEFAULT_HTTP)]
+    pub http: String,
+    /// Channel id (as returned by `channels create`).
+    #[arg(long = "channel", value_name = "ID")]
+    pub channel_id: String,
+    /// The channel's `auth_token` credential, which signs the callback.
+    #[arg(long, value_name = "TOKEN")]
+    pub auth_token: String,
+    /// The customer's Viber user id.
+    #[arg(long, default_value = "01234567890A=")]
+    pub user_id: String,
+    /// The customer's display name.
+    #[arg(long, default_value = "John McClane")]
+    pub name: String,
+    /// Message text.
+    #[arg(long, default_value = "Hi! Where is my order?")]
+    pub text: String,
+}
+
+/// Arguments of `simulate vk`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateVkArgs {
+    /// Base URL of Omnibus's HTTP listener (webhooks).
+    #[arg(long, env = "OMNIBUS_HTTP", default_value = DEFAULT_HTTP)]
+    pub http: String,
+    /// Channel id (as returned by `channels create`).
+    #[arg(long = "channel", value_name = "ID")]
+    pub channel_id: String,
+    /// The channel's `secret` credential, which VK puts in every notification.
+    #[arg(long, value_name = "SECRET")]
+    pub secret: String,
+    /// The community's id (the channel's `group_id` credential).
+    #[arg(long, value_name = "ID")]
+    pub group_id: i64,
+    /// The customer's VK user id (also the dialog's `peer_id`).
+    #[arg(long, default_value_t = 501_234_567)]
+    pub user_id: i64,
+    /// Message text.
+    #[arg(long, default_value = "Hello, my order hasn't arrived")]
+    pub text: String,
 }
 
 /// Arguments of `simulate instagram`.

@@ -8,12 +8,14 @@ use serde_json::{Map, Value, json};
 use crate::cli::{SimulateCmd, SimulateTelegramApiArgs, SimulateTelegramArgs};
 
 mod instagram_wazzup;
+mod viber_vk;
 mod whatsapp;
 
 use crate::client::normalize_addr;
 use crate::error::{ConnectError, HttpStatusError};
 use crate::output::Output;
 pub use instagram_wazzup::{instagram_webhook, wazzup_webhook};
+pub use viber_vk::{viber_webhook, vk_webhook};
 pub use whatsapp::{post_whatsapp_webhook, whatsapp_text_webhook};
 
 /// Header Telegram sets to the `secret_token` given to `setWebhook`.
@@ -220,6 +222,8 @@ pub async fn run(cmd: SimulateCmd, out: &mut Output<'_>) -> anyhow::Result<()> {
         SimulateCmd::WhatsappApi(args) => whatsapp::api(&args, out).await,
         SimulateCmd::Instagram(args) => instagram_wazzup::instagram(&args, out).await,
         SimulateCmd::Wazzup(args) => instagram_wazzup::wazzup(&args, out).await,
+        SimulateCmd::Viber(args) => viber_vk::viber(&args, out).await,
+        SimulateCmd::Vk(args) => viber_vk::vk(&args, out).await,
     }
 }
 

@@ -18,7 +18,7 @@ pub const CONVERSATION_COLUMNS: &str = "id, channel_id, channel_kind, \
      COALESCE((SELECT l.person_id FROM ct_links l WHERE l.identity_id = contact_id), contact_id) \
      AS contact_id, title, is_group, \
      status, close_reason, assignee_id, group_id, unread_count, unanswered, last_message_id, \
-     last_activity_ms, created_at_ms, updated_at_ms";
+     last_activity_ms, created_at_ms, updated_at_ms, subject_url";
 
 /// Columns selected for a message.
 pub const MESSAGE_COLUMNS: &str = "id, seq, conversation_id, direction, author_kind, author_name, \
@@ -82,7 +82,7 @@ pub fn conversation(row: &AnyRow) -> Result<Conversation, sqlx::Error> {
         updated_at: timestamp(int(row, "updated_at_ms")?),
         group_id: text(row, "group_id")?,
         is_group: int(row, "is_group")? != 0,
-        subject_url: String::new(),
+        subject_url: text(row, "subject_url")?,
     })
 }
 

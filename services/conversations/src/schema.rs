@@ -118,4 +118,11 @@ CREATE INDEX conv_messages_provider_id ON conv_messages (conversation_id, provid
 ALTER TABLE conv_messages ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;
 "#,
     ),
+    Migration::portable(
+        5,
+        "the post or item a comment conversation is about (VK, Instagram)",
+        r#"
+ALTER TABLE conv_conversations ADD COLUMN subject_url TEXT NOT NULL DEFAULT '';
+"#,
+    ),
 ];

@@ -13,6 +13,8 @@ use omnibus_testkit::wait_until;
 use omnibus_tests::child::ChildServer;
 use omnibus_tests::{Sandbox, SandboxOptions, telegram};
 
+mod messengers;
+
 const SECRET: &str = "crash-secret";
 const WEBHOOKS: i64 = 1_000;
 const CHATS: i64 = 10;

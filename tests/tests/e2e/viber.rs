@@ -11,20 +11,25 @@ use serde_json::Value;
 
 use crate::support::{PATIENCE, all_messages, wait_for_conversations, wait_for_message};
 
-const TOKEN: &str = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9";
-const USER: &str = "01234567890A=";
+pub(crate) const TOKEN: &str = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9";
+pub(crate) const USER: &str = "01234567890A=";
 
-async fn channel(sandbox: &Sandbox, viber: &StandIn) -> Channel {
-    let request = CreateChannelRequest {
+/// A Viber channel on the stand-in at `api_base_url` (also for the crash tests).
+pub(crate) fn channel_request(api_base_url: String) -> CreateChannelRequest {
+    CreateChannelRequest {
         kind: ChannelKind::Viber as i32,
         credentials: [("auth_token".to_owned(), TOKEN.to_owned())].into(),
         settings: Some(ChannelSettings {
             welcome_message: "Welcome to Acme!".into(),
             ..Default::default()
         }),
-        api_base_url: viber.base_url(),
+        api_base_url,
         ..Default::default()
-    };
+    }
+}
+
+async fn channel(sandbox: &Sandbox, viber: &StandIn) -> Channel {
+    let request = channel_request(viber.base_url());
     sandbox
         .channels()
         .await
@@ -35,12 +40,19 @@ async fn channel(sandbox: &Sandbox, viber: &StandIn) -> Channel {
 }
 
 async fn post(sandbox: &Sandbox, channel_id: &str, callback: &Value, token: &str) -> (u16, String) {
+    post_to(&sandbox.http_url(), channel_id, callback, token).await
+}
+
+/// POSTs `callback` signed with `token` to the Viber webhook under `http`.
+pub(crate) async fn post_to(
+    http: &str,
+    channel_id: &str,
+    callback: &Value,
+    token: &str,
+) -> (u16, String) {
     let (body, signature) = callbacks::signed(token, callback);
     let answer = reqwest::Client::new()
-        .post(format!(
-            "{}/webhooks/viber/{channel_id}",
-            sandbox.http_url()
-        ))
+        .post(format!("{http}/webhooks/viber/{channel_id}"))
         .header(callbacks::SIGNATURE_HEADER, signature)
         .body(body)
         .send()
@@ -163,4 +175,41 @@ async fn viber_callbacks_in_replies_out() {
             .then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn viber_omnictl_simulate_posts_a_signed_message() {
+    let sandbox = Sandbox::start().await;
+    let viber = StandIn::start().await;
+    let channel = channel(&sandbox, &viber).await;
+    let (grpc, http) = (sandbox.grpc_url(), sandbox.http_url());
+    let argv = |token: &'static str| {
+        [
+            "simulate",
+            "viber",
+            "--http",
+            &http,
+            "--channel",
+            &channel.id,
+            "--auth-token",
+            token,
+            "--text",
+            "Where is order 7?",
+        ]
+        .map(str::to_owned)
+    };
+    let forged = argv("not-the-token");
+    let forged: Vec<&str> = forged.iter().map(String::as_str).collect();
+    let refused = crate::ctl::omnictl(&grpc, &forged).await.unwrap_err();
+    assert!(omnictl::describe(&refused).contains("401"), "{refused:#}");
+    let real = argv(TOKEN);
+    let real: Vec<&str> = real.iter().map(String::as_str).collect();
+    let answer = crate::ctl::omnictl(&grpc, &real)
+        .await
+        .expect("simulate viber");
+    assert_eq!(answer["status"], 200, "{answer}");
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    let messages = all_messages(&sandbox, &conversation.id).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].text, "Where is order 7?");
 }

@@ -12,37 +12,46 @@ use omnibus_testkit::wait_until;
 
 use crate::support::{PATIENCE, all_messages, wait_for_conversations, wait_for_message};
 
-const SECRET: &str = "myCallbackSecret42";
-const USER: i64 = 501_234_567;
+pub(crate) const SECRET: &str = "myCallbackSecret42";
+pub(crate) const USER: i64 = 501_234_567;
 
 async fn channel(sandbox: &Sandbox, vk: &StandIn) -> Channel {
+    sandbox
+        .channels()
+        .await
+        .create_channel(channel_request(vk.base_url()))
+        .await
+        .expect("create a vk channel")
+        .into_inner()
+}
+
+/// A VK channel on the stand-in at `api_base_url` (also for the crash tests).
+pub(crate) fn channel_request(api_base_url: String) -> CreateChannelRequest {
     let credentials = [
         ("access_token", "vk1.a.COMMUNITY_TOKEN"),
         ("secret", SECRET),
         ("confirmation_code", "1a2b3c4d"),
         ("group_id", "218765432"),
     ];
-    let request = CreateChannelRequest {
+    CreateChannelRequest {
         kind: ChannelKind::Vk as i32,
         credentials: credentials
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
-        api_base_url: vk.base_url(),
+        api_base_url,
         ..Default::default()
-    };
-    sandbox
-        .channels()
-        .await
-        .create_channel(request)
-        .await
-        .expect("create a vk channel")
-        .into_inner()
+    }
 }
 
 async fn post(sandbox: &Sandbox, channel_id: &str, notification: &Value) -> (u16, String) {
+    post_to(&sandbox.http_url(), channel_id, notification).await
+}
+
+/// POSTs `notification` to the VK webhook under `http`.
+pub(crate) async fn post_to(http: &str, channel_id: &str, notification: &Value) -> (u16, String) {
     let answer = reqwest::Client::new()
-        .post(format!("{}/webhooks/vk/{channel_id}", sandbox.http_url()))
+        .post(format!("{http}/webhooks/vk/{channel_id}"))
         .header("content-type", "application/json")
         .body(notification.to_string())
         .send()
@@ -54,7 +63,7 @@ async fn post(sandbox: &Sandbox, channel_id: &str, notification: &Value) -> (u16
     )
 }
 
-fn n(kind: &str, object: Value, event_id: &str, secret: &str) -> Value {
+pub(crate) fn n(kind: &str, object: Value, event_id: &str, secret: &str) -> Value {
     callbacks::notification(kind, object, GROUP_ID, event_id, secret)
 }
 
@@ -197,4 +206,76 @@ async fn vk_notifications_in_replies_out_echo_once() {
         "{}",
         failed.failure_reason
     );
+}
+
+#[tokio::test]
+async fn vk_omnictl_simulate_posts_a_message_new() {
+    let sandbox = Sandbox::start().await;
+    let vk = StandIn::start().await;
+    let channel = channel(&sandbox, &vk).await;
+    let (grpc, http) = (sandbox.grpc_url(), sandbox.http_url());
+    let group = GROUP_ID.to_string();
+    let argv = |secret: &'static str| {
+        [
+            "simulate",
+            "vk",
+            "--http",
+            &http,
+            "--channel",
+            &channel.id,
+            "--secret",
+            secret,
+            "--group-id",
+            &group,
+            "--text",
+            "Is the red one in stock?",
+        ]
+        .map(str::to_owned)
+    };
+    let forged = argv("guess");
+    let forged: Vec<&str> = forged.iter().map(String::as_str).collect();
+    let refused = crate::ctl::omnictl(&grpc, &forged).await.unwrap_err();
+    assert!(omnictl::describe(&refused).contains("403"), "{refused:#}");
+    let real = argv(SECRET);
+    let real: Vec<&str> = real.iter().map(String::as_str).collect();
+    let answer = crate::ctl::omnictl(&grpc, &real)
+        .await
+        .expect("simulate vk");
+    assert_eq!(answer["status"], 200, "{answer}");
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    let messages = all_messages(&sandbox, &conversation.id).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].text, "Is the red one in stock?");
+    assert_eq!(conversation.subject_url, "", "a dialog is about no post");
+}
+
+#[tokio::test]
+async fn vk_wall_comment_conversation_links_the_post() {
+    let sandbox = Sandbox::start().await;
+    let vk = StandIn::start().await;
+    let channel = channel(&sandbox, &vk).await;
+    let first = callbacks::wall_comment(90, -GROUP_ID, 12, USER, "price?");
+    let second = callbacks::wall_comment(91, -GROUP_ID, 12, USER, "and delivery?");
+    for (comment, event) in [(first, "c1"), (second, "c2")] {
+        let notification = n("wall_reply_new", comment, event, SECRET);
+        assert_eq!(post(&sandbox, &channel.id, &notification).await.0, 200);
+    }
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    wait_until("both comments", PATIENCE, || async {
+        (all_messages(&sandbox, &conversation.id).await.len() == 2).then_some(())
+    })
+    .await;
+    let post_link = format!("https://vk.com/wall-{GROUP_ID}_12");
+    let fetched = sandbox
+        .conversations()
+        .await
+        .get_conversation(omnibus_proto::GetConversationRequest {
+            id: conversation.id.clone(),
+        })
+        .await
+        .expect("get the conversation")
+        .into_inner();
+    assert_eq!(fetched.subject_url, post_link, "{fetched:?}");
+    let listed = wait_for_conversations(&sandbox, 1).await.remove(0);
+    assert_eq!(listed.subject_url, post_link);
 }

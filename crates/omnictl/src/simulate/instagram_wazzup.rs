@@ -16,7 +16,7 @@ use crate::client::normalize_addr;
 use crate::error::{ConnectError, HttpStatusError};
 use crate::output::Output;
 
-fn now_ms(now: SystemTime) -> i64 {
+pub(super) fn now_ms(now: SystemTime) -> i64 {
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
@@ -82,7 +82,7 @@ pub(super) async fn wazzup(args: &SimulateWazzupArgs, out: &mut Output<'_>) -> a
 }
 
 /// POSTs `body` to `{http}/webhooks/{messenger}/{channel_id}`.
-async fn post(
+pub(super) async fn post(
     http: &str,
     messenger: &str,
     channel_id: &str,
@@ -115,7 +115,11 @@ async fn post(
     })
 }
 
-fn report(response: WebhookResponse, payload: Value, out: &mut Output<'_>) -> anyhow::Result<()> {
+pub(super) fn report(
+    response: WebhookResponse,
+    payload: Value,
+    out: &mut Output<'_>,
+) -> anyhow::Result<()> {
     out.emit(
         || json!({"status": response.status, "body": response.body, "webhook": payload}),
         || {
@@ -130,8 +134,9 @@ fn report(response: WebhookResponse, payload: Value, out: &mut Output<'_>) -> an
     }
     let hint = match response.status {
         401 | 403 => {
-            "verification failed: check --app-secret / --webhook-token and, for \
-                      Wazzup without a token, --wazzup-channel against the channel's channel_id"
+            "verification failed: check --app-secret / --auth-token / --secret / \
+                      --webhook-token and, for Wazzup without a token, --wazzup-channel \
+                      against the channel's channel_id"
         }
         status => super::status_hint(status),
     };

@@ -48,6 +48,10 @@ pub(super) async fn apply(
         reopened_lines(conn, &summary.conversations).await?;
         upsert_contacts(conn, &summary.contacts).await?;
         upsert_conversations(conn, &summary.conversations).await?;
+        for r in &fresh {
+            let subject = super::conversation::subject_of(r.received);
+            super::conversation::keep_subject(conn, &r.event.conversation_id, subject).await?;
+        }
     }
     Ok(())
 }

@@ -138,6 +138,39 @@ pub(super) async fn open(
     Ok(())
 }
 
+/// Records the link of the post or item a comment conversation is about:
+/// the first message that carries one sets it, later ones keep it (a
+/// conversation is about one post; its link does not move).
+pub(super) async fn keep_subject(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    subject_url: &str,
+) -> Result<(), sqlx::Error> {
+    if subject_url.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE conv_conversations SET subject_url = $1 WHERE id = $2 AND subject_url = ''",
+    )
+    .bind(subject_url)
+    .bind(conversation_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The subject link a received message carries: its own, else its peer's.
+pub(super) fn subject_of(received: &omnibus_proto::MessageReceived) -> &str {
+    if received.subject_url.is_empty() {
+        received
+            .peer
+            .as_ref()
+            .map_or("", |peer| peer.subject_url.as_str())
+    } else {
+        &received.subject_url
+    }
+}
+
 pub(super) async fn started(
     conn: &mut AnyConnection,
     event: &Event,
@@ -153,6 +186,7 @@ pub(super) async fn started(
         peer,
     };
     open(conn, &party, super::event_time(event), Reopen::Yes).await?;
+    keep_subject(conn, &event.conversation_id, &peer.subject_url).await?;
     if !started.operator_id.is_empty() {
         let assigned = ConversationAssigned {
             operator_id: started.operator_id.clone(),

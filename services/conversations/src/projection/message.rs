@@ -117,6 +117,8 @@ pub(super) async fn received(
         conversation::Reopen::Yes
     };
     conversation::open(conn, &party, at, reopen).await?;
+    let subject = conversation::subject_of(received);
+    conversation::keep_subject(conn, &event.conversation_id, subject).await?;
     let effect = match (direction, author_kind) {
         (Direction::Inbound, AuthorKind::Contact) => Effect::CustomerWrote,
         (Direction::Outbound, _) => Effect::Answered,

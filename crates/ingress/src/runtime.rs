@@ -106,11 +106,13 @@ impl<M: Messenger> Ingress<M> {
         let name = M::name();
         let directory = ChannelDirectory::start(bus.clone(), M::KIND, shutdown.clone());
         let lanes = config.lanes;
-        let http = config.egress.client().unwrap_or_else(|err| {
-            // Only a broken TLS backend fails here; calls then fail visibly.
-            tracing::error!(error = %err, "cannot build the provider http client");
-            reqwest::Client::new()
-        });
+        // Every provider call goes through the egress policy; there is no
+        // unguarded fallback. Only a TLS backend that cannot start fails
+        // here, and `reqwest::Client::new()` would panic on that too.
+        let http = config
+            .egress
+            .client()
+            .expect("the provider http client (TLS backend) builds");
         let shared = Arc::new(Shared {
             messenger,
             context: Context {

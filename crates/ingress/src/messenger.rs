@@ -15,6 +15,7 @@ use omnibus_proto::{
     templates_fetch_reply::Outcome as TemplatesOutcome,
 };
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use crate::ChannelDirectory;
 use crate::provider::{Call, ProviderError};
@@ -87,6 +88,34 @@ pub trait Messenger: Send + Sync + Sized + 'static {
         channel: &ChannelState,
         message: &MessageRequested,
     ) -> Result<Vec<Self::Request>, ProviderError>;
+
+    /// Runs once an inbound `event` of this webhook (`body`, as received)
+    /// was newly stored, never for a duplicate delivery, and after the
+    /// provider was answered: for provider calls an update asks for
+    /// (Telegram's `answerCallbackQuery`). Failures are the messenger's to
+    /// log; the event is stored either way.
+    fn after_stored(
+        &self,
+        context: &Context,
+        channel: &ChannelState,
+        body: &[u8],
+        event: &Event,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (context, channel, body, event);
+        async {}
+    }
+
+    /// Runs in the background for the life of the ingress (until
+    /// `shutdown`): upkeep with the provider, such as bringing existing
+    /// channels' webhook registrations up to date.
+    fn maintain(
+        &self,
+        context: &Context,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (context, shutdown);
+        async {}
+    }
 
     /// Makes one planned request; returns the provider's message id. The
     /// kit retries it per [`ProviderError`] and never repeats a request

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use omnibus_proto::ChannelState;
+use tracing::Instrument as _;
 
 use crate::messenger::{Answer, Messenger, Routed, Verdict, Webhook};
 use crate::runtime::Shared;
@@ -101,11 +102,14 @@ async fn receive<M: Messenger>(
     // One by one, in order: the provider gets 200 only when all are stored,
     // and a retry after a partial failure is deduplicated event by event.
     let bus = &shared.context.bus;
+    let mut stored = Vec::new();
     for routed in inbound.events {
         match routed {
             Routed::Conversation(event) => {
                 tracing::Span::current().record("conversation_id", event.conversation_id.as_str());
-                store_inbound(bus, event).await?;
+                if store_inbound(bus, event.clone()).await? {
+                    stored.push(event);
+                }
             }
             Routed::Template(mut event) => {
                 event.recorded_at_ms = omnibus_core::now_ms();
@@ -114,7 +118,35 @@ async fn receive<M: Messenger>(
             }
         }
     }
+    follow_up(&shared, &channel, &body, stored);
     Ok(respond(inbound.answer))
+}
+
+/// Runs the messenger's [`after_stored`](Messenger::after_stored) for the
+/// newly stored events, off the answer's path: the provider's webhook is
+/// answered at once, and a duplicate delivery (nothing newly stored) has
+/// no follow-up.
+fn follow_up<M: Messenger>(
+    shared: &Arc<Shared<M>>,
+    channel: &Arc<ChannelState>,
+    body: &Bytes,
+    stored: Vec<omnibus_proto::Event>,
+) {
+    if stored.is_empty() {
+        return;
+    }
+    let (shared, channel, body) = (shared.clone(), channel.clone(), body.clone());
+    tokio::spawn(
+        async move {
+            for event in &stored {
+                shared
+                    .messenger
+                    .after_stored(&shared.context, &channel, &body, event)
+                    .await;
+            }
+        }
+        .in_current_span(),
+    );
 }
 
 /// Verification failed with the channel held: re-reads it once from the

@@ -159,6 +159,15 @@ impl<M: Messenger> Ingress<M> {
                 tracing::error!(error = %err, messenger = name, "channel setup responder stopped");
             }
         });
+        let for_upkeep = shared.clone();
+        let upkeep_shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let shared = for_upkeep;
+            shared
+                .messenger
+                .maintain(&shared.context, upkeep_shutdown)
+                .await;
+        });
         if M::TEMPLATES {
             tasks.spawn(serve_templates(shared.clone(), bus, shutdown));
         }

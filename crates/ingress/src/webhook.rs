@@ -86,8 +86,8 @@ impl From<BusError> for WebhookError {
 }
 
 /// Stores an inbound event on its conversation's subject; returns once the
-/// stream acknowledged it.
-pub async fn store_inbound(bus: &Bus, mut event: Event) -> Result<(), WebhookError> {
+/// stream acknowledged it: true when it was new, false for a duplicate.
+pub async fn store_inbound(bus: &Bus, mut event: Event) -> Result<bool, WebhookError> {
     if event.recorded_at_ms == 0 {
         event.recorded_at_ms = omnibus_core::now_ms();
     }
@@ -99,5 +99,5 @@ pub async fn store_inbound(bus: &Bus, mut event: Event) -> Result<(), WebhookErr
         duplicate = published.duplicate,
         "webhook stored"
     );
-    Ok(())
+    Ok(!published.duplicate)
 }

@@ -147,6 +147,7 @@ enum Method {
     SendMessage,
     SendPhoto,
     SendDocument,
+    AnswerCallbackQuery,
 }
 
 impl Method {
@@ -160,6 +161,7 @@ impl Method {
             "sendmessage" => Self::SendMessage,
             "sendphoto" => Self::SendPhoto,
             "senddocument" => Self::SendDocument,
+            "answercallbackquery" => Self::AnswerCallbackQuery,
             _ => return None,
         };
         Some(method)
@@ -174,6 +176,7 @@ impl Method {
                 Reply::ok_described(json!(true), "Webhook was deleted")
             }
             Self::GetWebhookInfo => webhook_info(shared, token),
+            Self::AnswerCallbackQuery => answer_callback_query(params),
             Self::SendMessage | Self::SendPhoto | Self::SendDocument => {
                 send(self, shared, params).unwrap_or_else(Reply::bad_request)
             }
@@ -214,19 +217,42 @@ fn set_webhook(shared: &Shared, token: &str, params: &Value) -> Reply {
             .filter(|s| !s.is_empty())
             .map(str::to_owned),
         allowed_updates,
+        max_connections: params
+            .get("max_connections")
+            .and_then(|m| m.as_u64().or_else(|| m.as_str()?.parse().ok()))
+            .and_then(|m| u32::try_from(m).ok()),
     };
     shared.set_webhook(token, Some(webhook));
     Reply::ok_described(json!(true), "Webhook was set")
 }
 
+/// As Telegram answers: `url` empty without a webhook; `max_connections`
+/// and `allowed_updates` only for a set webhook, the list left out when
+/// the defaults apply (no list was given).
 fn webhook_info(shared: &Shared, token: &str) -> Reply {
-    let webhook = shared.webhook(token);
-    Reply::ok(json!({
-        "url": webhook.as_ref().map(|w| w.url.as_str()).unwrap_or_default(),
+    let mut info = json!({
+        "url": "",
         "has_custom_certificate": false,
         "pending_update_count": 0,
-        "allowed_updates": webhook.map(|w| w.allowed_updates).unwrap_or_default(),
-    }))
+    });
+    if let Some(webhook) = shared.webhook(token) {
+        info["url"] = json!(webhook.url);
+        info["max_connections"] = json!(webhook.max_connections.unwrap_or(40));
+        if !webhook.allowed_updates.is_empty() {
+            info["allowed_updates"] = json!(webhook.allowed_updates);
+        }
+    }
+    Reply::ok(info)
+}
+
+/// `answerCallbackQuery`: Telegram refuses an empty or unknown query id.
+fn answer_callback_query(params: &Value) -> Reply {
+    if text_param(params, "callback_query_id").trim().is_empty() {
+        return Reply::bad_request(
+            "Bad Request: query is too old and response timeout expired or query ID is invalid",
+        );
+    }
+    Reply::ok(json!(true))
 }
 
 /// Validates a send like Telegram does and answers with the new message;

@@ -84,6 +84,8 @@ pub struct Webhook {
     /// Telegram would send this in `X-Telegram-Bot-Api-Secret-Token`.
     pub secret_token: Option<String>,
     pub allowed_updates: Vec<String>,
+    /// As given to `setWebhook`; Telegram's default (40) when `None`.
+    pub max_connections: Option<u32>,
 }
 
 impl StandIn {
@@ -132,6 +134,22 @@ impl StandIn {
     /// The webhook the bot `token` registered last, if any.
     pub fn webhook(&self, token: &str) -> Option<Webhook> {
         self.shared.webhook(token)
+    }
+
+    /// Registers `webhook` for the bot `token` as if `setWebhook` had been
+    /// called earlier (e.g. by an older version, with fewer update kinds).
+    pub fn register_webhook(&self, token: &str, webhook: Webhook) {
+        self.shared.set_webhook(token, Some(webhook));
+    }
+
+    /// The `callback_query_id`s answered with `answerCallbackQuery`, in
+    /// order, repeats included.
+    pub fn answered_callbacks(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|call| call.method.eq_ignore_ascii_case("answerCallbackQuery"))
+            .filter_map(|call| call.body["callback_query_id"].as_str().map(str::to_owned))
+            .collect()
     }
 }
 

@@ -279,8 +279,34 @@ async fn set_webhook_records_the_url_and_secret() {
         info["result"]["url"],
         "https://omnibus.test/webhooks/telegram/ch_1"
     );
+    assert_eq!(info["result"]["max_connections"], 40);
+    assert_eq!(
+        info["result"]["allowed_updates"],
+        json!(["message", "edited_message", "callback_query"])
+    );
     call(&shared, "deleteWebhook", json!({})).await;
     assert_eq!(shared.webhook(TOKEN), None);
+    let (_, info) = call(&shared, "getWebhookInfo", json!({})).await;
+    assert_eq!(
+        info["result"],
+        json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})
+    );
+}
+
+#[tokio::test]
+async fn answer_callback_query_needs_a_query_id() {
+    let shared = new_state();
+    let (status, answer) = call(
+        &shared,
+        "answerCallbackQuery",
+        json!({"callback_query_id": "4382bfdwdsb323b2d9"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer, json!({"ok": true, "result": true}));
+    let (status, answer) = call(&shared, "answerCallbackQuery", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["error_code"], 400);
 }
 
 #[tokio::test]

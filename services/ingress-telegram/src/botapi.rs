@@ -9,8 +9,17 @@ use serde_json::{Value, json};
 
 use crate::Telegram;
 
-/// The updates Omnibus asks Telegram to deliver to its webhook.
-pub const ALLOWED_UPDATES: [&str; 3] = ["message", "edited_message", "callback_query"];
+/// The updates Omnibus asks Telegram to deliver to its webhook. Telegram
+/// sends only the kinds named here (without a list, everything but
+/// `message_reaction` and `chat_member`); registrations made with an older
+/// list are brought up to date by `registration`.
+pub const ALLOWED_UPDATES: [&str; 5] = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+    "message_reaction",
+];
 
 /// The bot as Telegram knows it (`getMe`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -34,6 +43,29 @@ pub async fn get_me(provider: &Provider, token: &str) -> Result<BotUser, Provide
     call(provider, token, "getMe", &json!({})).await
 }
 
+/// The webhook registration as Telegram reports it (`getWebhookInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct WebhookInfo {
+    /// Empty when no webhook is set (the bot polls, or nothing is set up).
+    pub url: String,
+    /// A self-signed certificate was uploaded; `setWebhook` without it
+    /// would drop it.
+    pub has_custom_certificate: bool,
+    pub max_connections: Option<u32>,
+    /// Absent means Telegram's default: every kind except `chat_member`,
+    /// `message_reaction` and `message_reaction_count`.
+    pub allowed_updates: Option<Vec<String>>,
+}
+
+/// Reads the bot's webhook registration.
+pub async fn get_webhook_info(
+    provider: &Provider,
+    token: &str,
+) -> Result<WebhookInfo, ProviderError> {
+    call(provider, token, "getWebhookInfo", &json!({})).await
+}
+
 /// Points Telegram's webhook at `url`; Telegram will send `secret_token`
 /// in `X-Telegram-Bot-Api-Secret-Token` with every update.
 pub async fn set_webhook(
@@ -42,12 +74,38 @@ pub async fn set_webhook(
     url: &str,
     secret_token: &str,
 ) -> Result<(), ProviderError> {
-    let body = json!({
+    set_webhook_with(provider, token, url, secret_token, None).await
+}
+
+/// [`set_webhook`], keeping a `max_connections` chosen earlier.
+pub async fn set_webhook_with(
+    provider: &Provider,
+    token: &str,
+    url: &str,
+    secret_token: &str,
+    max_connections: Option<u32>,
+) -> Result<(), ProviderError> {
+    let mut body = json!({
         "url": url,
         "secret_token": secret_token,
         "allowed_updates": ALLOWED_UPDATES,
     });
+    if let Some(max) = max_connections {
+        body["max_connections"] = json!(max);
+    }
     call::<Value>(provider, token, "setWebhook", &body)
+        .await
+        .map(drop)
+}
+
+/// Stops the spinner on the button the customer pressed.
+pub async fn answer_callback_query(
+    provider: &Provider,
+    token: &str,
+    callback_query_id: &str,
+) -> Result<(), ProviderError> {
+    let body = json!({ "callback_query_id": callback_query_id });
+    call::<Value>(provider, token, "answerCallbackQuery", &body)
         .await
         .map(drop)
 }

@@ -4,8 +4,9 @@ use axum::http::HeaderMap;
 use omnibus_ingress::{
     Call, Context, Inbound, Messenger, ProviderError, Verdict, Webhook, WebhookError,
 };
-use omnibus_proto::{ChannelKind, ChannelSetupReply, ChannelState, MessageRequested};
+use omnibus_proto::{ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use crate::compose::{OutboundMessage, Request, plan};
 use crate::normalize::{Normalized, normalize};
@@ -62,5 +63,19 @@ impl Messenger for Telegram {
 
     async fn setup(&self, context: &Context, channel: ChannelState) -> ChannelSetupReply {
         crate::setup::check(context, channel).await
+    }
+
+    async fn after_stored(
+        &self,
+        context: &Context,
+        channel: &ChannelState,
+        body: &[u8],
+        _event: &Event,
+    ) {
+        crate::callback::answer(context, channel, body).await;
+    }
+
+    async fn maintain(&self, context: &Context, shutdown: CancellationToken) {
+        crate::registration::keep_current(context, shutdown).await;
     }
 }

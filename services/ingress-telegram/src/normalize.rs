@@ -7,6 +7,16 @@
 //!
 //! In a private chat the customer is the user; in a group the conversation
 //! and the contact are the group, and `author_name` tells which member wrote.
+//!
+//! Besides messages and edits, what the customer does is shown too:
+//! button presses ([`actions`]: `callback_query`), reactions
+//! (`message_reaction`), blocking the bot or adding it to a group
+//! (`my_chat_member`), and service messages and `web_app_data`
+//! ([`service`]). A message Omnibus cannot show becomes a notice naming
+//! its kind ([`service::unshown`]), never nothing.
+
+mod actions;
+mod service;
 
 use omnibus_core::ids;
 use omnibus_proto::{
@@ -31,18 +41,29 @@ pub enum Normalized {
 /// Normalizes an update received on `channel_id`.
 ///
 /// New messages become `MessageReceived` and edits `MessageEdited`, keyed so
-/// that an edit carries the same `message_id` as the original. Channel posts,
-/// button presses, membership changes, service messages and unknown kinds
-/// are ignored.
+/// that an edit carries the same `message_id` as the original. Button
+/// presses and reactions become the customer's messages, membership changes
+/// and service messages SYSTEM lines. Channel posts, other members' changes
+/// and update kinds without a chat are ignored.
 pub fn normalize(channel_id: &str, update: &Update) -> Normalized {
     if update.malformed.is_some() {
         return Normalized::Ignored("malformed update");
     }
+    let id = update.update_id;
     if let Some(message) = &update.message {
-        return received(channel_id, update.update_id, message);
+        return received(channel_id, id, message);
     }
     if let Some(message) = &update.edited_message {
-        return edited(channel_id, update.update_id, message);
+        return edited(channel_id, id, message);
+    }
+    if let Some(query) = &update.callback_query {
+        return actions::pressed(channel_id, id, query);
+    }
+    if let Some(change) = &update.my_chat_member {
+        return actions::membership(channel_id, id, change);
+    }
+    if let Some(reaction) = &update.message_reaction {
+        return actions::reaction(channel_id, id, reaction);
     }
     Normalized::Ignored(ignored_kind(update))
 }
@@ -53,10 +74,6 @@ fn ignored_kind(update: &Update) -> &'static str {
         "channel post"
     } else if update.edited_channel_post.is_some() {
         "edited channel post"
-    } else if update.callback_query.is_some() {
-        "callback query"
-    } else if update.my_chat_member.is_some() {
-        "bot membership change"
     } else if update.chat_member.is_some() {
         "chat member change"
     } else {
@@ -72,29 +89,16 @@ fn received(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
         Err(reason) => return Normalized::Ignored(reason),
     };
     let (text, attachments) = content(message);
-    if text.is_empty() && attachments.is_empty() {
-        return Normalized::Ignored("service message without text or media");
-    }
-    let reply_to_message_id = message
-        .reply_to_message
-        .as_ref()
-        .map(|reply| context.message_id(reply.message_id))
-        .unwrap_or_default();
-    let payload = Payload::MessageReceived(MessageReceived {
-        message_id: context.message_id(message.message_id),
-        provider_message_id: message.message_id.to_string(),
-        peer: Some(context.peer.clone()),
-        text,
-        attachments,
-        reply_to_message_id,
-        author_kind: AuthorKind::Contact.into(),
-        direction: Direction::Inbound.into(),
-        author_name: author_name(message),
-        contact_id: context.contact_id.clone(),
-        subject_url: String::new(),
-        echo_key: String::new(),
-    });
-    Normalized::Event(context.event(update_id, message.date, payload))
+    let said = if text.is_empty() && attachments.is_empty() {
+        service::line(message)
+    } else {
+        Said {
+            text,
+            attachments,
+            ..Said::by_customer(message)
+        }
+    };
+    context.said(update_id, message.date, said)
 }
 
 fn edited(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
@@ -119,6 +123,47 @@ fn edited(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
     Normalized::Event(context.event(update_id, at, payload))
 }
 
+/// One message in the conversation, as normalization decided it.
+#[derive(Debug, Clone, PartialEq)]
+struct Said {
+    /// Unique in the chat: Telegram's message id, or a key derived from
+    /// the update for what has none (a button press, a reaction).
+    key: String,
+    /// Telegram's message id; empty for what is not a Telegram message.
+    provider_message_id: String,
+    text: String,
+    attachments: Vec<Attachment>,
+    author: AuthorKind,
+    author_name: String,
+    /// Telegram's id of the message this one answers or is about.
+    reply_to: Option<i64>,
+}
+
+impl Said {
+    /// The customer's message `message`, with no content yet.
+    fn by_customer(message: &Message) -> Self {
+        Self {
+            key: message.message_id.to_string(),
+            provider_message_id: message.message_id.to_string(),
+            text: String::new(),
+            attachments: Vec::new(),
+            author: AuthorKind::Contact,
+            author_name: author_name(message),
+            reply_to: message.reply_to_message.as_ref().map(|r| r.message_id),
+        }
+    }
+
+    /// A SYSTEM line about `message` (a service message).
+    fn notice(message: &Message, text: String) -> Self {
+        Self {
+            text,
+            author: AuthorKind::System,
+            reply_to: None,
+            ..Self::by_customer(message)
+        }
+    }
+}
+
 /// What every event of one chat shares: ids and the peer.
 struct Context<'a> {
     channel_id: &'a str,
@@ -131,10 +176,19 @@ impl<'a> Context<'a> {
     /// Fails with a log reason for messages Omnibus does not take.
     fn of(channel_id: &'a str, message: &Message) -> Result<Self, &'static str> {
         let chat = message.chat.as_ref().ok_or("message without chat")?;
+        Self::for_chat(channel_id, chat, message.from.as_ref())
+    }
+
+    /// The context of `chat`, where `from` acted (the sender, the presser).
+    fn for_chat(
+        channel_id: &'a str,
+        chat: &Chat,
+        from: Option<&User>,
+    ) -> Result<Self, &'static str> {
         if chat.kind == wire::ChatKind::Channel {
             return Err("channel chat");
         }
-        let peer = peer(chat, message.from.as_ref());
+        let peer = peer(chat, from);
         // The group is the contact in group chats; the user in private ones.
         let contact_key = if peer.is_group {
             &peer.provider_chat_id
@@ -155,6 +209,28 @@ impl<'a> Context<'a> {
             &self.chat_id,
             &provider_message_id.to_string(),
         )
+    }
+
+    /// `said` as a `MessageReceived` from the customer's side.
+    fn said(&self, update_id: i64, unix_seconds: i64, said: Said) -> Normalized {
+        let payload = Payload::MessageReceived(MessageReceived {
+            message_id: ids::inbound_message_id(self.channel_id, &self.chat_id, &said.key),
+            provider_message_id: said.provider_message_id,
+            peer: Some(self.peer.clone()),
+            text: said.text,
+            attachments: said.attachments,
+            reply_to_message_id: said
+                .reply_to
+                .map(|id| self.message_id(id))
+                .unwrap_or_default(),
+            author_kind: said.author.into(),
+            direction: Direction::Inbound.into(),
+            author_name: said.author_name,
+            contact_id: self.contact_id.clone(),
+            subject_url: String::new(),
+            echo_key: String::new(),
+        });
+        Normalized::Event(self.event(update_id, unix_seconds, payload))
     }
 
     fn event(&self, update_id: i64, unix_seconds: i64, payload: Payload) -> Event {
@@ -206,6 +282,18 @@ fn author_name(message: &Message) -> String {
     }
     let chat = message.sender_chat.as_ref().or(message.chat.as_ref());
     chat.map(chat_name).unwrap_or_default()
+}
+
+/// A user's display name: "first last", else the username, else the id.
+fn user_name(user: &User) -> String {
+    let full = join_name(&user.first_name, user.last_name.as_deref());
+    if !full.is_empty() {
+        return full;
+    }
+    match user.username.as_deref().filter(|u| !u.is_empty()) {
+        Some(username) => format!("@{username}"),
+        None => format!("user {}", user.id),
+    }
 }
 
 fn chat_name(chat: &Chat) -> String {
@@ -398,9 +486,9 @@ mod tests {
     use super::*;
     use crate::wire::parse_update;
 
-    const CHANNEL: &str = "ch_tg1";
+    pub(super) const CHANNEL: &str = "ch_tg1";
 
-    fn event(body: &str) -> Event {
+    pub(super) fn event(body: &str) -> Event {
         let update = parse_update(body.as_bytes()).expect("valid update");
         match normalize(CHANNEL, &update) {
             Normalized::Event(event) => event,
@@ -408,14 +496,14 @@ mod tests {
         }
     }
 
-    fn received(body: &str) -> MessageReceived {
+    pub(super) fn received(body: &str) -> MessageReceived {
         match event(body).payload {
             Some(Payload::MessageReceived(received)) => received,
             other => panic!("not a MessageReceived: {other:?}"),
         }
     }
 
-    fn ignored(body: &str) -> &'static str {
+    pub(super) fn ignored(body: &str) -> &'static str {
         let update = parse_update(body.as_bytes()).expect("valid update");
         match normalize(CHANNEL, &update) {
             Normalized::Ignored(why) => why,
@@ -739,8 +827,7 @@ mod tests {
         let cases = [
             (format!(r#"{{"update_id": 1, "channel_post": {{"message_id": 1, {chat}, "text": "x"}}}}"#), "channel post"),
             (format!(r#"{{"update_id": 1, "edited_channel_post": {{"message_id": 1, {chat}, "text": "x"}}}}"#), "edited channel post"),
-            (r#"{"update_id": 1, "callback_query": {"id": "q", "from": {"id": 1}, "data": "yes"}}"#.to_owned(), "callback query"),
-            (r#"{"update_id": 1, "my_chat_member": {"chat": {"id": 1, "type": "private"}, "from": {"id": 1}, "date": 1}}"#.to_owned(), "bot membership change"),
+            (r#"{"update_id": 1, "chat_member": {"chat": {"id": -1, "type": "group"}, "from": {"id": 1}, "date": 1}}"#.to_owned(), "chat member change"),
             (r#"{"update_id": 1, "poll": {"id": "p"}}"#.to_owned(), "unsupported update kind"),
             (r#"{"update_id": 1}"#.to_owned(), "unsupported update kind"),
             (r#"{"update_id": 1, "message": {"message_id": 1, "text": "no chat"}}"#.to_owned(), "message without chat"),
@@ -752,12 +839,14 @@ mod tests {
     }
 
     #[test]
-    fn service_messages_without_content_are_ignored() {
+    fn service_messages_are_system_lines_and_empty_edits_are_ignored() {
         let body = GROUP.replace(
             r#""text": "our order is late""#,
             r#""new_chat_members": [{"id": 777, "is_bot": false, "first_name": "Bob"}]"#,
         );
-        assert_eq!(ignored(&body), "service message without text or media");
+        let line = received(&body);
+        assert_eq!(line.author_kind(), AuthorKind::System);
+        assert_eq!(line.text, "Anna Petrova added Bob");
         let edit = GROUP
             .replace("\"message\"", "\"edited_message\"")
             .replace(r#""text": "our order is late""#, r#""edit_date": 5"#);

@@ -77,6 +77,9 @@ pub struct Update {
     pub my_chat_member: Option<ChatMemberUpdated>,
     /// Another member's status changed in a chat the bot administers.
     pub chat_member: Option<ChatMemberUpdated>,
+    /// A user changed their reactions on a message (only when
+    /// `allowed_updates` names `message_reaction`).
+    pub message_reaction: Option<MessageReactionUpdated>,
     /// Set by [`parse_update`] when the body had an integer `update_id` but
     /// did not decode into these types; holds the decoding error for logs.
     #[serde(skip)]
@@ -120,6 +123,112 @@ pub struct Message {
     pub reply_to_message: Option<Box<Message>>,
     /// Shared by the messages of one album.
     pub media_group_id: Option<String>,
+    /// Data a Web App sent with `Telegram.WebApp.sendData`.
+    pub web_app_data: Option<WebAppData>,
+    /// The inline keyboard under a message (the bot's), to name the button
+    /// a `callback_query` pressed.
+    pub reply_markup: Option<InlineKeyboardMarkup>,
+    /// Service messages (groups): who joined, left, what changed.
+    #[serde(flatten)]
+    pub service: ServiceFields,
+    /// Every other field, so a kind Omnibus cannot show is named, not lost.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The service fields of a [`Message`]: at most one is set on a message that
+/// has no text or media of its own.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ServiceFields {
+    pub new_chat_members: Vec<User>,
+    pub left_chat_member: Option<User>,
+    pub new_chat_title: Option<String>,
+    pub new_chat_photo: Vec<PhotoSize>,
+    pub delete_chat_photo: bool,
+    pub group_chat_created: bool,
+    pub supergroup_chat_created: bool,
+    pub migrate_to_chat_id: Option<i64>,
+    pub migrate_from_chat_id: Option<i64>,
+    /// The pinned message; an "inaccessible" stub (date 0) is possible.
+    pub pinned_message: Option<Box<Message>>,
+    pub message_auto_delete_timer_changed: Option<AutoDeleteTimer>,
+    pub forum_topic_created: Option<ForumTopic>,
+    pub forum_topic_edited: Option<ForumTopic>,
+    /// `{}` in Telegram's JSON; only its presence matters.
+    pub forum_topic_closed: Option<serde_json::Value>,
+    pub forum_topic_reopened: Option<serde_json::Value>,
+    pub general_forum_topic_hidden: Option<serde_json::Value>,
+    pub general_forum_topic_unhidden: Option<serde_json::Value>,
+    pub video_chat_scheduled: Option<VideoChatScheduled>,
+    pub video_chat_started: Option<serde_json::Value>,
+    pub video_chat_ended: Option<VideoChatEnded>,
+    pub video_chat_participants_invited: Option<ParticipantsInvited>,
+    pub write_access_allowed: Option<serde_json::Value>,
+}
+
+/// `reply_markup` of a [`Message`]: rows of inline buttons.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct InlineKeyboardMarkup {
+    pub inline_keyboard: Vec<Vec<InlineKeyboardButton>>,
+}
+
+/// One inline button.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct InlineKeyboardButton {
+    pub text: String,
+    pub callback_data: Option<String>,
+}
+
+/// `web_app_data` of a [`Message`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct WebAppData {
+    /// Arbitrary; the web app chooses the format.
+    pub data: String,
+    /// The keyboard button's text that opened the web app.
+    pub button_text: String,
+}
+
+/// `message_auto_delete_timer_changed`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct AutoDeleteTimer {
+    /// Seconds; 0 turns auto-deletion off.
+    pub message_auto_delete_time: i64,
+}
+
+/// `forum_topic_created` / `forum_topic_edited`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ForumTopic {
+    /// Absent on an edit that changed only the icon.
+    pub name: Option<String>,
+}
+
+/// `video_chat_scheduled`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct VideoChatScheduled {
+    /// Unix seconds.
+    pub start_date: i64,
+}
+
+/// `video_chat_ended`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct VideoChatEnded {
+    /// Seconds.
+    pub duration: i64,
+}
+
+/// `video_chat_participants_invited`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ParticipantsInvited {
+    pub users: Vec<User>,
 }
 
 /// A Telegram user or bot.
@@ -309,9 +418,15 @@ pub struct Contact {
 pub struct CallbackQuery {
     pub id: String,
     pub from: User,
-    /// The message with the button; may be an "inaccessible" stub.
+    /// The message with the button; may be an "inaccessible" stub (date 0),
+    /// absent for buttons of inline-mode messages.
     pub message: Option<Message>,
+    /// Set for buttons of messages sent in inline mode.
+    pub inline_message_id: Option<String>,
+    /// The button's `callback_data`.
     pub data: Option<String>,
+    /// The short name of a game, for game buttons.
+    pub game_short_name: Option<String>,
 }
 
 /// A change of a member's status in a chat.
@@ -319,8 +434,46 @@ pub struct CallbackQuery {
 #[serde(default)]
 pub struct ChatMemberUpdated {
     pub chat: Chat,
+    /// Who made the change (the customer who blocked the bot, the admin
+    /// who added it to a group).
     pub from: User,
     pub date: i64,
+    pub old_chat_member: ChatMember,
+    pub new_chat_member: ChatMember,
+}
+
+/// A member of a chat, as far as its status goes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ChatMember {
+    /// `creator`, `administrator`, `member`, `restricted`, `left` or `kicked`.
+    pub status: String,
+    pub user: User,
+}
+
+/// A user changed their reactions on a message.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct MessageReactionUpdated {
+    pub chat: Chat,
+    /// The message reacted to, unique inside the chat.
+    pub message_id: i64,
+    /// Absent when the reaction is anonymous (then `actor_chat`).
+    pub user: Option<User>,
+    pub actor_chat: Option<Chat>,
+    pub date: i64,
+    pub old_reaction: Vec<ReactionType>,
+    pub new_reaction: Vec<ReactionType>,
+}
+
+/// One reaction: `emoji`, `custom_emoji` or `paid`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ReactionType {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub emoji: Option<String>,
+    pub custom_emoji_id: Option<String>,
 }
 
 #[cfg(test)]

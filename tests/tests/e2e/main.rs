@@ -23,6 +23,7 @@ mod rebuild;
 mod replicas;
 mod sealed;
 mod security;
+mod telegram_updates;
 mod timers;
 mod tracing;
 mod viber;

@@ -46,6 +46,10 @@ pub trait Messenger: Send + Sync + Sized + 'static {
     /// `templates.<name>` requests with [`templates`](Self::templates).
     const TEMPLATES: bool = false;
 
+    /// True when [`after_stored`](Self::after_stored) has work to do; the
+    /// kit keeps the stored events of a webhook for it only then.
+    const AFTER_STORED: bool = false;
+
     /// The provider's API base URL when neither the server config nor the
     /// channel's `api_base_url` names one.
     const DEFAULT_API_BASE: &'static str;
@@ -92,8 +96,9 @@ pub trait Messenger: Send + Sync + Sized + 'static {
     /// Runs once an inbound `event` of this webhook (`body`, as received)
     /// was newly stored, never for a duplicate delivery, and after the
     /// provider was answered: for provider calls an update asks for
-    /// (Telegram's `answerCallbackQuery`). Failures are the messenger's to
-    /// log; the event is stored either way.
+    /// (Telegram's `answerCallbackQuery`). Called only when
+    /// [`AFTER_STORED`](Self::AFTER_STORED) is true. Failures are the
+    /// messenger's to log; the event is stored either way.
     fn after_stored(
         &self,
         context: &Context,

@@ -107,7 +107,10 @@ async fn receive<M: Messenger>(
         match routed {
             Routed::Conversation(event) => {
                 tracing::Span::current().record("conversation_id", event.conversation_id.as_str());
-                if store_inbound(bus, event.clone()).await? {
+                let kept = M::AFTER_STORED.then(|| event.clone());
+                if store_inbound(bus, event).await?
+                    && let Some(event) = kept
+                {
                     stored.push(event);
                 }
             }

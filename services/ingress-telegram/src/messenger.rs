@@ -22,6 +22,8 @@ impl Messenger for Telegram {
     const KIND: ChannelKind = ChannelKind::Telegram;
     const SECRET_KEYS: &'static [&'static str] = &["bot_token", "secret_token"];
     const DEFAULT_API_BASE: &'static str = "https://api.telegram.org";
+    /// Button presses are answered once stored.
+    const AFTER_STORED: bool = true;
 
     fn verify(&self, channel: &ChannelState, headers: &HeaderMap, _body: Option<&[u8]>) -> Verdict {
         crate::webhook::verify(channel, headers)

@@ -101,9 +101,22 @@ async fn receive<M: Messenger>(
     }
     // One by one, in order: the provider gets 200 only when all are stored,
     // and a retry after a partial failure is deduplicated event by event.
-    let bus = &shared.context.bus;
     let mut stored = Vec::new();
-    for routed in inbound.events {
+    let result = store_all::<M>(&shared.context.bus, inbound.events, &mut stored).await;
+    // Also after a partial failure: the retry finds those events duplicate.
+    follow_up(&shared, &channel, &body, stored);
+    result?;
+    Ok(respond(inbound.answer))
+}
+
+/// Stores `events` in order; the newly stored conversation events are
+/// pushed to `stored` when the messenger follows them up.
+async fn store_all<M: Messenger>(
+    bus: &omnibus_bus::Bus,
+    events: Vec<Routed>,
+    stored: &mut Vec<omnibus_proto::Event>,
+) -> Result<(), WebhookError> {
+    for routed in events {
         match routed {
             Routed::Conversation(event) => {
                 tracing::Span::current().record("conversation_id", event.conversation_id.as_str());
@@ -121,8 +134,7 @@ async fn receive<M: Messenger>(
             }
         }
     }
-    follow_up(&shared, &channel, &body, stored);
-    Ok(respond(inbound.answer))
+    Ok(())
 }
 
 /// Runs the messenger's [`after_stored`](Messenger::after_stored) for the

@@ -142,12 +142,20 @@ impl StandIn {
         self.shared.set_webhook(token, Some(webhook));
     }
 
+    /// The calls of one Bot API method (case-insensitive, as Telegram's
+    /// method names are), in arrival order.
+    pub fn calls(&self, method: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|call| call.method.eq_ignore_ascii_case(method))
+            .collect()
+    }
+
     /// The `callback_query_id`s answered with `answerCallbackQuery`, in
     /// order, repeats included.
     pub fn answered_callbacks(&self) -> Vec<String> {
-        self.requests()
+        self.calls("answerCallbackQuery")
             .into_iter()
-            .filter(|call| call.method.eq_ignore_ascii_case("answerCallbackQuery"))
             .filter_map(|call| call.body["callback_query_id"].as_str().map(str::to_owned))
             .collect()
     }

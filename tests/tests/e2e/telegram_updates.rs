@@ -294,10 +294,5 @@ async fn an_existing_channels_older_registration_is_brought_up_to_date() {
 
 /// How many calls of `method` the stand-in received.
 fn calls(sandbox: &Sandbox, method: &str) -> usize {
-    sandbox
-        .telegram
-        .requests()
-        .iter()
-        .filter(|r| r.method == method)
-        .count()
+    sandbox.telegram.calls(method).len()
 }

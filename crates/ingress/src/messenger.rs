@@ -79,6 +79,38 @@ pub trait Messenger: Send + Sync + Sized + 'static {
         webhook: &Webhook<'_>,
     ) -> Result<Inbound, WebhookError>;
 
+    /// [`normalize`](Self::normalize) for a messenger that must look
+    /// something up first (Wazzup: which message a status refers to). The
+    /// kit calls this one; the default normalizes at once.
+    fn receive(
+        &self,
+        context: &Context,
+        channel: &ChannelState,
+        webhook: &Webhook<'_>,
+    ) -> impl Future<Output = Result<Inbound, WebhookError>> + Send {
+        let _ = context;
+        async move { self.normalize(channel, webhook) }
+    }
+
+    /// True when [`stored`](Self::stored) has work to do, so the kit keeps
+    /// a copy of a webhook's events for it.
+    const FOLLOWS_UP: bool = false;
+
+    /// Runs after a webhook's events were stored and its 200 is on the way,
+    /// in a task of its own: work that must not delay the provider's answer
+    /// (Instagram looks up the link of a post). Whatever it finds goes on
+    /// the stream as further events; a crash loses only this work, never
+    /// the webhook.
+    fn stored(
+        &self,
+        context: &Context,
+        channel: &ChannelState,
+        events: Vec<Event>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (context, channel, events);
+        async {}
+    }
+
     /// Turns an outbound message into the provider requests that deliver
     /// it, in order, or refuses it before anything is sent (so a bad second
     /// attachment never leaves half a message).

@@ -94,10 +94,13 @@ async fn receive<M: Messenger>(
         body: &body,
         directory,
     };
-    let inbound = messenger.normalize(&channel, &webhook)?;
+    let inbound = messenger
+        .receive(&shared.context, &channel, &webhook)
+        .await?;
     for why in &inbound.skipped {
         tracing::debug!(why, "part of a webhook not stored");
     }
+    let mut stored = Vec::new();
     // One by one, in order: the provider gets 200 only when all are stored,
     // and a retry after a partial failure is deduplicated event by event.
     let bus = &shared.context.bus;
@@ -105,6 +108,9 @@ async fn receive<M: Messenger>(
         match routed {
             Routed::Conversation(event) => {
                 tracing::Span::current().record("conversation_id", event.conversation_id.as_str());
+                if M::FOLLOWS_UP {
+                    stored.push(event.clone());
+                }
                 store_inbound(bus, event).await?;
             }
             Routed::Template(mut event) => {
@@ -113,6 +119,16 @@ async fn receive<M: Messenger>(
                 bus.publish(subject, &event).await?;
             }
         }
+    }
+    if !stored.is_empty() {
+        let shared = shared.clone();
+        let follow_up = async move {
+            shared
+                .messenger
+                .stored(&shared.context, &channel, stored)
+                .await;
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(follow_up));
     }
     Ok(respond(inbound.answer))
 }

@@ -91,7 +91,6 @@ fn received(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
         direction: Direction::Inbound.into(),
         author_name: author_name(message),
         contact_id: context.contact_id.clone(),
-        subject_url: String::new(),
         echo_key: String::new(),
     });
     Normalized::Event(context.event(update_id, message.date, payload))

@@ -13,20 +13,29 @@ use serde_json::Value;
 
 use crate::support::{all_messages, wait_for_conversations, wait_for_message};
 
-async fn channel(sandbox: &Sandbox, wazzup: &StandIn, channel_id: &str, token: &str) -> Channel {
+/// A Wazzup channel of the stand-in's account (also for the crash tests).
+pub(crate) fn channel_request(
+    api_base_url: String,
+    channel_id: &str,
+    token: &str,
+) -> CreateChannelRequest {
     let mut credentials = vec![("api_key", API_KEY), ("channel_id", channel_id)];
     if !token.is_empty() {
         credentials.push(("webhook_token", token));
     }
-    let request = CreateChannelRequest {
+    CreateChannelRequest {
         kind: ChannelKind::Wazzup as i32,
         credentials: credentials
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
-        api_base_url: wazzup.base_url(),
+        api_base_url,
         ..CreateChannelRequest::default()
-    };
+    }
+}
+
+async fn channel(sandbox: &Sandbox, wazzup: &StandIn, channel_id: &str, token: &str) -> Channel {
+    let request = channel_request(wazzup.base_url(), channel_id, token);
     let mut api = sandbox.channels().await;
     api.create_channel(request)
         .await
@@ -35,11 +44,18 @@ async fn channel(sandbox: &Sandbox, wazzup: &StandIn, channel_id: &str, token: &
 }
 
 async fn post(sandbox: &Sandbox, channel_id: &str, payload: &Value, token: Option<&str>) -> u16 {
+    post_to(&sandbox.http_url(), channel_id, payload, token).await
+}
+
+/// POSTs a delivery to the Wazzup webhook of `channel_id` under `http`.
+pub(crate) async fn post_to(
+    http: &str,
+    channel_id: &str,
+    payload: &Value,
+    token: Option<&str>,
+) -> u16 {
     let mut request = reqwest::Client::new()
-        .post(format!(
-            "{}/webhooks/wazzup/{channel_id}",
-            sandbox.http_url()
-        ))
+        .post(format!("{http}/webhooks/wazzup/{channel_id}"))
         .header("content-type", "application/json; charset=utf-8");
     if let Some(token) = token {
         request = request.header("authorization", wz::authorization(token));
@@ -160,4 +176,48 @@ async fn wazzup_a_webhook_token_is_required_when_set() {
     );
     let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
     assert_eq!(conversation.channel_id, channel.id);
+}
+
+#[tokio::test]
+async fn wazzup_a_status_after_a_restart_finds_its_message() {
+    let mut sandbox = Sandbox::start().await;
+    let wazzup = StandIn::start().await;
+    // No webhook_token: a status is accepted only when it names one of the
+    // account's sends, which the restarted server must still know.
+    let channel = channel(&sandbox, &wazzup, CHANNEL_ID, "").await;
+    let hello = wz::messages(vec![wz::text(CHANNEL_ID, "in-1", "Hello")]);
+    assert_eq!(post(&sandbox, &channel.id, &hello, None).await, 200);
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    let reply = SendMessageRequest {
+        conversation_id: conversation.id.clone(),
+        text: "Hi! How can we help?".into(),
+        operator_id: "op-1".into(),
+        ..SendMessageRequest::default()
+    };
+    let message_id = sandbox
+        .conversations()
+        .await
+        .send_message(reply)
+        .await
+        .expect("send")
+        .into_inner()
+        .id;
+    let sent = wait_for_message(&sandbox, &conversation.id, &message_id, "SENT", |m| {
+        m.status() == MessageStatus::Sent && !m.provider_message_id.is_empty()
+    })
+    .await;
+
+    sandbox.restart_server().await;
+    let read = wz::statuses(vec![wz::status(&sent.provider_message_id, "read", None)]);
+    assert_eq!(post(&sandbox, &channel.id, &read, None).await, 200);
+    wait_for_message(&sandbox, &conversation.id, &message_id, "READ", |m| {
+        m.status() == MessageStatus::Read
+    })
+    .await;
+    let stranger = wz::statuses(vec![wz::status("not-a-send-of-ours", "read", None)]);
+    assert_eq!(
+        post(&sandbox, &channel.id, &stranger, None).await,
+        403,
+        "a status of nothing we sent still names no channel of this account"
+    );
 }

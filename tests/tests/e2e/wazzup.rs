@@ -221,3 +221,60 @@ async fn wazzup_a_status_after_a_restart_finds_its_message() {
         "a status of nothing we sent still names no channel of this account"
     );
 }
+
+#[tokio::test]
+async fn wazzup_omnictl_channels_create_lists_the_account_and_takes_the_pick() {
+    let sandbox = Sandbox::start().await;
+    let wazzup = StandIn::start().await;
+    let grpc = sandbox.grpc_url();
+    let (key, base) = (format!("api_key={API_KEY}"), wazzup.base_url());
+    let create = [
+        "channels",
+        "create",
+        "--kind",
+        "wazzup",
+        "--credential",
+        key.as_str(),
+        "--api-base-url",
+        base.as_str(),
+    ];
+    // No terminal here: the account's channels are listed, --pick asked for.
+    let listed = crate::ctl::omnictl(&grpc, &create).await.unwrap_err();
+    let listed = omnictl::describe(&listed);
+    assert!(listed.contains("--pick"), "{listed}");
+    for shown in [
+        SECOND_CHANNEL_ID,
+        "79990003344",
+        "instagram",
+        "acme.support",
+    ] {
+        assert!(listed.contains(shown), "{shown} in {listed}");
+    }
+    let wrong = [&create[..], &["--pick", "not-a-channel"]].concat();
+    let wrong = crate::ctl::omnictl(&grpc, &wrong).await.unwrap_err();
+    let wrong = omnictl::describe(&wrong);
+    assert!(
+        wrong.contains("not a channel of this Wazzup account"),
+        "{wrong}"
+    );
+    assert!(crate::support::all_conversations(&sandbox).await.is_empty());
+
+    let picked = [&create[..], &["--pick", SECOND_CHANNEL_ID]].concat();
+    let created = crate::ctl::omnictl(&grpc, &picked)
+        .await
+        .unwrap_or_else(|e| panic!("{}", omnictl::describe(&e)));
+    let channel_id = created["id"].as_str().expect("an id").to_owned();
+    // The picked Wazzup channel is the one its messages are routed to.
+    let hello = wz::messages(vec![wz::text(SECOND_CHANNEL_ID, "in-pick", "Hi")]);
+    assert_eq!(post(&sandbox, &channel_id, &hello, None).await, 200);
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    assert_eq!(conversation.channel_id, channel_id);
+    let by_number = [&create[..], &["--pick", "1"]].concat();
+    let first = crate::ctl::omnictl(&grpc, &by_number)
+        .await
+        .unwrap_or_else(|e| panic!("{}", omnictl::describe(&e)));
+    assert_ne!(
+        first["id"], created["id"],
+        "a second channel of the same key"
+    );
+}

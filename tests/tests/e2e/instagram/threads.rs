@@ -88,6 +88,17 @@ async fn instagram_a_comment_conversation_links_its_post() {
         .into_inner();
     assert_eq!(fetched.subject_url, link);
     assert_eq!(wait_for_conversations(&sandbox, 1).await.len(), 1);
+
+    // An answer naming no comment goes under the customer's latest one.
+    let answer = SendMessageRequest {
+        conversation_id: conversation.id.clone(),
+        text: "Yes, in stock".into(),
+        operator_id: "op-1".into(),
+        ..SendMessageRequest::default()
+    };
+    sent(&sandbox, &conversation.id, answer).await;
+    let call = graph.sent().pop().expect("the reply");
+    assert_eq!(call.path, "/v21.0/17865799348089040/replies");
 }
 
 #[tokio::test]

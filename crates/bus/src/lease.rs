@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{kv, stream};
+use async_nats::jetstream::kv;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Bus, BusError};
@@ -34,34 +34,13 @@ pub struct Leases {
 impl Leases {
     /// Opens (or creates) the bucket `<STREAM>_leases` with entries living `ttl`.
     pub async fn open(bus: &Bus, ttl: Duration) -> Result<Self, BusError> {
-        let bucket = format!("{}_leases", bus.stream_name());
-        let jetstream = bus.jetstream();
-        // The bucket's stream is created by hand: async-nats's
-        // `create_key_value` first asks for account limits in a shape
-        // nats-server 2.9 does not answer. Same layout as a KV bucket.
-        let stream = stream::Config {
-            name: format!("KV_{bucket}"),
-            description: Some("which replica holds which job (omnibus_bus::lease)".into()),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            max_age: ttl,
-            storage: stream::StorageType::File,
-            num_replicas: bus.replicas(),
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            discard: stream::DiscardPolicy::New,
-            duplicate_window: ttl,
-            ..Default::default()
-        };
-        jetstream
-            .get_or_create_stream(stream)
-            .await
-            .map_err(BusError::jetstream)?;
-        let kv = jetstream
-            .get_key_value(&bucket)
-            .await
-            .map_err(BusError::jetstream)?;
+        let kv = crate::bucket::open(
+            bus,
+            "leases",
+            "which replica holds which job (omnibus_bus::lease)",
+            ttl,
+        )
+        .await?;
         let holder = format!(
             "{}-{}-{:08x}",
             hostname(),

@@ -20,8 +20,10 @@
 //! - [`projection`] — [`run_projection`] and the [`Projection`] trait
 //! - [`worker`] — [`run_worker`]
 //! - [`lease`] — [`Leases`]: one replica at a time for jobs that must not run twice
+//! - [`bucket`] — key-value buckets: shared state that outlives a restart
 //! - [`error`] — [`BusError`]
 
+pub mod bucket;
 pub mod bus;
 pub mod config;
 pub mod error;

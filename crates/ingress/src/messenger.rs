@@ -84,6 +84,19 @@ pub trait Messenger: Send + Sync + Sized + 'static {
         webhook: &Webhook<'_>,
     ) -> Result<Inbound, WebhookError>;
 
+    /// [`normalize`](Self::normalize) for a messenger that must look
+    /// something up first (Wazzup: which message a status refers to). The
+    /// kit calls this one; the default normalizes at once.
+    fn receive(
+        &self,
+        context: &Context,
+        channel: &ChannelState,
+        webhook: &Webhook<'_>,
+    ) -> impl Future<Output = Result<Inbound, WebhookError>> + Send {
+        let _ = context;
+        async move { self.normalize(channel, webhook) }
+    }
+
     /// Turns an outbound message into the provider requests that deliver
     /// it, in order, or refuses it before anything is sent (so a bad second
     /// attachment never leaves half a message).
@@ -93,20 +106,22 @@ pub trait Messenger: Send + Sync + Sized + 'static {
         message: &MessageRequested,
     ) -> Result<Vec<Self::Request>, ProviderError>;
 
-    /// Runs once an inbound `event` of this webhook (`body`, as received)
-    /// was newly stored, never for a duplicate delivery, and after the
-    /// provider was answered: for provider calls an update asks for
-    /// (Telegram's `answerCallbackQuery`). Called only when
-    /// [`AFTER_STORED`](Self::AFTER_STORED) is true. Failures are the
-    /// messenger's to log; the event is stored either way.
+    /// Runs once a webhook's events were newly stored (never for a
+    /// duplicate delivery) and its 200 is on the way, in a task of its own:
+    /// work that must not delay the provider's answer, such as provider
+    /// calls an update asks for (Telegram's `answerCallbackQuery`) or
+    /// look-ups whose result goes on the stream as further events
+    /// (Instagram's post links). Called only when
+    /// [`AFTER_STORED`](Self::AFTER_STORED) is true, with the body as
+    /// received; a crash loses only this work, never the webhook.
     fn after_stored(
         &self,
         context: &Context,
         channel: &ChannelState,
         body: &[u8],
-        event: &Event,
+        events: Vec<Event>,
     ) -> impl Future<Output = ()> + Send {
-        let _ = (context, channel, body, event);
+        let _ = (context, channel, body, events);
         async {}
     }
 

@@ -74,6 +74,41 @@ impl ProviderError {
         }
     }
 
+    /// Transient, with the provider's code: retried later.
+    pub fn retry(reason: impl Into<String>, code: Option<String>) -> Self {
+        Self::Retry {
+            after: None,
+            reason: reason.into(),
+            code,
+        }
+    }
+
+    /// The channel's credentials were refused.
+    pub fn unauthorized(reason: impl Into<String>, code: Option<String>) -> Self {
+        Self::Unauthorized {
+            reason: reason.into(),
+            code,
+        }
+    }
+
+    /// The customer cannot be reached (blocked, unsubscribed, privacy).
+    pub fn unreachable(reason: impl Into<String>, code: Option<String>) -> Self {
+        Self::Fail {
+            kind: Kind::RecipientBlocked,
+            reason: reason.into(),
+            code,
+        }
+    }
+
+    /// The provider refused the request as it was.
+    pub fn rejected(reason: impl Into<String>, code: Option<String>) -> Self {
+        Self::Fail {
+            kind: Kind::Rejected,
+            reason: reason.into(),
+            code,
+        }
+    }
+
     /// The reason, for an operator.
     pub fn reason(&self) -> &str {
         match self {
@@ -97,6 +132,22 @@ impl ProviderError {
     /// True when waiting and trying again may work.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Retry { .. })
+    }
+
+    /// True when the channel itself is unusable and is flagged ERROR.
+    pub fn flags_channel(&self) -> bool {
+        matches!(self, Self::Unauthorized { .. })
+    }
+
+    /// How the message fails when this is the last word
+    /// (`MessageFailed.kind`; a transient error once retries are spent).
+    pub fn failure_kind(&self) -> Kind {
+        match self {
+            Self::Retry { .. } => Kind::GaveUp,
+            Self::Unauthorized { .. } => Kind::Unauthorized,
+            Self::Fail { kind, .. } => *kind,
+            Self::OutsideWindow { .. } => Kind::WindowClosed,
+        }
     }
 
     /// The same error with `redact` applied to its texts.

@@ -95,7 +95,9 @@ async fn receive<M: Messenger>(
         body: &body,
         directory,
     };
-    let inbound = messenger.normalize(&channel, &webhook)?;
+    let inbound = messenger
+        .receive(&shared.context, &channel, &webhook)
+        .await?;
     for why in &inbound.skipped {
         tracing::debug!(why, "part of a webhook not stored");
     }
@@ -153,12 +155,10 @@ fn follow_up<M: Messenger>(
     let (shared, channel, body) = (shared.clone(), channel.clone(), body.clone());
     tokio::spawn(
         async move {
-            for event in &stored {
-                shared
-                    .messenger
-                    .after_stored(&shared.context, &channel, &body, event)
-                    .await;
-            }
+            shared
+                .messenger
+                .after_stored(&shared.context, &channel, &body, stored)
+                .await;
         }
         .in_current_span(),
     );

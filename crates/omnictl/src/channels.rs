@@ -60,12 +60,16 @@ async fn create(api: &Api, args: ChannelCreateArgs, out: &mut Output<'_>) -> any
     } else {
         Some(merge_settings(ChannelSettings::default(), &args.settings)?)
     };
+    let api_base_url = args.api_base_url.unwrap_or_default();
+    let mut credentials = credential_map(args.credentials);
+    let pick = args.pick.as_deref();
+    crate::wazzup_pick::complete(api, args.kind, &mut credentials, &api_base_url, pick).await?;
     let request = CreateChannelRequest {
         kind: args.kind.into(),
         name: args.name,
-        credentials: credential_map(args.credentials),
+        credentials,
         settings,
-        api_base_url: args.api_base_url.unwrap_or_default(),
+        api_base_url,
     };
     let channel = api.channels().create_channel(request).await?.into_inner();
     out.emit(

@@ -156,6 +156,11 @@ pub struct ChannelCreateArgs {
     /// Provider API base URL override.
     #[arg(long)]
     pub api_base_url: Option<String>,
+    /// Wazzup: the account's channel to connect (its channel_id, or its
+    /// number in the list); without it and without a channel_id credential
+    /// the account's channels are listed and asked for on a terminal.
+    #[arg(long, value_name = "CHANNEL_ID")]
+    pub pick: Option<String>,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }

@@ -32,6 +32,7 @@ pub mod reflect;
 pub mod simulate;
 pub mod templates;
 pub mod watch;
+pub mod wazzup_pick;
 pub mod webhooks;
 
 use std::io::Write;

@@ -222,15 +222,17 @@ fn window_json(w: &Window) -> Value {
         "expires_at": rfc3339(w.expires_at.as_ref()),
         "last_customer_message_at": rfc3339(w.last_customer_message_at.as_ref()),
         "held_messages": w.held_messages,
+        "human_agent": w.human_agent,
     })
 }
 
 fn window_block(w: &Window) -> String {
     let time = |ts: Option<&prost_types::Timestamp>| rfc3339(ts).unwrap_or_else(|| "-".into());
-    let state = match (w.windowed, w.open) {
-        (false, _) => "no window on this channel",
-        (true, true) => "open",
-        (true, false) => "closed: only approved templates go out",
+    let state = match (w.windowed, w.open, w.human_agent) {
+        (false, _, _) => "no window on this channel",
+        (true, true, true) => "open for operators with the HUMAN_AGENT tag (24 hours passed)",
+        (true, true, false) => "open",
+        (true, false, _) => "closed: only approved templates go out",
     };
     output::kv(&[
         ("window", state.to_owned()),

@@ -131,7 +131,7 @@ pub async fn run(
     if service.includes(Service::IngressInstagram) {
         let api_base = &ctx.config.instagram_api_base;
         services::ingress::start(
-            omnibus_ingress_instagram::Instagram,
+            omnibus_ingress_instagram::Instagram::default(),
             api_base,
             &ctx,
             &mut parts,
@@ -140,7 +140,7 @@ pub async fn run(
     if service.includes(Service::IngressWazzup) {
         let api_base = &ctx.config.wazzup_api_base;
         services::ingress::start(
-            omnibus_ingress_wazzup::Wazzup::default(),
+            omnibus_ingress_wazzup::Wazzup::durable(ctx.bus.clone()),
             api_base,
             &ctx,
             &mut parts,

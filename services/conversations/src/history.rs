@@ -141,6 +141,7 @@ impl Trail {
                 p.provider_message_id.clone(),
             ),
             Payload::ConversationStarted(_) => ("started", none(), none()),
+            Payload::ConversationSubject(_) => ("subject", none(), none()),
             Payload::MessageRequested(p) => (
                 self.requested_kind(subject, &p.message_id),
                 p.message_id.clone(),

@@ -191,7 +191,8 @@ async fn apply_conversation_event(
             message::requested(conn, seq, event, requested).await
         }
         Payload::MessageDispatched(dispatched) => {
-            message::dispatched(conn, conversation_id, at, dispatched).await
+            message::dispatched(conn, conversation_id, at, dispatched).await?;
+            echo::drop_echo_of(conn, event, dispatched).await
         }
         Payload::MessageHeld(held) => message::held(conn, seq, at, held).await,
         Payload::ChannelFlagged(flagged) => {
@@ -220,6 +221,9 @@ async fn apply_conversation_event(
                     .await?;
             }
             conversation::started(conn, event, started).await
+        }
+        Payload::ConversationSubject(subject) => {
+            conversation::keep_subject(conn, conversation_id, &subject.subject_url).await
         }
         // Dead letters and other services' events change nothing here.
         _ => Ok(()),

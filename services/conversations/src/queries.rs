@@ -207,6 +207,25 @@ impl Queries {
         Ok(self.messages_by_id(&[id.to_owned()]).await?.remove(id))
     }
 
+    /// The customer's latest message the provider knows (an Instagram
+    /// comment thread's latest comment, the one an answer goes to when the
+    /// operator names none).
+    pub async fn latest_customer_message(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<Message>, sqlx::Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM conv_messages WHERE "
+        ));
+        let c = sql.text(conversation_id);
+        let d = sql.int(omnibus_proto::Direction::Inbound as i64);
+        sql.push(&format!(
+            "conversation_id = {c} AND direction = {d} AND provider_message_id <> '' \
+             ORDER BY seq DESC LIMIT 1"
+        ));
+        first(sql.fetch_all(self.pool()).await?, rows::message)
+    }
+
     /// The message sent earlier with this idempotency key, if any.
     pub async fn message_by_idempotency_key(
         &self,

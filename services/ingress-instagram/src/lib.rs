@@ -9,6 +9,7 @@
 //!   [`normalize::comment`] for comments
 //! - [`compose`]: an outbound message → Graph calls (Direct, public and
 //!   private comment replies, the HUMAN_AGENT tag)
+//! - [`permalink`]: the links of commented posts, looked up and cached
 //! - [`errors`]: Graph's answers → retry, window, token, or a reason
 //! - [`messenger`]: [`Instagram`], the kit's trait for all of the above
 
@@ -16,6 +17,7 @@ pub mod compose;
 pub mod errors;
 pub mod messenger;
 pub mod normalize;
+pub mod permalink;
 pub mod verify;
 pub mod wire;
 

@@ -8,20 +8,24 @@ use omnibus_ingress::{
     WebhookError,
 };
 use omnibus_proto::{
-    AuthorKind, ChannelKind, ChannelSetupReply, ChannelState, MessageRequested,
+    AuthorKind, ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested,
     channel_setup_reply::Outcome, message_failed::Kind,
 };
 use serde_json::Value;
 
 use crate::compose::{self, Call as GraphCall};
 use crate::errors::{SendError, classify};
-use crate::normalize::{ChannelView, Permalinks, normalize};
+use crate::normalize::{ChannelView, media_ids, normalize};
+use crate::permalink::{self, PermalinkCache};
 use crate::wire::parse_notification;
 use crate::{DEFAULT_API_BASE, GRAPH_VERSION};
 
-/// The Instagram messenger (Meta's Graph API).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Instagram;
+/// The Instagram messenger (Meta's Graph API), with the links of the
+/// commented posts it has looked up.
+#[derive(Debug, Clone, Default)]
+pub struct Instagram {
+    pub(crate) permalinks: PermalinkCache,
+}
 
 impl Messenger for Instagram {
     /// One Graph call: a path after the version, and its body.
@@ -31,6 +35,7 @@ impl Messenger for Instagram {
     const SECRET_KEYS: &'static [&'static str] = &["access_token", "app_secret", "verify_token"];
     const HANDSHAKE: bool = true;
     const DEFAULT_API_BASE: &'static str = DEFAULT_API_BASE;
+    const AFTER_STORED: bool = true;
 
     fn verify(&self, channel: &ChannelState, headers: &HeaderMap, body: Option<&[u8]>) -> Verdict {
         crate::verify::verify(channel, headers, body)
@@ -58,9 +63,9 @@ impl Messenger for Instagram {
                 .get("account_id")
                 .map_or("", String::as_str),
         };
-        // Post links need a Graph lookup the kit's synchronous normalize
-        // cannot make; comment conversations get theirs when it can.
-        let normalized = normalize(&view, &notification, &Permalinks::new());
+        // Known post links go in at once; the others follow (`stored`).
+        let known = self.permalinks.known(&media_ids(&notification));
+        let normalized = normalize(&view, &notification, &known);
         Ok(Inbound {
             events: normalized
                 .events
@@ -70,6 +75,16 @@ impl Messenger for Instagram {
             skipped: normalized.skipped.into_iter().map(str::to_owned).collect(),
             answer: Answer::Empty,
         })
+    }
+
+    async fn after_stored(
+        &self,
+        context: &Context,
+        channel: &ChannelState,
+        _body: &[u8],
+        events: Vec<Event>,
+    ) {
+        permalink::follow_up(self, context, channel, events).await;
     }
 
     fn plan(
@@ -89,10 +104,12 @@ impl Messenger for Instagram {
             });
         }
         let mut message = message.clone();
-        // An operator's reply may use the 7-day HUMAN_AGENT tag when the
-        // channel allows it.
+        // The window service asks for the 7-day HUMAN_AGENT tag (an
+        // operator's reply 24 h–7 d after the customer wrote); it goes out
+        // only while the channel still allows it and only for an operator.
         let tag_allowed = channel.settings.as_ref().is_some_and(|s| s.human_agent_tag);
-        message.human_agent_tag |= tag_allowed && message.author_kind() == AuthorKind::Operator;
+        let automatic = matches!(message.author_kind(), AuthorKind::System | AuthorKind::Bot);
+        message.human_agent_tag &= tag_allowed && !automatic;
         let account = channel
             .credentials
             .get("account_id")

@@ -72,7 +72,7 @@ impl Messenger for Telegram {
         context: &Context,
         channel: &ChannelState,
         body: &[u8],
-        _event: &Event,
+        _events: Vec<Event>,
     ) {
         crate::callback::answer(context, channel, body).await;
     }

@@ -227,7 +227,6 @@ impl<'a> Context<'a> {
             direction: Direction::Inbound.into(),
             author_name: said.author_name,
             contact_id: self.contact_id.clone(),
-            subject_url: String::new(),
             echo_key: String::new(),
         });
         Normalized::Event(self.event(update_id, unix_seconds, payload))

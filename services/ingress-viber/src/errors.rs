@@ -1,5 +1,6 @@
 //! Viber's answers to `send_message`, `get_account_info` and `set_webhook`,
-//! sorted into what the caller does next (providers.md §3.4).
+//! sorted into the kit's classes ([`ProviderError`]: what the caller does
+//! next; providers.md §3.4).
 //!
 //! Viber answers HTTP 200 with a non-zero `status` when it refuses, so the
 //! `status` decides, not the HTTP code. The table:
@@ -12,8 +13,7 @@
 //!   customer cannot be reached, said in words an operator can act on;
 //! - 3/4 (bad or missing data) and anything else → refused as sent.
 
-use omnibus_ingress::lenient;
-use omnibus_proto::message_failed::Kind;
+use omnibus_ingress::{ProviderError, lenient};
 use serde::Deserialize;
 
 /// Viber's `status` codes Omnibus tells apart.
@@ -32,88 +32,47 @@ pub mod code {
     pub const ACCOUNT_NOT_AUTHORIZED: i64 = 15;
 }
 
-/// A failed Viber call, classified by what the caller should do next.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ViberError {
-    /// Viber or the network failed, or Viber is throttling; trying again
-    /// later may work.
-    #[error("transient failure ({code:?}): {message}")]
-    Transient { code: Option<i64>, message: String },
-    /// The bot's token or account is refused: no message can go out until
-    /// the channel is fixed.
-    #[error("unauthorized ({code}): {message}")]
-    Unauthorized { code: i64, message: String },
-    /// This customer cannot receive messages from the bot.
-    #[error("unreachable ({code}): {message}")]
-    Unreachable { code: i64, message: String },
-    /// Viber refused the request as it was.
-    #[error("rejected ({code}): {message}")]
-    Rejected { code: i64, message: String },
+/// A Viber refusal in the kit's classes ([`ProviderError`]), with a reason
+/// an operator can act on and Viber's `status` as the code.
+fn refusal(status: i64, message: String) -> ProviderError {
+    let code = Some(status.to_string());
+    match status {
+        code::TOO_MANY_REQUESTS => transient(code, &message),
+        code::ACCOUNT_BLOCKED | code::ACCOUNT_SUSPENDED => ProviderError::unauthorized(
+            format!("Viber has blocked or suspended the bot; contact Viber support ({message})"),
+            code,
+        ),
+        code::INVALID_AUTH_TOKEN | code::ACCOUNT_NOT_FOUND | code::ACCOUNT_NOT_AUTHORIZED => {
+            ProviderError::unauthorized(
+                format!(
+                    "Viber refused the channel's auth_token (revoked, or the bot is gone); \
+                     update the channel's auth_token ({message})"
+                ),
+                code,
+            )
+        }
+        code::RECEIVER_NOT_SUBSCRIBED => ProviderError::unreachable(
+            "the customer unsubscribed from the bot; Viber delivers nothing until they write \
+             again",
+            code,
+        ),
+        code::RECEIVER_NOT_REGISTERED => {
+            ProviderError::unreachable("the customer is not registered on Viber (any more)", code)
+        }
+        code::NO_SUITABLE_DEVICE => ProviderError::unreachable(
+            format!("the customer has no Viber device that can receive this message ({message})"),
+            code,
+        ),
+        _ => ProviderError::rejected(format!("Viber refused the message: {message}"), code),
+    }
 }
 
-impl ViberError {
-    /// Explains the failure to an operator, in words they can act on.
-    pub fn readable(&self) -> String {
-        match self {
-            Self::Transient { message, .. } => {
-                format!("Viber is unavailable or throttling right now ({message})")
-            }
-            Self::Unauthorized {
-                code: code::ACCOUNT_BLOCKED | code::ACCOUNT_SUSPENDED,
-                message,
-            } => {
-                format!("Viber has blocked or suspended the bot; contact Viber support ({message})")
-            }
-            Self::Unauthorized { message, .. } => format!(
-                "Viber refused the channel's auth_token (revoked, or the bot is gone); update the \
-                 channel's auth_token ({message})"
-            ),
-            Self::Unreachable {
-                code: code::RECEIVER_NOT_SUBSCRIBED,
-                ..
-            } => "the customer unsubscribed from the bot; Viber delivers nothing until they write \
-                 again"
-                .to_owned(),
-            Self::Unreachable {
-                code: code::RECEIVER_NOT_REGISTERED,
-                ..
-            } => "the customer is not registered on Viber (any more)".to_owned(),
-            Self::Unreachable { message, .. } => format!(
-                "the customer has no Viber device that can receive this message ({message})"
-            ),
-            Self::Rejected { message, .. } => format!("Viber refused the message: {message}"),
-        }
-    }
-
-    /// Viber's `status`, when Viber answered with one.
-    pub fn provider_code(&self) -> Option<i64> {
-        match self {
-            Self::Transient { code, .. } => *code,
-            Self::Unauthorized { code, .. }
-            | Self::Unreachable { code, .. }
-            | Self::Rejected { code, .. } => Some(*code),
-        }
-    }
-
-    /// True when waiting and trying again may work.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient { .. })
-    }
-
-    /// True when the channel itself is unusable and should be flagged ERROR.
-    pub fn flags_channel(&self) -> bool {
-        matches!(self, Self::Unauthorized { .. })
-    }
-
-    /// How the message failed, for `MessageFailed.kind`.
-    pub fn failure_kind(&self) -> Kind {
-        match self {
-            Self::Transient { .. } => Kind::GaveUp,
-            Self::Unauthorized { .. } => Kind::Unauthorized,
-            Self::Unreachable { .. } => Kind::RecipientBlocked,
-            Self::Rejected { .. } => Kind::Rejected,
-        }
-    }
+/// Viber or the network failed, or Viber is throttling: retried later.
+fn transient(code: Option<String>, message: &str) -> ProviderError {
+    ProviderError::retry(
+        format!("Viber is unavailable or throttling right now ({message})"),
+        code,
+    )
 }
 
 /// The common part of Viber's API answers.
@@ -141,14 +100,15 @@ pub struct Answer {
     pub webhook: String,
 }
 
-/// Reads an API answer: `Ok` when Viber accepted the call (`status` 0).
-/// `http_status` is the HTTP code Viber answered with.
-pub fn classify(http_status: u16, body: &[u8]) -> Result<Answer, ViberError> {
+/// Reads an API answer: `Ok` when Viber accepted the call (`status` 0),
+/// else the refusal in the kit's classes. `http_status` is the HTTP code
+/// Viber answered with.
+pub fn classify(http_status: u16, body: &[u8]) -> Result<Answer, ProviderError> {
     if http_status == 429 || http_status >= 500 {
-        return Err(ViberError::Transient {
-            code: None,
-            message: format!("viber answered http {http_status}"),
-        });
+        return Err(transient(
+            None,
+            &format!("viber answered http {http_status}"),
+        ));
     }
     let answer = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) if value.get("status").is_some() => {
@@ -157,44 +117,20 @@ pub fn classify(http_status: u16, body: &[u8]) -> Result<Answer, ViberError> {
         // Proxies and outages answer with HTML; what is not Viber's JSON is
         // not Viber's refusal either.
         _ => {
-            return Err(ViberError::Transient {
-                code: None,
-                message: format!("viber answered http {http_status} without its json"),
-            });
+            let message = format!("viber answered http {http_status} without its json");
+            return Err(transient(None, &message));
         }
     };
+    if answer.status == code::OK {
+        return Ok(answer);
+    }
     let message = if answer.status_message.is_empty() {
         format!("status {}", answer.status)
     } else {
         // Bounded: this text ends up in an operator-facing reason.
         answer.status_message.chars().take(200).collect()
     };
-    let status = answer.status;
-    Err(match status {
-        code::OK => return Ok(answer),
-        code::TOO_MANY_REQUESTS => ViberError::Transient {
-            code: Some(status),
-            message,
-        },
-        code::INVALID_AUTH_TOKEN
-        | code::ACCOUNT_BLOCKED
-        | code::ACCOUNT_NOT_FOUND
-        | code::ACCOUNT_SUSPENDED
-        | code::ACCOUNT_NOT_AUTHORIZED => ViberError::Unauthorized {
-            code: status,
-            message,
-        },
-        code::RECEIVER_NOT_REGISTERED
-        | code::RECEIVER_NOT_SUBSCRIBED
-        | code::NO_SUITABLE_DEVICE => ViberError::Unreachable {
-            code: status,
-            message,
-        },
-        _ => ViberError::Rejected {
-            code: status,
-            message,
-        },
-    })
+    Err(refusal(answer.status, message))
 }
 
 #[cfg(test)]

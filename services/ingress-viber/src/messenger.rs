@@ -8,7 +8,7 @@ use omnibus_ingress::{
 use omnibus_proto::{ChannelKind, ChannelSetupReply, ChannelState, MessageRequested};
 use serde_json::Value;
 
-use crate::errors::{self, ViberError};
+use crate::errors;
 use crate::normalize::{ChannelView, normalize};
 use crate::signature::{self, SIGNATURE_HEADER};
 use crate::wire::parse_callback;
@@ -98,32 +98,11 @@ impl Messenger for Viber {
     }
 
     fn classify(&self, status: u16, body: &[u8]) -> Result<Value, ProviderError> {
-        errors::classify(status, body)
-            .map(|_| serde_json::from_slice(body).unwrap_or(Value::Null))
-            .map_err(|e| provider_error(&e))
+        errors::classify(status, body).map(|_| serde_json::from_slice(body).unwrap_or(Value::Null))
     }
 
     async fn setup(&self, context: &Context, channel: ChannelState) -> ChannelSetupReply {
         crate::setup::check(context, channel).await
-    }
-}
-
-/// The kit's error class of a Viber refusal.
-pub fn provider_error(error: &ViberError) -> ProviderError {
-    let reason = error.readable();
-    let code = error.provider_code().map(|c| c.to_string());
-    match error {
-        ViberError::Transient { .. } => ProviderError::Retry {
-            after: None,
-            reason,
-            code,
-        },
-        ViberError::Unauthorized { .. } => ProviderError::Unauthorized { reason, code },
-        ViberError::Unreachable { .. } | ViberError::Rejected { .. } => ProviderError::Fail {
-            kind: error.failure_kind(),
-            reason,
-            code,
-        },
     }
 }
 

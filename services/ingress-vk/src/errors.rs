@@ -1,6 +1,6 @@
 //! VK API answers (providers.md §4.3): `{"response": …}` or
-//! `{"error": {"error_code", "error_msg"}}` (with HTTP 200), sorted into what
-//! the caller does next:
+//! `{"error": {"error_code", "error_msg"}}` (with HTTP 200), sorted into the
+//! kit's classes ([`ProviderError`]: what the caller does next):
 //! - 6 (too many requests per second), 9 (flood control), 10 (internal
 //!   error), HTTP 5xx/429, an unreadable answer or none → retried later;
 //! - 5 (authorization failed: the token was revoked) → the channel is
@@ -9,8 +9,7 @@
 //!   operator can act on;
 //! - anything else → refused as sent.
 
-use omnibus_ingress::lenient;
-use omnibus_proto::message_failed::Kind;
+use omnibus_ingress::{ProviderError, lenient};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -26,87 +25,47 @@ pub mod code {
     pub const TOO_LONG: i64 = 914;
 }
 
-/// A failed VK call, classified by what the caller should do next.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VkError {
-    /// VK or the network failed, or VK is throttling; later may work.
-    #[error("transient failure ({code:?}): {message}")]
-    Transient { code: Option<i64>, message: String },
-    /// The community token was refused.
-    #[error("unauthorized ({code}): {message}")]
-    Unauthorized { code: i64, message: String },
-    /// This customer cannot be written to by the community.
-    #[error("unreachable ({code}): {message}")]
-    Unreachable { code: i64, message: String },
-    /// VK refused the request as it was.
-    #[error("rejected ({code}): {message}")]
-    Rejected { code: i64, message: String },
-}
-
-impl VkError {
-    /// Explains the failure to an operator, in words they can act on.
-    pub fn readable(&self) -> String {
-        match self {
-            Self::Transient { message, .. } => {
-                format!("VK is unavailable or throttling right now ({message})")
-            }
-            Self::Unauthorized { message, .. } => format!(
+/// A VK refusal in the kit's classes ([`ProviderError`]), with a reason an
+/// operator can act on and VK's `error_code` as the code.
+fn refusal(status: i64, message: String) -> ProviderError {
+    let code = Some(status.to_string());
+    match status {
+        code::TOO_MANY_REQUESTS | code::FLOOD_CONTROL | code::INTERNAL_ERROR => {
+            transient(code, &message)
+        }
+        code::AUTH_FAILED => ProviderError::unauthorized(
+            format!(
                 "VK refused the community's access_token (revoked or expired); create a new \
                  community token with the messages right and update the channel ({message})"
             ),
-            Self::Unreachable {
-                code: code::BLACKLISTED,
-                ..
-            } => {
-                "the customer has blocked the community; nothing reaches them until they unblock it"
-                    .to_owned()
-            }
-            Self::Unreachable {
-                code: code::NOT_ALLOWED,
-                ..
-            } => "the customer has not allowed messages from the community, or forbade them; they \
-                 must write to the community or allow its messages first"
-                .to_owned(),
-            Self::Unreachable { .. } => {
-                "the customer's privacy settings do not let the community write to them".to_owned()
-            }
-            Self::Rejected {
-                code: code::TOO_LONG,
-                ..
-            } => "the message is too long for VK; shorten it".to_owned(),
-            Self::Rejected { message, .. } => format!("VK refused the message: {message}"),
+            code,
+        ),
+        code::BLACKLISTED => ProviderError::unreachable(
+            "the customer has blocked the community; nothing reaches them until they unblock it",
+            code,
+        ),
+        code::NOT_ALLOWED => ProviderError::unreachable(
+            "the customer has not allowed messages from the community, or forbade them; they \
+             must write to the community or allow its messages first",
+            code,
+        ),
+        code::PRIVACY => ProviderError::unreachable(
+            "the customer's privacy settings do not let the community write to them",
+            code,
+        ),
+        code::TOO_LONG => {
+            ProviderError::rejected("the message is too long for VK; shorten it", code)
         }
+        _ => ProviderError::rejected(format!("VK refused the message: {message}"), code),
     }
+}
 
-    /// VK's error code, when VK answered with one.
-    pub fn provider_code(&self) -> Option<i64> {
-        match self {
-            Self::Transient { code, .. } => *code,
-            Self::Unauthorized { code, .. }
-            | Self::Unreachable { code, .. }
-            | Self::Rejected { code, .. } => Some(*code),
-        }
-    }
-
-    /// True when waiting and trying again may work.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient { .. })
-    }
-
-    /// True when the channel itself is unusable and should be flagged ERROR.
-    pub fn flags_channel(&self) -> bool {
-        matches!(self, Self::Unauthorized { .. })
-    }
-
-    /// How the message failed, for `MessageFailed.kind`.
-    pub fn failure_kind(&self) -> Kind {
-        match self {
-            Self::Transient { .. } => Kind::GaveUp,
-            Self::Unauthorized { .. } => Kind::Unauthorized,
-            Self::Unreachable { .. } => Kind::RecipientBlocked,
-            Self::Rejected { .. } => Kind::Rejected,
-        }
-    }
+/// VK or the network failed, or VK is throttling: retried later.
+fn transient(code: Option<String>, message: &str) -> ProviderError {
+    ProviderError::retry(
+        format!("VK is unavailable or throttling right now ({message})"),
+        code,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,23 +77,19 @@ struct ErrorObject {
     error_msg: String,
 }
 
-/// Reads an API answer: the `response` when VK accepted the call.
-pub fn classify(http_status: u16, body: &[u8]) -> Result<Value, VkError> {
+/// Reads an API answer: the `response` when VK accepted the call, else the
+/// refusal in the kit's classes.
+pub fn classify(http_status: u16, body: &[u8]) -> Result<Value, ProviderError> {
     if http_status == 429 || http_status >= 500 {
-        return Err(VkError::Transient {
-            code: None,
-            message: format!("vk answered http {http_status}"),
-        });
+        return Err(transient(None, &format!("vk answered http {http_status}")));
     }
     let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     if let Some(response) = value.get("response") {
         return Ok(response.clone());
     }
     let Some(error) = value.get("error").and_then(lenient::decode::<ErrorObject>) else {
-        return Err(VkError::Transient {
-            code: None,
-            message: format!("vk answered http {http_status} without its json"),
-        });
+        let message = format!("vk answered http {http_status} without its json");
+        return Err(transient(None, &message));
     };
     let status = error.error_code;
     // Bounded: this text ends up in an operator-facing reason.
@@ -142,26 +97,7 @@ pub fn classify(http_status: u16, body: &[u8]) -> Result<Value, VkError> {
         .chars()
         .take(200)
         .collect();
-    Err(match status {
-        code::TOO_MANY_REQUESTS | code::FLOOD_CONTROL | code::INTERNAL_ERROR => {
-            VkError::Transient {
-                code: Some(status),
-                message,
-            }
-        }
-        code::AUTH_FAILED => VkError::Unauthorized {
-            code: status,
-            message,
-        },
-        code::BLACKLISTED | code::NOT_ALLOWED | code::PRIVACY => VkError::Unreachable {
-            code: status,
-            message,
-        },
-        _ => VkError::Rejected {
-            code: status,
-            message,
-        },
-    })
+    Err(refusal(status, message))
 }
 
 /// The id of what a send created: `messages.send` and `market.createComment`

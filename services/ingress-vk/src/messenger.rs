@@ -11,7 +11,7 @@ use omnibus_proto::{
 };
 use serde_json::Value;
 
-use crate::errors::{self, VkError};
+use crate::errors;
 use crate::normalize::{ChannelView, normalize};
 use crate::plan;
 use crate::verify::{Credentials, Refused, Verified, verify};
@@ -105,30 +105,11 @@ impl Messenger for Vk {
     }
 
     fn classify(&self, status: u16, body: &[u8]) -> Result<Value, ProviderError> {
-        errors::classify(status, body).map_err(|e| provider_error(&e))
+        errors::classify(status, body)
     }
 
     async fn setup(&self, context: &Context, channel: ChannelState) -> ChannelSetupReply {
         check(context, channel).await
-    }
-}
-
-/// The kit's error class of a VK refusal.
-pub fn provider_error(error: &VkError) -> ProviderError {
-    let reason = error.readable();
-    let code = error.provider_code().map(|c| c.to_string());
-    match error {
-        VkError::Transient { .. } => ProviderError::Retry {
-            after: None,
-            reason,
-            code,
-        },
-        VkError::Unauthorized { .. } => ProviderError::Unauthorized { reason, code },
-        VkError::Unreachable { .. } | VkError::Rejected { .. } => ProviderError::Fail {
-            kind: error.failure_kind(),
-            reason,
-            code,
-        },
     }
 }
 

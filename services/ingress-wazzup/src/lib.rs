@@ -16,6 +16,7 @@
 //! - [`channels`]: Wazzup's channel list, for `ListProviderChannels`
 //! - [`messenger`]: [`Wazzup`], the kit's trait for all of the above
 //! - [`provider_channels`]: the `ListProviderChannels` responder
+//! - [`send_log`]: which Wazzup message each send became, kept in a bucket
 
 pub mod channels;
 pub mod compose;
@@ -24,6 +25,7 @@ pub mod messenger;
 pub mod normalize;
 pub mod phone;
 pub mod provider_channels;
+pub mod send_log;
 pub mod verify;
 pub mod wire;
 

@@ -1,16 +1,14 @@
 //! Wazzup on the messenger kit: what Wazzup differs in.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use axum::http::{HeaderMap, header};
+use omnibus_bus::Bus;
 use omnibus_core::ids;
 use omnibus_ingress::{
     Answer, Call, Context, Inbound, Messenger, Provider, ProviderError, Routed, Verdict, Webhook,
     WebhookError,
 };
 use omnibus_proto::{
-    ChannelKind, ChannelSetupReply, ChannelState, MessageRequested, ProviderChannel,
+    ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested, ProviderChannel,
     channel_setup_reply::Outcome, message_failed::Kind,
 };
 use serde_json::Value;
@@ -19,18 +17,17 @@ use crate::DEFAULT_API_BASE;
 use crate::channels::parse_channels;
 use crate::compose;
 use crate::errors::{SendError, classify};
-use crate::normalize::{Account, Linked, Sends, SentRef, names_account, normalize};
+use crate::normalize::{Account, Linked, SentRef, names_account, normalize};
+use crate::send_log::SendLog;
 use crate::verify::{self, Verdict as TokenVerdict};
-use crate::wire::parse_webhook;
-
-/// How many sent messages are remembered for their statuses.
-const REMEMBERED_SENDS: usize = 100_000;
+use crate::wire::{Webhook as ParsedWebhook, parse_webhook};
 
 /// The Wazzup messenger. Remembers which Wazzup message each of our sends
-/// became, so statuses (which name only Wazzup's id) find their message.
+/// became, so statuses (which name only Wazzup's id) find their message,
+/// after a restart and at another replica too ([`SendLog`]).
 #[derive(Debug, Clone, Default)]
 pub struct Wazzup {
-    sent: Arc<Mutex<HashMap<String, SentRef>>>,
+    log: SendLog,
 }
 
 /// One `POST /v3/message` body, with the message it delivers.
@@ -40,20 +37,44 @@ pub struct Request {
     pub sent: SentRef,
 }
 
-impl Sends for Wazzup {
-    fn find(&self, wazzup_message_id: &str) -> Option<SentRef> {
-        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        sent.get(wazzup_message_id).cloned()
-    }
-}
-
 impl Wazzup {
-    fn remember(&self, wazzup_message_id: String, sent: SentRef) {
-        let mut map = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= REMEMBERED_SENDS {
-            map.clear();
+    /// Wazzup with its send log in the stream's key-value bucket.
+    pub fn durable(bus: Bus) -> Self {
+        Self {
+            log: SendLog::durable(bus),
         }
-        map.insert(wazzup_message_id, sent);
+    }
+
+    /// The events of a parsed delivery (the sends its statuses name already
+    /// in the log's memory).
+    fn inbound(
+        &self,
+        channel: &ChannelState,
+        webhook: &Webhook<'_>,
+        parsed: &ParsedWebhook,
+    ) -> Result<Inbound, WebhookError> {
+        if parsed.test && parsed.messages.is_empty() && parsed.statuses.is_empty() {
+            return Ok(Inbound::ignored("wazzup connection check"));
+        }
+        let account = account(channel, webhook);
+        let has_token = !credential(channel, "webhook_token").is_empty();
+        let empty = parsed.messages.is_empty() && parsed.statuses.is_empty();
+        if !has_token && !empty && !names_account(&account, parsed, &self.log) {
+            return Err(WebhookError::Forbidden(
+                "the body names no Wazzup channel of this account (set a webhook_token to verify \
+                 deliveries by header)",
+            ));
+        }
+        let normalized = normalize(&account, parsed, &self.log);
+        Ok(Inbound {
+            events: normalized
+                .events
+                .into_iter()
+                .map(Routed::Conversation)
+                .collect(),
+            skipped: normalized.skipped.into_iter().map(str::to_owned).collect(),
+            answer: Answer::Empty,
+        })
     }
 }
 
@@ -108,28 +129,34 @@ impl Messenger for Wazzup {
     ) -> Result<Inbound, WebhookError> {
         let parsed =
             parse_webhook(webhook.body).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
-        if parsed.test && parsed.messages.is_empty() && parsed.statuses.is_empty() {
-            return Ok(Inbound::ignored("wazzup connection check"));
-        }
-        let account = account(channel, webhook);
-        let has_token = !credential(channel, "webhook_token").is_empty();
-        let empty = parsed.messages.is_empty() && parsed.statuses.is_empty();
-        if !has_token && !empty && !names_account(&account, &parsed, self) {
-            return Err(WebhookError::Forbidden(
-                "the body names no Wazzup channel of this account (set a webhook_token to verify \
-                 deliveries by header)",
-            ));
-        }
-        let normalized = normalize(&account, &parsed, self);
-        Ok(Inbound {
-            events: normalized
-                .events
-                .into_iter()
-                .map(Routed::Conversation)
-                .collect(),
-            skipped: normalized.skipped.into_iter().map(str::to_owned).collect(),
-            answer: Answer::Empty,
-        })
+        self.inbound(channel, webhook, &parsed)
+    }
+
+    async fn receive(
+        &self,
+        _context: &Context,
+        channel: &ChannelState,
+        webhook: &Webhook<'_>,
+    ) -> Result<Inbound, WebhookError> {
+        let parsed =
+            parse_webhook(webhook.body).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
+        let named: Vec<&str> = parsed
+            .statuses
+            .iter()
+            .filter_map(|s| s["messageId"].as_str())
+            .collect();
+        self.log.load(&named).await;
+        let inbound = self.inbound(channel, webhook, &parsed)?;
+        let events: Vec<Event> = inbound
+            .events
+            .iter()
+            .filter_map(|routed| match routed {
+                Routed::Conversation(event) => Some(event.clone()),
+                Routed::Template(_) => None,
+            })
+            .collect();
+        self.log.learn_from(&events).await;
+        Ok(inbound)
     }
 
     fn plan(
@@ -172,9 +199,7 @@ impl Messenger for Wazzup {
         // A repeat of a send whose answer was lost has no id: the echo
         // (carrying our crmMessageId) tells it later.
         let id = compose::sent_id(&answer).unwrap_or_default();
-        if !id.is_empty() {
-            self.remember(id.clone(), request.sent.clone());
-        }
+        self.log.record(&id, &request.sent).await;
         Ok(id)
     }
 

@@ -158,7 +158,6 @@ fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Opt
         direction: Direction::Inbound.into(),
         author_name,
         contact_id: chat.contact_id.clone(),
-        subject_url: String::new(),
         echo_key: String::new(),
     });
     Some(chat.event(

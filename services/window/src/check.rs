@@ -104,6 +104,12 @@ pub fn check(facts: &Facts, request: &WindowCheckRequest, now_ms: i64) -> Window
     let situation = facts.situation(kind, author, request.template.as_ref());
     match policy::decide(&situation, now_ms) {
         Decision::Open => reply(Outcome::Open, String::new()),
+        Decision::HumanAgent => reply(
+            Outcome::Open,
+            "the 24-hour window is closed; sent with Instagram's HUMAN_AGENT tag (up to 7 days \
+             after the customer's last message)"
+                .into(),
+        ),
         Decision::Template { template, rendered } => WindowCheckReply {
             outcome: Outcome::Template as i32,
             template: Some(template),
@@ -147,6 +153,7 @@ mod tests {
                 kind: ChannelKind::Whatsapp,
                 deleted: false,
                 default_template: default_template.into(),
+                human_agent_tag: false,
             }),
             conversation: Some(ConversationRow {
                 id: "cv".into(),

@@ -205,6 +205,7 @@ mod tests {
             kind: ChannelKind::Whatsapp,
             deleted: false,
             default_template: String::new(),
+            human_agent_tag: false,
         }
     }
 

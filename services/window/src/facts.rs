@@ -37,7 +37,7 @@ impl Facts {
 
     /// The conversation's window on a channel of `kind`.
     pub fn window(&self, kind: ChannelKind) -> WindowState {
-        WindowState::of(kind, self.conversation.as_ref())
+        WindowState::of(kind, self.conversation.as_ref()).with_tag_of(self.channel.as_ref())
     }
 
     /// The decision's inputs for a message by `author`.

@@ -12,6 +12,8 @@ pub struct ChannelRow {
     pub deleted: bool,
     /// Name of the template that reopens a closed window; empty: none.
     pub default_template: String,
+    /// Instagram: operators may answer up to 7 days with the HUMAN_AGENT tag.
+    pub human_agent_tag: bool,
 }
 
 /// A conversation and the state of its window.

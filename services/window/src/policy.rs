@@ -22,7 +22,13 @@ pub struct WindowState {
     pub last_customer_ms: i64,
     /// The provider said the window is closed.
     pub provider_closed: bool,
+    /// How long an operator may still answer with Instagram's HUMAN_AGENT
+    /// tag (7 days), when the channel's `human_agent_tag` allows it.
+    pub human_agent_ms: Option<i64>,
 }
+
+/// How long Instagram's HUMAN_AGENT tag lets an operator answer.
+pub const HUMAN_AGENT_MS: i64 = 7 * 24 * 3_600_000;
 
 impl WindowState {
     /// The window of `conversation` (absent: the customer never wrote) on a
@@ -33,7 +39,36 @@ impl WindowState {
             length_ms,
             last_customer_ms: conversation.map_or(0, |c| c.last_customer_ms),
             provider_closed: conversation.is_some_and(|c| c.provider_closed),
+            human_agent_ms: None,
         }
+    }
+
+    /// The same window with the HUMAN_AGENT extension when `channel` is an
+    /// Instagram channel whose `human_agent_tag` setting is on.
+    pub fn with_tag_of(mut self, channel: Option<&ChannelRow>) -> Self {
+        let tagged = channel.is_some_and(|c| c.kind == ChannelKind::Instagram && c.human_agent_tag);
+        self.human_agent_ms = tagged.then_some(HUMAN_AGENT_MS);
+        self
+    }
+
+    /// When an operator's tagged answer stops being allowed; `None` without
+    /// the tag or a customer message.
+    pub fn human_agent_expires_at_ms(&self) -> Option<i64> {
+        let length = self.human_agent_ms?;
+        (self.windowed() && self.last_customer_ms > 0)
+            .then(|| self.last_customer_ms.saturating_add(length))
+    }
+
+    /// True when the window is closed but an operator may still answer
+    /// with the HUMAN_AGENT tag: until 7 days after the customer's last
+    /// message, unless the provider refused a send as outside the window
+    /// since (a tagged one included).
+    pub fn human_agent_open(&self, now_ms: i64) -> bool {
+        !self.is_open(now_ms)
+            && !self.provider_closed
+            && self
+                .human_agent_expires_at_ms()
+                .is_some_and(|expires| now_ms < expires)
     }
 
     /// True for channels with a window.
@@ -116,6 +151,9 @@ pub enum Decision {
         /// The body with the values filled in.
         rendered: String,
     },
+    /// The window is closed, but an operator's free text goes out with the
+    /// HUMAN_AGENT tag (Instagram, within 7 days).
+    HumanAgent,
     /// Hold the message; `default` reopens the window.
     Hold {
         /// The default template to send.
@@ -150,8 +188,12 @@ pub fn decide(situation: &Situation<'_>, now_ms: i64) -> Decision {
     if window.is_open(now_ms) {
         return Decision::Open;
     }
+    let automatic = matches!(situation.author, AuthorKind::System | AuthorKind::Bot);
+    if !automatic && window.human_agent_open(now_ms) {
+        return Decision::HumanAgent;
+    }
     let closed = closed_words(window, now_ms);
-    if matches!(situation.author, AuthorKind::System | AuthorKind::Bot) {
+    if automatic {
         return Decision::Refused(format!(
             "{closed}; automatic messages are not held outside the window"
         ));

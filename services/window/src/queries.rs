@@ -118,18 +118,25 @@ impl Queries {
         }
         let conversation =
             conversation.ok_or_else(|| WindowError::not_found("conversation", conversation_id))?;
-        let kind = sql::channel(&mut conn, &conversation.channel_id)
-            .await?
-            .map(|c| c.kind)
-            .unwrap_or_default();
+        let channel = sql::channel(&mut conn, &conversation.channel_id).await?;
+        let kind = channel.as_ref().map(|c| c.kind).unwrap_or_default();
         let held = sql::held_in(&mut conn, conversation_id).await?;
-        let state = WindowState::of(kind, Some(&conversation));
+        let state = WindowState::of(kind, Some(&conversation)).with_tag_of(channel.as_ref());
+        let now = self.clock.now_ms();
+        let human_agent = state.human_agent_open(now);
+        // With the tag, operators may write until the tag's end: that is
+        // when the window closes for them.
+        let expires = state
+            .human_agent_expires_at_ms()
+            .or_else(|| state.expires_at_ms());
         Ok(Window {
-            open: state.is_open(self.clock.now_ms()),
-            expires_at: state.expires_at_ms().and_then(timestamp),
+            open: state.is_open(now) || human_agent,
+            expires_at: expires.and_then(timestamp),
             windowed: state.windowed(),
             last_customer_message_at: timestamp(conversation.last_customer_ms),
             held_messages: u32::try_from(held).unwrap_or(u32::MAX),
+            human_agent,
+            standard_expires_at: state.expires_at_ms().and_then(timestamp),
         })
     }
 }

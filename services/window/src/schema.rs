@@ -5,10 +5,11 @@
 use omnibus_store::Migration;
 
 /// The migrations of this service, applied in order at start.
-pub const MIGRATIONS: &[Migration] = &[Migration::portable(
-    1,
-    "channels, conversation windows, templates and gated messages",
-    r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration::portable(
+        1,
+        "channels, conversation windows, templates and gated messages",
+        r#"
 CREATE TABLE window_channels (
     id TEXT PRIMARY KEY,
     kind BIGINT NOT NULL,
@@ -47,4 +48,10 @@ CREATE TABLE window_messages (
 CREATE INDEX window_messages_state ON window_messages (state, seq);
 CREATE INDEX window_messages_conversation ON window_messages (conversation_id, state, seq);
 "#,
-)];
+    ),
+    Migration::portable(
+        2,
+        "the channel's human_agent_tag setting (Instagram's 7-day HUMAN_AGENT window)",
+        "ALTER TABLE window_channels ADD COLUMN human_agent_tag BIGINT NOT NULL DEFAULT 0;",
+    ),
+];

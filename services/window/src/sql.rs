@@ -16,17 +16,20 @@ type Result<T> = std::result::Result<T, sqlx::Error>;
 
 /// A channel, `None` before its first snapshot.
 pub async fn channel(conn: &mut AnyConnection, id: &str) -> Result<Option<ChannelRow>> {
-    let row =
-        sqlx::query("SELECT kind, deleted, default_template FROM window_channels WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let row = sqlx::query(
+        "SELECT kind, deleted, default_template, human_agent_tag FROM window_channels
+             WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     row.map(|r| {
         Ok(ChannelRow {
             id: id.to_owned(),
             kind: channel_kind(r.try_get(0)?),
             deleted: r.try_get::<i64, _>(1)? != 0,
             default_template: r.try_get(2)?,
+            human_agent_tag: r.try_get::<i64, _>(3)? != 0,
         })
     })
     .transpose()
@@ -35,14 +38,17 @@ pub async fn channel(conn: &mut AnyConnection, id: &str) -> Result<Option<Channe
 /// Inserts or replaces a channel.
 pub async fn save_channel(conn: &mut AnyConnection, channel: &ChannelRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO window_channels (id, kind, deleted, default_template) VALUES ($1, $2, $3, $4)
+        "INSERT INTO window_channels (id, kind, deleted, default_template, human_agent_tag)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, deleted = excluded.deleted,
-             default_template = excluded.default_template",
+             default_template = excluded.default_template,
+             human_agent_tag = excluded.human_agent_tag",
     )
     .bind(channel.id.as_str())
     .bind(channel.kind as i64)
     .bind(i64::from(channel.deleted))
     .bind(channel.default_template.as_str())
+    .bind(i64::from(channel.human_agent_tag))
     .execute(conn)
     .await?;
     Ok(())

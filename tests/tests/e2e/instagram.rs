@@ -14,24 +14,45 @@ use serde_json::Value;
 
 use crate::support::{all_messages, wait_for_conversations, wait_for_message};
 
-const APP_SECRET: &str = "ig-app-secret-5b1d";
+pub(crate) const APP_SECRET: &str = "ig-app-secret-5b1d";
 const VERIFY_TOKEN: &str = "ig-verify-token";
 
+mod threads;
+mod window;
+
 async fn channel(sandbox: &Sandbox, graph: &StandIn) -> Channel {
+    channel_with(sandbox, graph, None).await
+}
+
+/// An Instagram channel on the Graph stand-in at `api_base_url` (also for
+/// the crash tests).
+pub(crate) fn channel_request(
+    api_base_url: String,
+    settings: Option<omnibus_proto::ChannelSettings>,
+) -> CreateChannelRequest {
     let credentials = [
         ("access_token", "IGAAT-test-token"),
         ("app_secret", APP_SECRET),
         ("verify_token", VERIFY_TOKEN),
     ];
-    let request = CreateChannelRequest {
+    CreateChannelRequest {
         kind: ChannelKind::Instagram as i32,
         credentials: credentials
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
-        api_base_url: graph.base_url(),
+        api_base_url,
+        settings,
         ..CreateChannelRequest::default()
-    };
+    }
+}
+
+async fn channel_with(
+    sandbox: &Sandbox,
+    graph: &StandIn,
+    settings: Option<omnibus_proto::ChannelSettings>,
+) -> Channel {
+    let request = channel_request(graph.base_url(), settings);
     let mut api = sandbox.channels().await;
     api.create_channel(request)
         .await
@@ -40,12 +61,19 @@ async fn channel(sandbox: &Sandbox, graph: &StandIn) -> Channel {
 }
 
 async fn post(sandbox: &Sandbox, channel_id: &str, payload: &Value, secret: Option<&str>) -> u16 {
+    post_to(&sandbox.http_url(), channel_id, payload, secret).await
+}
+
+/// POSTs `payload` (signed with `secret`) to the Instagram webhook under `http`.
+pub(crate) async fn post_to(
+    http: &str,
+    channel_id: &str,
+    payload: &Value,
+    secret: Option<&str>,
+) -> u16 {
     let body = payload.to_string();
     let mut request = reqwest::Client::new()
-        .post(format!(
-            "{}/webhooks/instagram/{channel_id}",
-            sandbox.http_url()
-        ))
+        .post(format!("{http}/webhooks/instagram/{channel_id}"))
         .header("content-type", "application/json");
     if let Some(secret) = secret {
         request = request.header(SIGNATURE_HEADER, sign(secret, body.as_bytes()));
@@ -60,7 +88,7 @@ async fn post(sandbox: &Sandbox, channel_id: &str, payload: &Value, secret: Opti
 }
 
 /// `payload` as if it happened just now (the fixtures carry a fixed time).
-fn now(mut payload: Value) -> Value {
+pub(crate) fn now(mut payload: Value) -> Value {
     let ms = omnibus_core::now_ms();
     for entry in payload["entry"].as_array_mut().into_iter().flatten() {
         entry["time"] = (ms / 1000).into();

@@ -13,20 +13,29 @@ use serde_json::Value;
 
 use crate::support::{all_messages, wait_for_conversations, wait_for_message};
 
-async fn channel(sandbox: &Sandbox, wazzup: &StandIn, channel_id: &str, token: &str) -> Channel {
+/// A Wazzup channel of the stand-in's account (also for the crash tests).
+pub(crate) fn channel_request(
+    api_base_url: String,
+    channel_id: &str,
+    token: &str,
+) -> CreateChannelRequest {
     let mut credentials = vec![("api_key", API_KEY), ("channel_id", channel_id)];
     if !token.is_empty() {
         credentials.push(("webhook_token", token));
     }
-    let request = CreateChannelRequest {
+    CreateChannelRequest {
         kind: ChannelKind::Wazzup as i32,
         credentials: credentials
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
-        api_base_url: wazzup.base_url(),
+        api_base_url,
         ..CreateChannelRequest::default()
-    };
+    }
+}
+
+async fn channel(sandbox: &Sandbox, wazzup: &StandIn, channel_id: &str, token: &str) -> Channel {
+    let request = channel_request(wazzup.base_url(), channel_id, token);
     let mut api = sandbox.channels().await;
     api.create_channel(request)
         .await
@@ -35,11 +44,18 @@ async fn channel(sandbox: &Sandbox, wazzup: &StandIn, channel_id: &str, token: &
 }
 
 async fn post(sandbox: &Sandbox, channel_id: &str, payload: &Value, token: Option<&str>) -> u16 {
+    post_to(&sandbox.http_url(), channel_id, payload, token).await
+}
+
+/// POSTs a delivery to the Wazzup webhook of `channel_id` under `http`.
+pub(crate) async fn post_to(
+    http: &str,
+    channel_id: &str,
+    payload: &Value,
+    token: Option<&str>,
+) -> u16 {
     let mut request = reqwest::Client::new()
-        .post(format!(
-            "{}/webhooks/wazzup/{channel_id}",
-            sandbox.http_url()
-        ))
+        .post(format!("{http}/webhooks/wazzup/{channel_id}"))
         .header("content-type", "application/json; charset=utf-8");
     if let Some(token) = token {
         request = request.header("authorization", wz::authorization(token));
@@ -160,4 +176,105 @@ async fn wazzup_a_webhook_token_is_required_when_set() {
     );
     let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
     assert_eq!(conversation.channel_id, channel.id);
+}
+
+#[tokio::test]
+async fn wazzup_a_status_after_a_restart_finds_its_message() {
+    let mut sandbox = Sandbox::start().await;
+    let wazzup = StandIn::start().await;
+    // No webhook_token: a status is accepted only when it names one of the
+    // account's sends, which the restarted server must still know.
+    let channel = channel(&sandbox, &wazzup, CHANNEL_ID, "").await;
+    let hello = wz::messages(vec![wz::text(CHANNEL_ID, "in-1", "Hello")]);
+    assert_eq!(post(&sandbox, &channel.id, &hello, None).await, 200);
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    let reply = SendMessageRequest {
+        conversation_id: conversation.id.clone(),
+        text: "Hi! How can we help?".into(),
+        operator_id: "op-1".into(),
+        ..SendMessageRequest::default()
+    };
+    let message_id = sandbox
+        .conversations()
+        .await
+        .send_message(reply)
+        .await
+        .expect("send")
+        .into_inner()
+        .id;
+    let sent = wait_for_message(&sandbox, &conversation.id, &message_id, "SENT", |m| {
+        m.status() == MessageStatus::Sent && !m.provider_message_id.is_empty()
+    })
+    .await;
+
+    sandbox.restart_server().await;
+    let read = wz::statuses(vec![wz::status(&sent.provider_message_id, "read", None)]);
+    assert_eq!(post(&sandbox, &channel.id, &read, None).await, 200);
+    wait_for_message(&sandbox, &conversation.id, &message_id, "READ", |m| {
+        m.status() == MessageStatus::Read
+    })
+    .await;
+    let stranger = wz::statuses(vec![wz::status("not-a-send-of-ours", "read", None)]);
+    assert_eq!(
+        post(&sandbox, &channel.id, &stranger, None).await,
+        403,
+        "a status of nothing we sent still names no channel of this account"
+    );
+}
+
+#[tokio::test]
+async fn wazzup_omnictl_channels_create_lists_the_account_and_takes_the_pick() {
+    let sandbox = Sandbox::start().await;
+    let wazzup = StandIn::start().await;
+    let grpc = sandbox.grpc_url();
+    let (key, base) = (format!("api_key={API_KEY}"), wazzup.base_url());
+    let create = [
+        "channels",
+        "create",
+        "--kind",
+        "wazzup",
+        "--credential",
+        key.as_str(),
+        "--api-base-url",
+        base.as_str(),
+    ];
+    // No terminal here: the account's channels are listed, --pick asked for.
+    let listed = crate::ctl::omnictl(&grpc, &create).await.unwrap_err();
+    let listed = omnictl::describe(&listed);
+    assert!(listed.contains("--pick"), "{listed}");
+    for shown in [
+        SECOND_CHANNEL_ID,
+        "79990003344",
+        "instagram",
+        "acme.support",
+    ] {
+        assert!(listed.contains(shown), "{shown} in {listed}");
+    }
+    let wrong = [&create[..], &["--pick", "not-a-channel"]].concat();
+    let wrong = crate::ctl::omnictl(&grpc, &wrong).await.unwrap_err();
+    let wrong = omnictl::describe(&wrong);
+    assert!(
+        wrong.contains("not a channel of this Wazzup account"),
+        "{wrong}"
+    );
+    assert!(crate::support::all_conversations(&sandbox).await.is_empty());
+
+    let picked = [&create[..], &["--pick", SECOND_CHANNEL_ID]].concat();
+    let created = crate::ctl::omnictl(&grpc, &picked)
+        .await
+        .unwrap_or_else(|e| panic!("{}", omnictl::describe(&e)));
+    let channel_id = created["id"].as_str().expect("an id").to_owned();
+    // The picked Wazzup channel is the one its messages are routed to.
+    let hello = wz::messages(vec![wz::text(SECOND_CHANNEL_ID, "in-pick", "Hi")]);
+    assert_eq!(post(&sandbox, &channel_id, &hello, None).await, 200);
+    let conversation = wait_for_conversations(&sandbox, 1).await.remove(0);
+    assert_eq!(conversation.channel_id, channel_id);
+    let by_number = [&create[..], &["--pick", "1"]].concat();
+    let first = crate::ctl::omnictl(&grpc, &by_number)
+        .await
+        .unwrap_or_else(|e| panic!("{}", omnictl::describe(&e)));
+    assert_ne!(
+        first["id"], created["id"],
+        "a second channel of the same key"
+    );
 }

@@ -51,12 +51,16 @@ impl Commands {
             ),
             None => None,
         };
-        let reply_to_provider_message_id = self.reply_target(&conversation.id, &request).await?;
         let target = self
             .queries
             .send_target(&conversation.id)
             .await?
             .ok_or_else(|| ServiceError::not_found("conversation", &conversation.id))?;
+        let comment_thread =
+            kind == ChannelKind::Instagram && target.provider_chat_id.starts_with("comment:");
+        let reply_to_provider_message_id = self
+            .reply_target(&conversation.id, &request, comment_thread)
+            .await?;
         let message_id =
             ids::outbound_message_id(&conversation.id, (!key.is_empty()).then_some(key));
         let (mut text, mut template, mut status) =
@@ -191,13 +195,24 @@ impl Commands {
     }
 
     /// The provider id of the message replied to, checked to be in this conversation.
+    /// The provider's id of the message answered: the one named, else on an
+    /// Instagram comment thread (`comment_thread`) the customer's latest
+    /// comment, which a comment answer must name.
     async fn reply_target(
         &self,
         conversation_id: &str,
         request: &SendMessageRequest,
+        comment_thread: bool,
     ) -> Result<String> {
         if request.reply_to_message_id.is_empty() {
-            return Ok(String::new());
+            if !comment_thread {
+                return Ok(String::new());
+            }
+            let latest = self
+                .queries
+                .latest_customer_message(conversation_id)
+                .await?;
+            return Ok(latest.map(|m| m.provider_message_id).unwrap_or_default());
         }
         match self.queries.message(&request.reply_to_message_id).await? {
             Some(m) if m.conversation_id == conversation_id => Ok(m.provider_message_id),

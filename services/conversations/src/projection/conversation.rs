@@ -159,16 +159,12 @@ pub(super) async fn keep_subject(
     Ok(())
 }
 
-/// The subject link a received message carries: its own, else its peer's.
+/// The subject link a received message carries (its peer's).
 pub(super) fn subject_of(received: &omnibus_proto::MessageReceived) -> &str {
-    if received.subject_url.is_empty() {
-        received
-            .peer
-            .as_ref()
-            .map_or("", |peer| peer.subject_url.as_str())
-    } else {
-        &received.subject_url
-    }
+    received
+        .peer
+        .as_ref()
+        .map_or("", |peer| peer.subject_url.as_str())
 }
 
 pub(super) async fn started(

@@ -93,7 +93,7 @@ pub(super) async fn received(
         idempotency_key: "",
         at,
     };
-    if echo::may_be_ours(received) && echo::is_ours(conn, &event.conversation_id, received).await? {
+    if echo::may_be_ours(received) && echo::is_ours(conn, event, received).await? {
         return Ok(());
     }
     let reopening = direction != Direction::Outbound

@@ -31,12 +31,18 @@ pub(super) fn comment(
         out.skipped.push("the account's own comment");
         return;
     }
-    let chat = Chat::comments(
+    let mut chat = Chat::comments(
         channel.id,
         &comment.media.id,
         &comment.from.id,
         &comment.from.username,
     );
+    // The post's link when already known; else it follows in a
+    // `ConversationSubject` event (crate::permalink).
+    chat.peer.subject_url = permalinks
+        .get(&comment.media.id)
+        .cloned()
+        .unwrap_or_default();
     let text = if comment.text.is_empty() {
         "(commented without text)".to_owned()
     } else {
@@ -58,10 +64,6 @@ pub(super) fn comment(
         direction: Direction::Inbound.into(),
         author_name: comment.from.username.clone(),
         contact_id: chat.contact_id.clone(),
-        subject_url: permalinks
-            .get(&comment.media.id)
-            .cloned()
-            .unwrap_or_default(),
         ..MessageReceived::default()
     });
     let id = format!("comment:{}", comment.id);

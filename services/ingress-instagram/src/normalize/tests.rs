@@ -207,7 +207,10 @@ fn a_comment_opens_a_thread_per_user_per_post_about_the_post() {
             panic!("not a message");
         };
         assert_eq!(comment.text, "What's the price?");
-        assert_eq!(comment.subject_url, "https://www.instagram.com/p/C1a2b3/");
+        assert_eq!(
+            comment.peer.as_ref().unwrap().subject_url,
+            "https://www.instagram.com/p/C1a2b3/"
+        );
         assert_eq!(comment.provider_message_id, "17865799348089039");
         let peer = comment.peer.unwrap();
         assert_eq!(peer.username, CUSTOMER_USERNAME, "the title");

@@ -53,26 +53,24 @@ fn the_error_table() {
         assert_eq!(error.is_transient(), transient, "{status}");
         assert_eq!(error.flags_channel(), flags, "{status}");
         assert_eq!(error.failure_kind(), kind, "{status}");
-        assert_eq!(error.provider_code(), Some(status));
+        assert_eq!(error.code(), Some(status.to_string().as_str()));
     }
 }
 
 #[test]
 fn operators_read_what_to_do() {
-    let unsubscribed = classify(200, &answer(6, "receiverNotSubscribed")).expect_err("refused");
+    let reason = |status, message| {
+        let error = classify(200, &answer(status, message)).expect_err("refused");
+        error.reason().to_owned()
+    };
+    let unsubscribed = reason(6, "receiverNotSubscribed");
     assert!(
-        unsubscribed
-            .readable()
-            .contains("the customer unsubscribed"),
-        "{}",
-        unsubscribed.readable()
+        unsubscribed.contains("the customer unsubscribed"),
+        "{unsubscribed}"
     );
-    let unregistered = classify(200, &answer(5, "receiverNotRegistered")).expect_err("refused");
-    assert!(unregistered.readable().contains("not registered on Viber"));
-    let token = classify(200, &answer(2, "invalidAuthToken")).expect_err("refused");
-    assert!(token.readable().contains("auth_token"));
-    let bad = classify(200, &answer(3, "badData")).expect_err("refused");
-    assert!(bad.readable().contains("badData"));
+    assert!(reason(5, "receiverNotRegistered").contains("not registered on Viber"));
+    assert!(reason(2, "invalidAuthToken").contains("auth_token"));
+    assert!(reason(3, "badData").contains("badData"));
 }
 
 #[test]
@@ -85,6 +83,6 @@ fn outages_are_retried() {
     ] {
         let error = classify(http, body).expect_err("not accepted");
         assert!(error.is_transient(), "{http} {body:?}");
-        assert_eq!(error.provider_code(), None);
+        assert_eq!(error.code(), None);
     }
 }

@@ -37,7 +37,7 @@ fn the_error_table() {
         assert_eq!(refused.is_transient(), transient, "{code}");
         assert_eq!(refused.flags_channel(), flags, "{code}");
         assert_eq!(refused.failure_kind(), kind, "{code}");
-        assert_eq!(refused.provider_code(), Some(code));
+        assert_eq!(refused.code(), Some(code.to_string().as_str()));
     }
 }
 
@@ -46,7 +46,8 @@ fn operators_read_what_to_do() {
     let reason = |code| {
         classify(200, &error(code, "x"))
             .expect_err("refused")
-            .readable()
+            .reason()
+            .to_owned()
     };
     assert!(reason(901).contains("the customer has not allowed messages from the community"));
     assert!(reason(901).contains("forbade"));

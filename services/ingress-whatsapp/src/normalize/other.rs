@@ -86,7 +86,6 @@ pub(super) fn echo(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
         direction: Direction::Outbound.into(),
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
-        subject_url: String::new(),
         echo_key: String::new(),
     });
     let id = format!("whatsapp:{}:{}", channel.id, message.id);
@@ -116,7 +115,6 @@ pub(super) fn call(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value)
         direction: Direction::Inbound.into(),
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
-        subject_url: String::new(),
         echo_key: String::new(),
     });
     let id = format!("whatsapp:{}:{key}", channel.id);

@@ -132,6 +132,9 @@ impl<'a> Round<'a> {
         let situation = facts.situation(kind, author, request.template.as_ref());
         match policy::decide(&situation, now) {
             Decision::Open => vec![events::forward(subjects, message, kind, None, now)],
+            Decision::HumanAgent => vec![events::tagged(events::forward(
+                subjects, message, kind, None, now,
+            ))],
             Decision::Template { template, rendered } => {
                 let template = Some((template, rendered));
                 vec![events::forward(subjects, message, kind, template, now)]

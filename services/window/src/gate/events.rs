@@ -50,6 +50,14 @@ pub fn forward(
     (subject, event)
 }
 
+/// A forwarded request marked to go out with Instagram's HUMAN_AGENT tag.
+pub fn tagged((subject, mut event): Outgoing) -> Outgoing {
+    if let Some(Payload::MessageRequested(request)) = &mut event.payload {
+        request.human_agent_tag = true;
+    }
+    (subject, event)
+}
+
 /// The default template that asks the customer to answer, so the held
 /// message can follow. Its message id derives from the held message.
 pub fn reopen(

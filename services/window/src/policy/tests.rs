@@ -132,6 +132,7 @@ fn free_text_outside_with_a_usable_default_template_is_held() {
             kind: ChannelKind::Whatsapp,
             deleted: false,
             default_template: "hello".into(),
+            human_agent_tag: false,
         }),
         &templates,
     );
@@ -161,6 +162,7 @@ fn unusable_default_templates_say_why() {
         kind: ChannelKind::Whatsapp,
         deleted: false,
         default_template: "hello".into(),
+        human_agent_tag: false,
     };
     let cases = [
         (vec![], "does not exist"),
@@ -265,4 +267,77 @@ fn durations_read_in_whole_units() {
     assert_eq!(ago(2 * HOUR), "2 hours");
     assert_eq!(ago(5_000), "5 seconds");
     assert_eq!(rfc3339(WROTE), "2026-01-01T00:00:00Z");
+}
+
+fn instagram(last_customer_ms: i64, human_agent_tag: bool, provider_closed: bool) -> WindowState {
+    let conversation = ConversationRow {
+        last_customer_ms,
+        provider_closed,
+        ..Default::default()
+    };
+    let channel = ChannelRow {
+        id: "ig".into(),
+        kind: ChannelKind::Instagram,
+        deleted: false,
+        default_template: String::new(),
+        human_agent_tag,
+    };
+    WindowState::of(ChannelKind::Instagram, Some(&conversation)).with_tag_of(Some(&channel))
+}
+
+#[test]
+fn the_human_agent_tag_lets_operators_answer_from_24_hours_to_7_days() {
+    let decision = |window: WindowState, author: AuthorKind, at: i64| {
+        let s = situation(window, author, None, &[], DefaultTemplate::Unset);
+        decide(&s, at)
+    };
+    let tagged = instagram(WROTE, true, false);
+    let op = AuthorKind::Operator;
+    assert_eq!(decision(tagged, op, WROTE + 23 * HOUR), Decision::Open);
+    assert_eq!(
+        decision(tagged, op, WROTE + 24 * HOUR),
+        Decision::HumanAgent
+    );
+    let last_ms = WROTE + 7 * 24 * HOUR - 1;
+    assert_eq!(decision(tagged, op, last_ms), Decision::HumanAgent);
+    assert!(
+        matches!(decision(tagged, op, last_ms + 1), Decision::Refused(_)),
+        "after 7 days it is refused like WhatsApp outside the window"
+    );
+    assert_eq!(
+        tagged.human_agent_expires_at_ms(),
+        Some(WROTE + 7 * 24 * HOUR)
+    );
+    for author in [AuthorKind::System, AuthorKind::Bot] {
+        assert!(
+            matches!(
+                decision(tagged, author, WROTE + 25 * HOUR),
+                Decision::Refused(_)
+            ),
+            "automatic messages may not use the tag"
+        );
+    }
+    let untagged = instagram(WROTE, false, false);
+    assert!(matches!(
+        decision(untagged, op, WROTE + 25 * HOUR),
+        Decision::Refused(_)
+    ));
+    let refused = instagram(WROTE, true, true);
+    assert!(
+        matches!(
+            decision(refused, op, WROTE + 25 * HOUR),
+            Decision::Refused(_)
+        ),
+        "after Instagram refused a send as outside the window, no tag helps"
+    );
+    // WhatsApp never gets the tag, whatever the setting.
+    let channel = ChannelRow {
+        id: "wa".into(),
+        kind: ChannelKind::Whatsapp,
+        deleted: false,
+        default_template: String::new(),
+        human_agent_tag: true,
+    };
+    let whatsapp = whatsapp(WROTE).with_tag_of(Some(&channel));
+    assert!(!whatsapp.human_agent_open(WROTE + 25 * HOUR));
 }

@@ -24,6 +24,7 @@ pub(super) async fn changed(step: &mut Step<'_>, changed: &ChannelChanged) -> Re
             .as_ref()
             .map(|s| s.default_template.trim().to_owned())
             .unwrap_or_default(),
+        human_agent_tag: state.settings.as_ref().is_some_and(|s| s.human_agent_tag),
     };
     sql::save_channel(step.conn, &channel).await?;
     // A new default template may let pending requests be held instead of failed.

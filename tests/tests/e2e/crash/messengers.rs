@@ -1,7 +1,8 @@
 //! `kill -9` between a customer's message and the operator's reply going
-//! out, for Viber and VK: `serve all` is killed while the provider
-//! stand-in holds (Viber) or has just failed (VK) the send call, and
-//! started again; nothing is lost and nothing shows twice.
+//! out, for Viber, VK, Instagram and Wazzup: `serve all` is killed while the
+//! provider stand-in holds (Viber) or has just failed (VK, Instagram,
+//! Wazzup) the send call, and started again; nothing is lost and nothing
+//! shows twice.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use omnibus_proto::{
 use omnibus_testkit::wait_until;
 use omnibus_tests::child::ChildServer;
 use omnibus_tests::{Sandbox, SandboxOptions};
+use serde_json::Value;
 
 use super::BINARY;
 
@@ -202,4 +204,134 @@ async fn vk_kill_9_between_webhook_and_send_sends_exactly_once() {
         random_ids.iter().all(|id| *id == random_ids[0]),
         "{random_ids:?}"
     );
+}
+
+#[tokio::test]
+async fn instagram_kill_9_between_webhook_and_send_loses_nothing() {
+    use omnibus_instagram_standin::webhook as ig;
+    use omnibus_instagram_standin::{Scripted, StandIn};
+    let (sandbox, server) = child().await;
+    let graph = StandIn::start().await;
+    let request = crate::instagram::channel_request(graph.base_url(), None);
+    let channel_id = create_channel(&server, request).await;
+    let secret = Some(crate::instagram::APP_SECRET);
+    let event = ig::from_customer("m_k9", serde_json::json!({ "text": HELLO }));
+    let hello = crate::instagram::now(ig::messaging(vec![event]));
+    let post = |http: String| {
+        let hello = hello.clone();
+        let channel_id = channel_id.clone();
+        async move { crate::instagram::post_to(&http, &channel_id, &hello, secret).await }
+    };
+    assert_eq!(post(server.http_url()).await, 200);
+    let conversation_id = the_conversation(&server).await;
+
+    // Graph throttles the first calls (retried; no idempotency key, so the
+    // kill lands while nothing has gone out yet).
+    graph.script(Scripted::rate_limited());
+    graph.script(Scripted::rate_limited());
+    let attempts = || {
+        let calls = graph.requests();
+        calls
+            .iter()
+            .filter(|c| c.path.ends_with("/messages"))
+            .count()
+    };
+    let server = reply_then_kill(&sandbox, server, &conversation_id, attempts).await;
+    wait_until("the reply at Instagram", REDELIVERY, || async {
+        let sent = graph.sent();
+        sent.iter()
+            .any(|call| call.body["message"]["text"] == REPLY)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(post(server.http_url()).await, 200, "Meta's retry");
+    assert_history_after_restart(&server, &conversation_id).await;
+    let replies = graph
+        .sent()
+        .into_iter()
+        .filter(|call| call.body["message"]["text"] == REPLY)
+        .count();
+    assert_eq!(replies, 1, "the customer got the reply once");
+}
+
+#[tokio::test]
+async fn wazzup_kill_9_between_webhook_and_send_sends_exactly_once() {
+    use omnibus_wazzup_standin::webhook::{self as wz, CHANNEL_ID};
+    use omnibus_wazzup_standin::{Scripted, StandIn};
+    let (sandbox, server) = child().await;
+    let wazzup = StandIn::start().await;
+    let request = crate::wazzup::channel_request(wazzup.base_url(), CHANNEL_ID, "");
+    let channel_id = create_channel(&server, request).await;
+    let hello = wz::messages(vec![wz::text(CHANNEL_ID, "in-k9", HELLO)]);
+    let http = server.http_url();
+    assert_eq!(
+        crate::wazzup::post_to(&http, &channel_id, &hello, None).await,
+        200
+    );
+    let conversation_id = the_conversation(&server).await;
+
+    wazzup.script(Scripted::server_error());
+    wazzup.script(Scripted::server_error());
+    let attempts = || {
+        wazzup
+            .requests()
+            .iter()
+            .filter(|c| c.path == "/v3/message")
+            .count()
+    };
+    let server = reply_then_kill(&sandbox, server, &conversation_id, attempts).await;
+    let http = server.http_url();
+    wait_until("the reply at Wazzup", REDELIVERY, || async {
+        let sent = wazzup.sent();
+        sent.iter()
+            .any(|call| call.body["text"] == REPLY)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        crate::wazzup::post_to(&http, &channel_id, &hello, None).await,
+        200,
+        "Wazzup's retry"
+    );
+    assert_history_after_restart(&server, &conversation_id).await;
+    let replies: Vec<_> = wazzup
+        .sent()
+        .into_iter()
+        .filter(|call| call.body["text"] == REPLY)
+        .collect();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    // Every try carried the same crmMessageId (our message id).
+    let keys: Vec<Value> = wazzup
+        .requests()
+        .iter()
+        .filter(|c| c.path == "/v3/message" && c.body["text"] == REPLY)
+        .map(|c| c.body["crmMessageId"].clone())
+        .collect();
+    assert!(
+        keys.len() >= 2 && keys.iter().all(|k| *k == keys[0]),
+        "{keys:?}"
+    );
+    // Its status, after the restart, finds the message.
+    let reply = history(&server, &conversation_id)
+        .await
+        .into_iter()
+        .find(|m| m.text == REPLY)
+        .expect("the reply");
+    let delivered = wz::statuses(vec![wz::status(
+        &reply.provider_message_id,
+        "delivered",
+        None,
+    )]);
+    assert_eq!(
+        crate::wazzup::post_to(&http, &channel_id, &delivered, None).await,
+        200
+    );
+    wait_until("the reply DELIVERED", crate::support::PATIENCE, || async {
+        history(&server, &conversation_id)
+            .await
+            .iter()
+            .any(|m| m.text == REPLY && m.status() == MessageStatus::Delivered)
+            .then_some(())
+    })
+    .await;
 }

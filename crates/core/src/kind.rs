@@ -53,3 +53,13 @@ mod tests {
         assert_eq!(parse("icq"), None);
     }
 }
+
+/// True for attachments that are a file (`GET /media` serves them), false
+/// for locations and contact cards, which have none.
+pub fn has_file(attachment: &omnibus_proto::Attachment) -> bool {
+    use omnibus_proto::AttachmentKind;
+    !matches!(
+        AttachmentKind::try_from(attachment.kind),
+        Ok(AttachmentKind::Location | AttachmentKind::Contact)
+    )
+}

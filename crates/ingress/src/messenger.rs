@@ -11,13 +11,13 @@ use std::future::Future;
 
 use axum::http::HeaderMap;
 use omnibus_proto::{
-    ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested, TemplatesFetchReply,
+    Attachment, ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested, TemplatesFetchReply,
     templates_fetch_reply::Outcome as TemplatesOutcome,
 };
 use serde_json::Value;
 
 use crate::ChannelDirectory;
-use crate::provider::{Call, ProviderError};
+use crate::provider::{Call, Provider, ProviderError};
 use crate::runtime::Context;
 use crate::webhook::WebhookError;
 
@@ -44,6 +44,11 @@ pub trait Messenger: Send + Sync + Sized + 'static {
     /// True when the messenger has message templates, so the kit serves
     /// `templates.<name>` requests with [`templates`](Self::templates).
     const TEMPLATES: bool = false;
+
+    /// True when the provider's file links expire (Instagram): the kit
+    /// copies every inbound attachment into the media keep bucket at
+    /// receipt, after the webhook was answered, from a durable consumer.
+    const COPY_AT_RECEIPT: bool = false;
 
     /// The provider's API base URL when neither the server config nor the
     /// channel's `api_base_url` names one.
@@ -111,6 +116,16 @@ pub trait Messenger: Send + Sync + Sized + 'static {
         channel: ChannelState,
     ) -> impl Future<Output = ChannelSetupReply> + Send;
 
+    /// Prepares the download of an inbound attachment's file (`GET
+    /// /media`). The kit sends the request through the channel's provider
+    /// client (outbound allow-list, size cap, redaction).
+    fn media(
+        &self,
+        call: &MediaCall<'_>,
+    ) -> impl Future<Output = Result<MediaDownload, ProviderError>> + Send {
+        std::future::ready(link_download(call))
+    }
+
     /// Lists the channel's message templates at the provider; messengers
     /// without templates keep the default answer.
     fn templates(
@@ -125,6 +140,54 @@ pub trait Messenger: Send + Sync + Sized + 'static {
                 message: format!("{} has no message templates", Self::name()),
                 templates: Vec::new(),
             }
+        }
+    }
+}
+
+/// Prepares the download of an inbound attachment's file: the default
+/// fetches the URL the payload carried (Viber, VK, Wazzup, Instagram);
+/// messengers whose payloads carry file ids resolve them first.
+pub fn link_download(call: &MediaCall<'_>) -> Result<MediaDownload, ProviderError> {
+    let url = call.attachment.url.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(ProviderError::refused(
+            "the attachment carries no link to its file",
+        ));
+    }
+    Ok(MediaDownload::get(call.provider.http().get(url)))
+}
+
+/// An inbound attachment to download, as [`Messenger::media`] gets it.
+pub struct MediaCall<'a> {
+    /// The channel's provider client.
+    pub provider: &'a Provider,
+    /// The channel, with its credentials.
+    pub channel: &'a ChannelState,
+    /// The attachment as stored.
+    pub attachment: &'a Attachment,
+}
+
+impl MediaCall<'_> {
+    /// A credential of the channel, trimmed; empty when missing.
+    pub fn credential(&self, key: &str) -> &str {
+        self.channel.credentials.get(key).map_or("", |v| v.trim())
+    }
+}
+
+/// The request that downloads a file, with what resolving it taught.
+pub struct MediaDownload {
+    /// The download request.
+    pub request: reqwest::RequestBuilder,
+    /// The file's mime type when the provider said (Graph's media object).
+    pub mime_type: String,
+}
+
+impl MediaDownload {
+    /// A plain download request.
+    pub fn get(request: reqwest::RequestBuilder) -> Self {
+        Self {
+            request,
+            mime_type: String::new(),
         }
     }
 }

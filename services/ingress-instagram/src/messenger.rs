@@ -30,6 +30,8 @@ impl Messenger for Instagram {
     const KIND: ChannelKind = ChannelKind::Instagram;
     const SECRET_KEYS: &'static [&'static str] = &["access_token", "app_secret", "verify_token"];
     const HANDSHAKE: bool = true;
+    /// Instagram's attachment links (lookaside CDN) expire within days.
+    const COPY_AT_RECEIPT: bool = true;
     const DEFAULT_API_BASE: &'static str = DEFAULT_API_BASE;
 
     fn verify(&self, channel: &ChannelState, headers: &HeaderMap, body: Option<&[u8]>) -> Verdict {

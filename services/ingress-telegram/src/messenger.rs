@@ -2,7 +2,7 @@
 
 use axum::http::HeaderMap;
 use omnibus_ingress::{
-    Call, Context, Inbound, Messenger, ProviderError, Verdict, Webhook, WebhookError,
+    Call, Context, Inbound, MediaCall, MediaDownload, Messenger, ProviderError, Verdict, Webhook, WebhookError,
 };
 use omnibus_proto::{ChannelKind, ChannelSetupReply, ChannelState, MessageRequested};
 use serde_json::Value;
@@ -62,5 +62,9 @@ impl Messenger for Telegram {
 
     async fn setup(&self, context: &Context, channel: ChannelState) -> ChannelSetupReply {
         crate::setup::check(context, channel).await
+    }
+
+    async fn media(&self, call: &MediaCall<'_>) -> Result<MediaDownload, ProviderError> {
+        crate::botapi::file_download(call).await
     }
 }

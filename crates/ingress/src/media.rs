@@ -11,11 +11,11 @@ use omnibus_bus::media::object_name;
 use omnibus_bus::{
     Bus, Delivery, MediaBuckets, MediaFile, Shelf, WorkError, WorkerConfig, run_worker,
 };
-use omnibus_proto::{
-    Attachment, ChannelState, MediaFetchReply, MediaFetchRequest,
-    event::Payload, media_fetch_reply::Outcome,
-};
 use omnibus_core::kind::has_file;
+use omnibus_proto::{
+    Attachment, ChannelState, MediaFetchReply, MediaFetchRequest, event::Payload,
+    media_fetch_reply::Outcome,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::messenger::{MediaCall, Messenger};
@@ -65,12 +65,16 @@ async fn fetch<M: Messenger>(
                 transient: true,
             },
         })?;
-    let mime_type = [&attachment.mime_type, &download.mime_type, &file.content_type]
-        .into_iter()
-        .map(|m| m.trim())
-        .find(|m| !m.is_empty() && *m != "application/octet-stream")
-        .unwrap_or(file.content_type.trim())
-        .to_owned();
+    let mime_type = [
+        &attachment.mime_type,
+        &download.mime_type,
+        &file.content_type,
+    ]
+    .into_iter()
+    .map(|m| m.trim())
+    .find(|m| !m.is_empty() && *m != "application/octet-stream")
+    .unwrap_or(file.content_type.trim())
+    .to_owned();
     Ok(MediaFile {
         bytes: file.bytes,
         mime_type,
@@ -177,7 +181,7 @@ async fn copy_at_receipt<M: Messenger>(
     let bus: Bus = shared.context.bus.clone();
     let config = WorkerConfig {
         durable: format!("ingress-{}-media-copy", M::name()),
-        filter_subject: bus.subjects().conversation("*"),
+        filter_subject: bus.subjects().conversation(">"),
         lanes: 4,
         ack_wait: Duration::from_secs(60),
         max_deliver: 20,
@@ -219,7 +223,11 @@ async fn copy<M: Messenger>(
             continue;
         }
         let name = object_name(&received.message_id, index as u32);
-        if buckets.has(Shelf::Keep, &name).await.map_err(|e| retry(e.to_string()))? {
+        if buckets
+            .has(Shelf::Keep, &name)
+            .await
+            .map_err(|e| retry(e.to_string()))?
+        {
             continue;
         }
         match fetch(shared, &channel, attachment, DEFAULT_MAX_BYTES).await {

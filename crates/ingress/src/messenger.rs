@@ -11,8 +11,8 @@ use std::future::Future;
 
 use axum::http::HeaderMap;
 use omnibus_proto::{
-    Attachment, ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested, TemplatesFetchReply,
-    templates_fetch_reply::Outcome as TemplatesOutcome,
+    Attachment, ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested,
+    TemplatesFetchReply, templates_fetch_reply::Outcome as TemplatesOutcome,
 };
 use serde_json::Value;
 

@@ -240,7 +240,10 @@ impl Provider {
                 "the provider answered {status} to the file download"
             )));
         }
-        if response.content_length().is_some_and(|length| length > limit) {
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
             return Err(Download::TooLarge);
         }
         let content_type = response

@@ -86,7 +86,12 @@ struct MediaState {
 }
 
 /// The `/media/{message_id}/{n}` route.
-pub(crate) fn router(queries: Queries, commands: Commands, bus: Bus, config: MediaConfig) -> Router {
+pub(crate) fn router(
+    queries: Queries,
+    commands: Commands,
+    bus: Bus,
+    config: MediaConfig,
+) -> Router {
     let state = MediaState {
         queries,
         commands,
@@ -156,7 +161,8 @@ async fn media(
     headers: &HeaderMap,
 ) -> Result<Response, MediaError> {
     state.check.check_http(headers)?;
-    let not_found = || MediaError::NotFound(format!("message {message_id} has no attachment {index}"));
+    let not_found =
+        || MediaError::NotFound(format!("message {message_id} has no attachment {index}"));
     let index: u32 = index.parse().map_err(|_| not_found())?;
     let stored = state
         .queries
@@ -164,7 +170,10 @@ async fn media(
         .await
         .map_err(|e| MediaError::Unavailable(format!("the message store failed: {e}")))?
         .ok_or_else(|| MediaError::NotFound(format!("no message {message_id}")))?;
-    let attachment = stored.attachments.get(index as usize).ok_or_else(not_found)?;
+    let attachment = stored
+        .attachments
+        .get(index as usize)
+        .ok_or_else(not_found)?;
     if !has_file(attachment) {
         return Err(MediaError::NotFound(format!(
             "attachment {index} of message {message_id} is a location or a contact card: it has no file"
@@ -189,7 +198,13 @@ async fn media(
     };
     let reply: MediaFetchReply = state
         .commands
-        .ask_within(kind, "media", "fetch the file", &request, state.config.fetch_timeout)
+        .ask_within(
+            kind,
+            "media",
+            "fetch the file",
+            &request,
+            state.config.fetch_timeout,
+        )
         .await
         .map_err(|e| MediaError::Unavailable(e.to_string()))?;
     match Outcome::try_from(reply.outcome) {
@@ -247,8 +262,8 @@ fn respond(
         .into_iter()
         .find(|m| !m.is_empty())
         .unwrap_or("application/octet-stream");
-    let content_type = HeaderValue::from_str(mime)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type =
+        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let file_name = [&attachment.file_name, &found.file_name]
         .into_iter()
         .find(|n| !n.trim().is_empty())

@@ -69,7 +69,13 @@ pub async fn file_download(call: &MediaCall<'_>) -> Result<MediaDownload, Provid
         return omnibus_ingress::messenger::link_download(call);
     }
     let token = call.credential("bot_token");
-    let file: File = self::call(call.provider, token, "getFile", &json!({ "file_id": file_id })).await?;
+    let file: File = self::call(
+        call.provider,
+        token,
+        "getFile",
+        &json!({ "file_id": file_id }),
+    )
+    .await?;
     let path = file.file_path.trim_start_matches('/');
     if path.is_empty() {
         return Err(ProviderError::refused(

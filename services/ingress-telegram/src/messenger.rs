@@ -2,7 +2,8 @@
 
 use axum::http::HeaderMap;
 use omnibus_ingress::{
-    Call, Context, Inbound, MediaCall, MediaDownload, Messenger, ProviderError, Verdict, Webhook, WebhookError,
+    Call, Context, Inbound, MediaCall, MediaDownload, Messenger, ProviderError, Verdict, Webhook,
+    WebhookError,
 };
 use omnibus_proto::{ChannelKind, ChannelSetupReply, ChannelState, MessageRequested};
 use serde_json::Value;

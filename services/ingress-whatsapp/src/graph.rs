@@ -171,7 +171,10 @@ pub async fn media_download(call: &MediaCall<'_>) -> Result<MediaDownload, Provi
     if media_id.is_empty() {
         return omnibus_ingress::messenger::link_download(call);
     }
-    if !media_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !media_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(ProviderError::refused("the media id is not a Graph id"));
     }
     let provider = call.provider;

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use axum::http::HeaderMap;
 use omnibus_ingress::{
-    Answer, Call, Context, Inbound, MediaCall, MediaDownload, Messenger, ProviderError, Routed, Verdict, Webhook,
-    WebhookError,
+    Answer, Call, Context, Inbound, MediaCall, MediaDownload, Messenger, ProviderError, Routed,
+    Verdict, Webhook, WebhookError,
 };
 use omnibus_proto::{
     ChannelKind, ChannelSetupReply, ChannelState, MessageRequested, TemplatesFetchReply,

@@ -253,3 +253,133 @@ async fn a_whatsapp_image_comes_through_the_graph_media_url_with_the_token() {
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("no file"));
 }
+
+#[tokio::test]
+async fn media_works_with_conversations_and_the_ingress_in_separate_processes() {
+    use omnibus_proto::channel_service_client::ChannelServiceClient;
+    use omnibus_proto::conversation_service_client::ConversationServiceClient;
+    use omnibus_proto::{ChannelKind, CreateChannelRequest, ListConversationsRequest};
+    use omnibus_tests::child::ChildServer;
+    const BINARY: &str = env!("CARGO_BIN_EXE_omnibus-under-test");
+
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        no_server: true,
+        ..Default::default()
+    })
+    .await;
+    let env = sandbox.env();
+    let conversations = ChildServer::start_service(BINARY, "conversations", &env).await;
+    let ingress = ChildServer::start_service(BINARY, "ingress-telegram", &env).await;
+    let grpc = conversations.grpc_url();
+    let request = CreateChannelRequest {
+        kind: ChannelKind::Telegram as i32,
+        credentials: [
+            ("bot_token".to_owned(), format!("7000000001:{BOT_TOKEN}")),
+            ("secret_token".to_owned(), SECRET.to_owned()),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    let channel = ChannelServiceClient::connect(grpc.clone())
+        .await
+        .unwrap()
+        .create_channel(request)
+        .await
+        .expect("create a channel")
+        .into_inner();
+    let update = omnictl::simulate::telegram_update_json(&omnictl::simulate::TelegramMessageSpec {
+        update_id: 77,
+        message_id: 77,
+        chat_id: 555_077,
+        date: omnibus_core::now_ms() / 1000,
+        photo: true,
+        ..Default::default()
+    });
+    let client = reqwest::Client::new();
+    let status = post_update(&client, &ingress.http_url(), &channel.id, SECRET, &update).await;
+    assert_eq!(status, 200);
+    let api = ConversationServiceClient::connect(grpc).await.unwrap();
+    let message = wait_until("the photo", PATIENCE, || {
+        let mut api = api.clone();
+        async move {
+            let list = api.list_conversations(ListConversationsRequest::default());
+            let conversation = list.await.ok()?.into_inner().conversations.pop()?;
+            let request = ListMessagesRequest {
+                conversation_id: conversation.id,
+                ..Default::default()
+            };
+            api.list_messages(request)
+                .await
+                .ok()?
+                .into_inner()
+                .messages
+                .pop()
+        }
+    })
+    .await;
+    let attachment = &message.attachments[0];
+    let bytes = jpeg(3_000);
+    sandbox
+        .telegram
+        .put_file(&attachment.provider_file_id, bytes.clone(), "image/jpeg");
+    // `/media` is the conversations service's; the file comes from the
+    // ingress process through NATS and the object store.
+    let response = get(
+        &format!("{}{}", conversations.http_url(), attachment.url),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    assert_eq!(sandbox.telegram.downloads(&attachment.provider_file_id), 1);
+}
+
+/// Runs `omnictl --json <argv…>` in-process; returns its output or error.
+async fn omnictl(argv: &[&str]) -> Result<serde_json::Value, String> {
+    use clap::Parser as _;
+    let mut full = vec!["omnictl", "--json"];
+    full.extend_from_slice(argv);
+    let cli = omnictl::Cli::try_parse_from(full).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    omnictl::run_with(cli, &mut out)
+        .await
+        .map_err(|e| omnictl::describe(&e))?;
+    serde_json::from_slice(&out).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn omnictl_downloads_an_attachment_with_the_token() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        api_token: Some(TOKEN.into()),
+        ..Default::default()
+    })
+    .await;
+    let message = telegram_photo(&sandbox, Some(TOKEN)).await;
+    let bytes = jpeg(4_321);
+    sandbox.telegram.put_file(
+        &message.attachments[0].provider_file_id,
+        bytes.clone(),
+        "image/jpeg",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("photo.jpg");
+    let (http, file_arg) = (sandbox.http_url(), file.display().to_string());
+    let argv = [
+        "messages",
+        "media",
+        &message.id,
+        "0",
+        "-o",
+        &file_arg,
+        "--http",
+        &http,
+    ];
+    let refused = omnictl(&argv).await.unwrap_err();
+    assert!(refused.contains("401"), "{refused}");
+    let mut with_token = vec!["--token", TOKEN];
+    with_token.extend_from_slice(&argv);
+    let saved = omnictl(&with_token).await.expect("omnictl messages media");
+    assert_eq!(saved["bytes"], 4_321);
+    assert_eq!(saved["content_type"], "image/jpeg");
+    assert_eq!(std::fs::read(&file).unwrap(), bytes);
+}

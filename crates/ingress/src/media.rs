@@ -178,6 +178,16 @@ async fn copy_at_receipt<M: Messenger>(
     buckets: MediaBuckets,
     shutdown: CancellationToken,
 ) {
+    // The consumer reads every conversation event; a process without a
+    // channel of this messenger does not pay for it. Once one exists, the
+    // durable consumer starts from the stream's beginning, so nothing
+    // received before is missed.
+    while shared.context.directory.live().is_empty() {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
     let bus: Bus = shared.context.bus.clone();
     let config = WorkerConfig {
         durable: format!("ingress-{}-media-copy", M::name()),

@@ -273,3 +273,29 @@ pub enum Answer {
     /// `application/json`.
     Json(Value),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_download_needs_an_http_link() {
+        let provider = Provider::new(reqwest::Client::new(), "https://api.example.com", vec![]);
+        let channel = ChannelState::default();
+        let mut attachment = Attachment {
+            url: "javascript:alert(1)".into(),
+            ..Default::default()
+        };
+        let call = |attachment: &Attachment| {
+            link_download(&MediaCall {
+                provider: &provider,
+                channel: &channel,
+                attachment,
+            })
+            .map(|download| download.request.build().unwrap().url().to_string())
+        };
+        assert!(call(&attachment).is_err());
+        attachment.url = "https://cdn.example.com/a.jpg".into();
+        assert_eq!(call(&attachment).unwrap(), "https://cdn.example.com/a.jpg");
+    }
+}

@@ -139,7 +139,7 @@ impl IntoResponse for MediaError {
     }
 }
 
-#[tracing::instrument(skip_all, fields(message_id = %message_id, index = %index))]
+#[tracing::instrument(skip_all, fields(message_id = %message_id, index = %index, channel_id))]
 async fn serve(
     State(state): State<MediaState>,
     Path((message_id, index)): Path<(String, String)>,

@@ -218,6 +218,7 @@ fn bucket_base(stream: &str) -> String {
 async fn open_bucket(bus: &Bus, name: &str, max_age: Duration) -> Result<ObjectStore, BusError> {
     let js = bus.jetstream();
     if let Ok(store) = js.get_object_store(name).await {
+        keep_max_age(bus, name, max_age).await;
         return Ok(store);
     }
     let config = object_store::Config {
@@ -235,6 +236,24 @@ async fn open_bucket(bus: &Bus, name: &str, max_age: Duration) -> Result<ObjectS
             .get_object_store(name)
             .await
             .map_err(|_| BusError::jetstream(create)),
+    }
+}
+
+/// A changed retention setting applies to the existing bucket too (its
+/// stream's `max_age`); a failure only keeps the old age, with a warning.
+async fn keep_max_age(bus: &Bus, name: &str, max_age: Duration) {
+    let js = bus.jetstream();
+    let updated = async {
+        let mut stream = js.get_stream(format!("OBJ_{name}")).await?;
+        let mut config = stream.info().await?.config.clone();
+        if config.max_age != max_age {
+            config.max_age = max_age;
+            js.update_stream(config).await?;
+        }
+        Ok::<_, async_nats::Error>(())
+    };
+    if let Err(err) = updated.await {
+        tracing::warn!(bucket = name, error = %err, "cannot update the media bucket's age limit");
     }
 }
 

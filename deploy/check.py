@@ -76,7 +76,11 @@ def services() -> set[str]:
 def variables() -> set[str]:
     """The environment variables the binary reads (`ENV_*` constants)."""
     found = {"RUST_LOG"}
-    for path in ["crates/server/src/config.rs", "crates/telemetry/src/config.rs"]:
+    for path in [
+        "crates/server/src/config.rs",
+        "crates/server/src/config/media.rs",
+        "crates/telemetry/src/config.rs",
+    ]:
         source = (ROOT / path).read_text()
         found |= set(re.findall(r'pub const ENV_\w+: &str = "([A-Z0-9_]+)";', source))
     return found
@@ -508,11 +512,17 @@ def check_routing(where: str, by_kind: dict) -> None:
                 at = f"{where}: Ingress/{name} {path['path']}"
                 backend = path["backend"]["service"]
                 found = re.fullmatch(r"/webhooks/([a-z]+)/?", path["path"])
-                if not found:
-                    problem(at, "only /webhooks/<messenger> is public")
+                if re.fullmatch(r"/media/?", path["path"]):
+                    # Attachments' files: the conversations service knows the
+                    # message (and asks the messenger's ingress over NATS).
+                    expected = "conversations"
+                elif found:
+                    expected = f"ingress-{found.group(1)}"
+                else:
+                    problem(at, "only /webhooks/<messenger> and /media are public")
                     continue
-                if backend["name"] != f"ingress-{found.group(1)}":
-                    problem(at, f"routes to {backend['name']}, not ingress-{found.group(1)}")
+                if backend["name"] != expected:
+                    problem(at, f"routes to {backend['name']}, not {expected}")
                 ports = services.get(backend["name"], {}).get("spec", {}).get("ports", [])
                 if backend["port"].get("name") not in {p["name"] for p in ports}:
                     problem(at, f"{backend['name']} has no port {backend['port']}")

@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "omnibus/v1/notification_events.proto",
         "omnibus/v1/notifications.proto",
         "omnibus/v1/templates.proto",
+        "omnibus/v1/media.proto",
     ];
     let fds = protox::compile(files, ["."])?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);

@@ -19,6 +19,7 @@
 //! - [`headers`] — [`header_safe`]: header values that never break a publish
 //! - [`projection`] — [`run_projection`] and the [`Projection`] trait
 //! - [`worker`] — [`run_worker`]
+//! - [`media`] — [`MediaBuckets`]: the object stores carrying attachment files
 //! - [`lease`] — [`Leases`]: one replica at a time for jobs that must not run twice
 //! - [`bucket`] — key-value buckets: shared state that outlives a restart
 //! - [`error`] — [`BusError`]
@@ -29,6 +30,7 @@ pub mod config;
 pub mod error;
 pub mod headers;
 pub mod lease;
+pub mod media;
 pub mod projection;
 pub mod subjects;
 pub mod worker;
@@ -38,6 +40,7 @@ pub use config::BusConfig;
 pub use error::BusError;
 pub use headers::header_safe;
 pub use lease::{Lease, Leases};
+pub use media::{MediaBuckets, MediaFile, MediaRetention, Shelf, StoredMedia};
 pub use projection::{Projection, ProjectionError, ProjectionOptions, Rejected, run_projection};
 pub use subjects::Subjects;
 pub use worker::{WorkError, WorkerConfig, run_worker};

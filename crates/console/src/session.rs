@@ -19,7 +19,7 @@ use sha2::Sha256;
 use crate::AppState;
 
 /// The cookie's name.
-pub const COOKIE: &str = "omnibus_console";
+pub const COOKIE: &str = omnibus_api::auth::CONSOLE_COOKIE;
 /// How long a sign-in lasts.
 const MAX_AGE_S: i64 = 12 * 3600;
 

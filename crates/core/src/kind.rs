@@ -40,6 +40,16 @@ pub fn webhook_path(kind: ChannelKind, channel_id: &str) -> String {
     format!("/webhooks/{}/{channel_id}", messenger(kind))
 }
 
+/// True for attachments that are a file (`GET /media` serves them), false
+/// for locations and contact cards, which have none.
+pub fn has_file(attachment: &omnibus_proto::Attachment) -> bool {
+    use omnibus_proto::AttachmentKind;
+    !matches!(
+        AttachmentKind::try_from(attachment.kind),
+        Ok(AttachmentKind::Location | AttachmentKind::Contact)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

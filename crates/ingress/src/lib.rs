@@ -16,6 +16,8 @@
 //! - `router`, `send` — the webhook route and the outbound worker
 //! - [`directory`] — the channels of one messenger, with their credentials,
 //!   kept current from the stream (read-your-writes on a miss)
+//! - [`media`] — inbound files: fetched on request for `GET /media`, copied
+//!   at receipt where the provider's links expire
 //! - [`lenient`] — serde helpers for fields providers spell several ways
 //! - [`webhook`] — webhook answers (200/400/401/403/404/413/503) and storing
 //!   normalized events before answering
@@ -25,6 +27,7 @@
 
 pub mod directory;
 pub mod lenient;
+pub mod media;
 pub mod messenger;
 pub mod outcome;
 pub mod provider;
@@ -38,8 +41,10 @@ mod router;
 mod send;
 
 pub use directory::ChannelDirectory;
-pub use messenger::{Answer, Inbound, Messenger, Routed, Verdict, Webhook};
-pub use provider::{Call, Provider, ProviderError};
+pub use messenger::{
+    Answer, Inbound, MediaCall, MediaDownload, Messenger, Routed, Verdict, Webhook,
+};
+pub use provider::{Call, Download, Downloaded, Provider, ProviderError};
 pub use retry::RetryPolicy;
 pub use runtime::{Context, Ingress, KitConfig};
 pub use webhook::{BODY_LIMIT, WebhookError};

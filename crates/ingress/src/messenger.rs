@@ -11,14 +11,14 @@ use std::future::Future;
 
 use axum::http::HeaderMap;
 use omnibus_proto::{
-    ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested, TemplatesFetchReply,
-    templates_fetch_reply::Outcome as TemplatesOutcome,
+    Attachment, ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested,
+    TemplatesFetchReply, templates_fetch_reply::Outcome as TemplatesOutcome,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::ChannelDirectory;
-use crate::provider::{Call, ProviderError};
+use crate::provider::{Call, Provider, ProviderError};
 use crate::runtime::Context;
 use crate::webhook::WebhookError;
 
@@ -49,6 +49,11 @@ pub trait Messenger: Send + Sync + Sized + 'static {
     /// True when [`after_stored`](Self::after_stored) has work to do; the
     /// kit keeps the stored events of a webhook for it only then.
     const AFTER_STORED: bool = false;
+
+    /// True when the provider's file links expire (Instagram): the kit
+    /// copies every inbound attachment into the media keep bucket at
+    /// receipt, after the webhook was answered, from a durable consumer.
+    const COPY_AT_RECEIPT: bool = false;
 
     /// The provider's API base URL when neither the server config nor the
     /// channel's `api_base_url` names one.
@@ -160,6 +165,16 @@ pub trait Messenger: Send + Sync + Sized + 'static {
         channel: ChannelState,
     ) -> impl Future<Output = ChannelSetupReply> + Send;
 
+    /// Prepares the download of an inbound attachment's file (`GET
+    /// /media`). The kit sends the request through the channel's provider
+    /// client (outbound allow-list, size cap, redaction).
+    fn media(
+        &self,
+        call: &MediaCall<'_>,
+    ) -> impl Future<Output = Result<MediaDownload, ProviderError>> + Send {
+        std::future::ready(link_download(call))
+    }
+
     /// Lists the channel's message templates at the provider; messengers
     /// without templates keep the default answer.
     fn templates(
@@ -174,6 +189,54 @@ pub trait Messenger: Send + Sync + Sized + 'static {
                 message: format!("{} has no message templates", Self::name()),
                 templates: Vec::new(),
             }
+        }
+    }
+}
+
+/// Prepares the download of an inbound attachment's file: the default
+/// fetches the URL the payload carried (Viber, VK, Wazzup, Instagram);
+/// messengers whose payloads carry file ids resolve them first.
+pub fn link_download(call: &MediaCall<'_>) -> Result<MediaDownload, ProviderError> {
+    let url = call.attachment.url.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(ProviderError::refused(
+            "the attachment carries no link to its file",
+        ));
+    }
+    Ok(MediaDownload::get(call.provider.http().get(url)))
+}
+
+/// An inbound attachment to download, as [`Messenger::media`] gets it.
+pub struct MediaCall<'a> {
+    /// The channel's provider client.
+    pub provider: &'a Provider,
+    /// The channel, with its credentials.
+    pub channel: &'a ChannelState,
+    /// The attachment as stored.
+    pub attachment: &'a Attachment,
+}
+
+impl MediaCall<'_> {
+    /// A credential of the channel, trimmed; empty when missing.
+    pub fn credential(&self, key: &str) -> &str {
+        self.channel.credentials.get(key).map_or("", |v| v.trim())
+    }
+}
+
+/// The request that downloads a file, with what resolving it taught.
+pub struct MediaDownload {
+    /// The download request.
+    pub request: reqwest::RequestBuilder,
+    /// The file's mime type when the provider said (Graph's media object).
+    pub mime_type: String,
+}
+
+impl MediaDownload {
+    /// A plain download request.
+    pub fn get(request: reqwest::RequestBuilder) -> Self {
+        Self {
+            request,
+            mime_type: String::new(),
         }
     }
 }
@@ -258,4 +321,30 @@ pub enum Answer {
     Text(String),
     /// `application/json`.
     Json(Value),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_download_needs_an_http_link() {
+        let provider = Provider::new(reqwest::Client::new(), "https://api.example.com", vec![]);
+        let channel = ChannelState::default();
+        let mut attachment = Attachment {
+            url: "javascript:alert(1)".into(),
+            ..Default::default()
+        };
+        let call = |attachment: &Attachment| {
+            link_download(&MediaCall {
+                provider: &provider,
+                channel: &channel,
+                attachment,
+            })
+            .map(|download| download.request.build().unwrap().url().to_string())
+        };
+        assert!(call(&attachment).is_err());
+        attachment.url = "https://cdn.example.com/a.jpg".into();
+        assert_eq!(call(&attachment).unwrap(), "https://cdn.example.com/a.jpg");
+    }
 }

@@ -272,6 +272,50 @@ impl Provider {
         Ok((status, body))
     }
 
+    /// Downloads a file with `request`: at most `limit` bytes, else
+    /// [`Download::TooLarge`] (told by `Content-Length` before reading
+    /// when the provider sends one). Every error text is redacted.
+    pub async fn download(
+        &self,
+        request: reqwest::RequestBuilder,
+        limit: u64,
+    ) -> Result<Downloaded, Download> {
+        let response = request
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| Download::Failed(self.transport_error(e).reason().to_owned()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Download::Failed(format!(
+                "the provider answered {status} to the file download"
+            )));
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(Download::TooLarge);
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+        let bytes = read_capped(response, cap)
+            .await
+            .map_err(|e| Download::Failed(self.transport_error(e).reason().to_owned()))?;
+        if bytes.len() as u64 > limit {
+            return Err(Download::TooLarge);
+        }
+        Ok(Downloaded {
+            bytes,
+            content_type,
+        })
+    }
+
     /// A network-level failure, without the URL (and so without a token
     /// in its path).
     fn transport_error(&self, error: reqwest::Error) -> ProviderError {
@@ -299,6 +343,27 @@ impl Provider {
             text.replace(secret.as_str(), "<redacted>")
         })
     }
+}
+
+/// A downloaded file.
+#[derive(Debug, Clone)]
+pub struct Downloaded {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// The answer's `Content-Type`, empty when missing.
+    pub content_type: String,
+}
+
+/// Why a download gave no file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Download {
+    /// Larger than the limit.
+    #[error("the file is larger than the limit")]
+    TooLarge,
+    /// The provider or the network failed, or the outbound allow-list
+    /// refused the address; redacted.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// An error and its sources, joined: reqwest's top-level text alone

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use omnibus_bus::{Bus, WorkerConfig, run_worker};
+use omnibus_bus::{Bus, MediaRetention, WorkerConfig, run_worker};
 use omnibus_egress::Egress;
 use omnibus_proto::{ChannelState, TemplatesFetchReply, templates_fetch_reply::Outcome};
 use tokio::task::JoinSet;
@@ -35,6 +35,8 @@ pub struct KitConfig {
     /// The outbound policy every provider call goes through
     /// (`OMNIBUS_OUTBOUND_ALLOW`); the default refuses internal addresses.
     pub egress: Egress,
+    /// How long the media buckets keep files (`GET /media`).
+    pub media: MediaRetention,
 }
 
 impl Default for KitConfig {
@@ -46,6 +48,7 @@ impl Default for KitConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             lanes: 32,
             egress: Egress::default(),
+            media: MediaRetention::default(),
         }
     }
 }
@@ -168,6 +171,7 @@ impl<M: Messenger> Ingress<M> {
                 .maintain(&shared.context, upkeep_shutdown)
                 .await;
         });
+        tasks.spawn(crate::media::run(shared.clone(), shutdown.clone()));
         if M::TEMPLATES {
             tasks.spawn(serve_templates(shared.clone(), bus, shutdown));
         }

@@ -28,6 +28,10 @@ async fn handle(
     let mut state = state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(name) = uri.path().strip_prefix("/cdn/") {
+        // The CDN needs no token: the link itself is signed (and expires).
+        return state.files.download(name);
+    }
     let token = token(&headers, uri.query().unwrap_or_default());
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = uri.path().to_owned();

@@ -93,6 +93,8 @@ pub(crate) struct State {
     pub script: std::collections::VecDeque<Scripted>,
     pub token: Option<String>,
     pub counter: u64,
+    /// Files behind the attachment links of webhooks (`/cdn/<name>`).
+    pub files: omnibus_standin::Files,
 }
 
 impl StandIn {
@@ -139,6 +141,24 @@ impl StandIn {
     /// Queues an error for the next send.
     pub fn script(&self, reply: Scripted) {
         self.lock().script.push_back(reply);
+    }
+
+    /// Hosts a file a customer sent and returns its CDN link, as the
+    /// `payload.url` of an attachment in a webhook.
+    pub fn put_file(&self, name: &str, bytes: impl Into<Vec<u8>>, mime_type: &str) -> String {
+        self.lock().files.put(name, bytes, mime_type);
+        format!("{}/cdn/{name}", self.base_url())
+    }
+
+    /// From now on, the link of `name` answers 403, as Instagram's CDN
+    /// links do once they expired.
+    pub fn expire_file(&self, name: &str) {
+        self.lock().files.expire(name);
+    }
+
+    /// How many times `name` was downloaded.
+    pub fn downloads(&self, name: &str) -> usize {
+        self.lock().files.downloads(name)
     }
 
     /// From now on, refuses every other token with error 190.

@@ -421,6 +421,23 @@ pub enum MessagesCmd {
     },
     /// Send a message to the customer of a conversation.
     Send(MessageSendArgs),
+    /// Download attachment N (from 0) of a message through `GET /media`.
+    Media(MediaArgs),
+}
+
+/// Arguments of `messages media`.
+#[derive(Debug, Args)]
+pub struct MediaArgs {
+    /// Message id.
+    pub message_id: String,
+    /// Attachment number, from 0.
+    pub index: u32,
+    /// File to write.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: std::path::PathBuf,
+    /// Base URL of Omnibus's HTTP listener (which serves `/media`).
+    #[arg(long, env = "OMNIBUS_HTTP", default_value = DEFAULT_HTTP)]
+    pub http: String,
 }
 
 /// Arguments of `messages send`.

@@ -25,6 +25,7 @@ pub mod conversations;
 pub mod error;
 pub mod events;
 pub mod json;
+pub mod media;
 pub mod messages;
 pub mod operators;
 pub mod output;
@@ -37,6 +38,7 @@ pub mod webhooks;
 
 use std::io::Write;
 
+use cli::MessagesCmd;
 pub use cli::{Cli, Command};
 pub use error::{describe, exit_code};
 pub use simulate::{TelegramMessageSpec, telegram_update_json};
@@ -67,6 +69,9 @@ async fn run_command(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<(
         Command::Channels(cmd) => channels::run(&connect().await?, cmd, &mut output).await,
         Command::Conversations(cmd) => {
             conversations::run(&connect().await?, cmd, &mut output).await
+        }
+        Command::Messages(MessagesCmd::Media(args)) => {
+            media::download(args, cli.token.as_ref(), &mut output).await
         }
         Command::Messages(cmd) => messages::run(&connect().await?, cmd, &mut output).await,
         Command::Contacts(cmd) => contacts::run(&connect().await?, cmd, &mut output).await,

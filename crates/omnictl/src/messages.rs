@@ -18,6 +18,9 @@ pub async fn run(api: &Api, cmd: MessagesCmd, out: &mut Output<'_>) -> anyhow::R
             page,
         } => list(api, conversation_id, page, out).await,
         MessagesCmd::Send(args) => send(api, args, out).await,
+        // Plain HTTP with the token: `run_command` routes it to
+        // `media::download` before any gRPC connection is made.
+        MessagesCmd::Media(_) => anyhow::bail!("messages media is not a gRPC command"),
     }
 }
 

@@ -13,6 +13,12 @@ use omnibus_telemetry::TelemetryConfig;
 
 use crate::listener::ListenerConfig;
 
+mod media;
+
+pub use media::{
+    ENV_MEDIA_CACHE_SECONDS, ENV_MEDIA_MAX_BYTES, ENV_MEDIA_RETENTION_DAYS, MediaSettings,
+};
+
 /// `OMNIBUS_NATS_URL`.
 pub const ENV_NATS_URL: &str = "OMNIBUS_NATS_URL";
 /// `OMNIBUS_STREAM`.
@@ -195,6 +201,8 @@ pub struct ServerConfig {
     pub telemetry: TelemetryConfig,
     /// Region of phone numbers written without a country code.
     pub default_region: omnibus_conversations::contacts::phone::Region,
+    /// `GET /media`: the size cap and how long files are kept.
+    pub media: MediaSettings,
 }
 
 impl ServerConfig {
@@ -267,6 +275,7 @@ impl ServerConfig {
                 matches!(service, Service::All | Service::Console),
             )?,
             console_grpc_url: get(ENV_CONSOLE_GRPC_URL),
+            media: media::media(&get)?,
             // Traces name the service, so one trace shows which process
             // (ingress, conversations, …) each span ran in.
             telemetry: TelemetryConfig::from_lookup(&service.process_name(), &lookup),

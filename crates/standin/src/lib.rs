@@ -1,7 +1,12 @@
 //! What every messenger stand-in shares, so a new one is only its wire
 //! format: a server on a loopback port that stops when its handle is
 //! dropped ([`Server`]), a log of the calls it got ([`Recorder`]), and
-//! answers scripted per key, first in first out ([`Script`]).
+//! answers scripted per key, first in first out ([`Script`]), and files
+//! served for download the provider's way ([`Files`]).
+
+mod files;
+
+pub use files::Files;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;

@@ -34,6 +34,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(download) = file_download(&shared, uri.path()) {
+        return download;
+    }
     let (token, method) = split_path(uri.path());
     let params = params(&headers, uri.query(), &body);
     let call = Recorded {
@@ -48,6 +51,40 @@ async fn handle(
         shared.record_sent(call);
     }
     reply.into_response()
+}
+
+/// The path `getFile` answers for a file id.
+const FILE_DIR: &str = "files/";
+
+/// `/file/bot<token>/<file_path>`: a file download (recorded as method
+/// `file`), or `None` for any other path.
+fn file_download(shared: &Shared, path: &str) -> Option<Response> {
+    let rest = path.strip_prefix("/file/bot")?;
+    let (token, file_path) = rest.split_once('/')?;
+    shared.record(Recorded {
+        method: "file".into(),
+        token: token.to_owned(),
+        body: Value::String(file_path.to_owned()),
+        at: Instant::now(),
+    });
+    if !shared.token_allowed(token) {
+        return Some(Reply::error(StatusCode::UNAUTHORIZED, "Unauthorized").into_response());
+    }
+    let file_id = file_path.strip_prefix(FILE_DIR).unwrap_or_default();
+    Some(shared.files.download(file_id))
+}
+
+fn get_file(shared: &Shared, params: &Value) -> Reply {
+    let file_id = text_param(params, "file_id");
+    match shared.files.describe(file_id) {
+        Some((size, _)) => Reply::ok(json!({
+            "file_id": file_id,
+            "file_unique_id": format!("u{file_id}"),
+            "file_size": size,
+            "file_path": format!("{FILE_DIR}{file_id}"),
+        })),
+        None => Reply::bad_request("Bad Request: invalid file_id"),
+    }
 }
 
 /// Splits `/bot<token>/<method>`; anything else has an empty token.
@@ -148,6 +185,7 @@ enum Method {
     SendPhoto,
     SendDocument,
     AnswerCallbackQuery,
+    GetFile,
 }
 
 impl Method {
@@ -162,6 +200,7 @@ impl Method {
             "sendphoto" => Self::SendPhoto,
             "senddocument" => Self::SendDocument,
             "answercallbackquery" => Self::AnswerCallbackQuery,
+            "getfile" => Self::GetFile,
             _ => return None,
         };
         Some(method)
@@ -177,6 +216,7 @@ impl Method {
             }
             Self::GetWebhookInfo => webhook_info(shared, token),
             Self::AnswerCallbackQuery => answer_callback_query(params),
+            Self::GetFile => get_file(shared, params),
             Self::SendMessage | Self::SendPhoto | Self::SendDocument => {
                 send(self, shared, params).unwrap_or_else(Reply::bad_request)
             }

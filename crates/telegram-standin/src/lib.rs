@@ -131,6 +131,17 @@ impl StandIn {
         self.shared.only_token(token);
     }
 
+    /// Hosts a file a customer sent, as Telegram keeps it: `getFile` with
+    /// `file_id` answers its path, and `/file/bot<token>/<path>` serves it.
+    pub fn put_file(&self, file_id: &str, bytes: impl Into<Vec<u8>>, mime_type: &str) {
+        self.shared.files.put(file_id, bytes, mime_type);
+    }
+
+    /// How many times the file `file_id` was downloaded.
+    pub fn downloads(&self, file_id: &str) -> usize {
+        self.shared.files.downloads(file_id)
+    }
+
     /// The webhook the bot `token` registered last, if any.
     pub fn webhook(&self, token: &str) -> Option<Webhook> {
         self.shared.webhook(token)

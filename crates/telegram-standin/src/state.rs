@@ -9,6 +9,8 @@ use crate::{Recorded, Scripted, Webhook};
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
+    /// Files behind `getFile`, downloaded from `/file/bot<token>/<path>`.
+    pub(crate) files: omnibus_standin::Files,
 }
 
 #[derive(Debug, Default)]

@@ -68,6 +68,10 @@ async fn handle(
                 .unwrap_or("graph.facebook.com");
             templates(&shared, &call, &format!("http://{host}"))
         }
+        (Method::GET, ["media-cdn", media_id]) => shared.media.download(media_id),
+        (Method::GET, [_version, id]) if shared.media.describe(id).is_some() => {
+            media(&shared, id, &headers)
+        }
         (Method::GET, [_version, phone_number_id]) => phone_number(phone_number_id),
         _ => graph_error(
             StatusCode::BAD_REQUEST,
@@ -199,6 +203,25 @@ fn graph_error(
 }
 
 // === GET /{version}/{phone_number_id} ===
+
+/// A media object, as Graph describes one: its URL (valid for minutes on
+/// Meta's side), type, size and hash.
+fn media(shared: &Shared, media_id: &str, headers: &HeaderMap) -> Response {
+    let (size, mime_type) = shared.media.describe(media_id).unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("lookaside.fbsbx.com");
+    let body = json!({
+        "messaging_product": "whatsapp",
+        "url": format!("http://{host}/media-cdn/{media_id}"),
+        "mime_type": mime_type,
+        "sha256": "0".repeat(64),
+        "file_size": size,
+        "id": media_id,
+    });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
 
 fn phone_number(phone_number_id: &str) -> Response {
     if phone_number_id.is_empty() || !phone_number_id.bytes().all(|b| b.is_ascii_digit()) {

@@ -221,6 +221,18 @@ impl StandIn {
         self.shared.only_token(token);
     }
 
+    /// Hosts a medium a customer sent, as Graph keeps it: `GET
+    /// /<version>/<media_id>` answers its short-lived URL, which serves it
+    /// to a request carrying the access token.
+    pub fn put_media(&self, media_id: &str, bytes: impl Into<Vec<u8>>, mime_type: &str) {
+        self.shared.media.put(media_id, bytes, mime_type);
+    }
+
+    /// How many times the medium `media_id` was downloaded.
+    pub fn media_downloads(&self, media_id: &str) -> usize {
+        self.shared.media.downloads(media_id)
+    }
+
     /// Replaces the templates of every business account: Graph template
     /// objects (`name`, `language`, `status`, `category`, `components`, `id`).
     pub fn set_templates(&self, templates: Vec<serde_json::Value>) {

@@ -9,6 +9,9 @@ use crate::{Recorded, Scripted};
 #[derive(Debug)]
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
+    /// Media customers sent: `GET /<version>/<media id>` describes one, and
+    /// `/media-cdn/<media id>` (with the token) serves it.
+    pub(crate) media: omnibus_standin::Files,
 }
 
 impl Default for Shared {
@@ -18,6 +21,7 @@ impl Default for Shared {
                 page_size: 25,
                 ..Inner::default()
             }),
+            media: omnibus_standin::Files::default(),
         }
     }
 }

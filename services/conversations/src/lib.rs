@@ -12,12 +12,14 @@
 //! - [`queries`] — tables → API messages
 //! - [`commands`] — requests → events
 //! - [`api`] — the gRPC adapters
+//! - [`media`] — `GET /media/<message_id>/<n>`: attachments' files
 //! - [`validate`], [`error`] — request checks and the one error mapping
 
 pub mod api;
 pub mod commands;
 pub mod contacts;
 pub mod error;
+pub mod media;
 pub mod projection;
 pub mod queries;
 pub mod schema;
@@ -52,6 +54,10 @@ pub struct Config {
     /// Where phones written without a country code are read
     /// (`OMNIBUS_DEFAULT_REGION`).
     pub default_region: contacts::phone::Region,
+    /// `OMNIBUS_PUBLIC_URL`: attachments' links point to `GET /media` under it.
+    pub public_url: Option<String>,
+    /// `GET /media`.
+    pub media: media::MediaConfig,
 }
 
 impl Default for Config {
@@ -60,6 +66,8 @@ impl Default for Config {
             projection_batch: 2000,
             commands: CommandConfig::default(),
             default_region: contacts::phone::Region::default(),
+            public_url: None,
+            media: media::MediaConfig::default(),
         }
     }
 }
@@ -73,6 +81,8 @@ pub struct Conversations {
     changes: broadcast::Sender<String>,
     projection: JoinHandle<()>,
     joiner: JoinHandle<()>,
+    bus: Bus,
+    media: media::MediaConfig,
 }
 
 impl Conversations {
@@ -116,9 +126,10 @@ impl Conversations {
             shutdown,
         ));
         let contacts = contacts::queries::ContactQueries::new(store.clone(), config.default_region);
-        let queries = queries::Queries::new(store);
+        let links = media::MediaLinks::new(config.public_url.as_deref());
+        let queries = queries::Queries::new(store).with_media_links(links);
         let commands = commands::Commands::new(
-            bus,
+            bus.clone(),
             queries.clone(),
             contacts.clone(),
             applied.clone(),
@@ -132,7 +143,19 @@ impl Conversations {
             changes,
             projection,
             joiner,
+            bus,
+            media: config.media,
         })
+    }
+
+    /// The service's HTTP routes: `GET /media/<message_id>/<n>`.
+    pub fn router(&self) -> axum::Router {
+        media::router(
+            self.queries.clone(),
+            self.commands.clone(),
+            self.bus.clone(),
+            self.media.clone(),
+        )
     }
 
     /// Adds the service's gRPC services to `routes`.

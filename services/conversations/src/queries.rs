@@ -6,6 +6,7 @@ use omnibus_proto::{Channel, Conversation, ListConversationsRequest, Message};
 use omnibus_store::Store;
 use sqlx::Row as _;
 
+use crate::media::MediaLinks;
 use crate::paging::{decode_token, encode_token, page_size, split_cursor};
 use crate::rows::{self, CHANNEL_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 use crate::sql::{Sql, contains_pattern};
@@ -29,16 +30,62 @@ pub struct SendTarget {
     pub provider_chat_id: String,
 }
 
+/// A message's attachments as stored (provider file ids and links), with
+/// its channel: what `GET /media` fetches from.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    /// The conversation's channel.
+    pub channel_id: String,
+    /// Its messenger.
+    pub channel_kind: i32,
+    /// The attachments as received.
+    pub attachments: Vec<omnibus_proto::Attachment>,
+}
+
 /// Read access to the conversations projection.
 #[derive(Clone)]
 pub struct Queries {
     store: Store,
+    links: MediaLinks,
 }
 
 impl Queries {
     /// Reads from `store`.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            links: MediaLinks::default(),
+        }
+    }
+
+    /// Attachments' `url`s in answers point to `GET /media` under `links`.
+    pub fn with_media_links(mut self, links: MediaLinks) -> Self {
+        self.links = links;
+        self
+    }
+
+    fn linked(&self, row: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
+        rows::message(row).map(|message| self.links.apply(message))
+    }
+
+    /// The stored attachments of message `id` and its channel.
+    pub async fn stored_message(&self, id: &str) -> Result<Option<StoredMessage>, sqlx::Error> {
+        let mut sql = Sql::new(
+            "SELECT m.attachments, c.channel_id, c.channel_kind FROM conv_messages m \
+             JOIN conv_conversations c ON c.id = m.conversation_id WHERE m.id = ",
+        );
+        let p = sql.text(id);
+        sql.push(&p);
+        first(sql.fetch_all(self.pool()).await?, |row| {
+            Ok(StoredMessage {
+                channel_id: row.try_get("channel_id")?,
+                channel_kind: row.try_get::<i64, _>("channel_kind")? as i32,
+                attachments: crate::codec::decode::<crate::codec::Attachments>(
+                    &row.try_get::<String, _>("attachments")?,
+                )
+                .items,
+            })
+        })
     }
 
     fn pool(&self) -> &sqlx::AnyPool {
@@ -198,7 +245,7 @@ impl Queries {
         ));
         let placeholders: Vec<String> = ids.iter().map(|id| sql.text(id.as_str())).collect();
         sql.push(&placeholders.join(", ")).push(")");
-        let messages = collect(sql.fetch_all(self.pool()).await?, rows::message)?;
+        let messages = collect(sql.fetch_all(self.pool()).await?, |r| self.linked(r))?;
         Ok(messages.into_iter().map(|m| (m.id.clone(), m)).collect())
     }
 
@@ -241,7 +288,7 @@ impl Queries {
         sql.push(&format!(
             "conversation_id = {c} AND idempotency_key = {k} AND idempotency_key <> ''"
         ));
-        first(sql.fetch_all(self.pool()).await?, rows::message)
+        first(sql.fetch_all(self.pool()).await?, |r| self.linked(r))
     }
 
     /// Messages of a conversation, oldest first.
@@ -271,7 +318,7 @@ impl Queries {
                 row.try_get::<i64, _>("seq")?,
             );
         }
-        let items = collect(rows, rows::message)?;
+        let items = collect(rows, |r| self.linked(r))?;
         Ok(paginate(items, size, |m| {
             seqs.get(&m.id).copied().unwrap_or_default().to_string()
         }))

@@ -34,6 +34,8 @@ impl Messenger for Instagram {
     const KIND: ChannelKind = ChannelKind::Instagram;
     const SECRET_KEYS: &'static [&'static str] = &["access_token", "app_secret", "verify_token"];
     const HANDSHAKE: bool = true;
+    /// Instagram's attachment links (lookaside CDN) expire within days.
+    const COPY_AT_RECEIPT: bool = true;
     const DEFAULT_API_BASE: &'static str = DEFAULT_API_BASE;
     const AFTER_STORED: bool = true;
 

@@ -2,7 +2,7 @@
 //! provider client. The bot token is part of every URL
 //! (`/bot<token>/<method>`); the client redacts it from every error.
 
-use omnibus_ingress::{Provider, ProviderError};
+use omnibus_ingress::{MediaCall, MediaDownload, Provider, ProviderError};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -108,6 +108,40 @@ pub async fn answer_callback_query(
     call::<Value>(provider, token, "answerCallbackQuery", &body)
         .await
         .map(drop)
+}
+
+/// A file as `getFile` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct File {
+    /// Where to download it: `<base>/file/bot<token>/<file_path>`.
+    #[serde(default)]
+    pub file_path: String,
+}
+
+/// Resolves an inbound file id with `getFile` and returns its download
+/// request. The download URL carries the bot token, so it stays inside the
+/// provider client (whose errors are redacted) and is never returned.
+pub async fn file_download(call: &MediaCall<'_>) -> Result<MediaDownload, ProviderError> {
+    let file_id = call.attachment.provider_file_id.trim();
+    if file_id.is_empty() {
+        return omnibus_ingress::messenger::link_download(call);
+    }
+    let token = call.credential("bot_token");
+    let file: File = self::call(
+        call.provider,
+        token,
+        "getFile",
+        &json!({ "file_id": file_id }),
+    )
+    .await?;
+    let path = file.file_path.trim_start_matches('/');
+    if path.is_empty() {
+        return Err(ProviderError::refused(
+            "Telegram gave no download path for the file (files above 20 MB cannot be downloaded by bots)",
+        ));
+    }
+    let url = format!("{}/file/bot{token}/{path}", call.provider.base_url());
+    Ok(MediaDownload::get(call.provider.http().get(url)))
 }
 
 /// POSTs one Bot API method and decodes its `result`.

@@ -2,7 +2,8 @@
 
 use axum::http::HeaderMap;
 use omnibus_ingress::{
-    Call, Context, Inbound, Messenger, ProviderError, Verdict, Webhook, WebhookError,
+    Call, Context, Inbound, MediaCall, MediaDownload, Messenger, ProviderError, Verdict, Webhook,
+    WebhookError,
 };
 use omnibus_proto::{ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested};
 use serde_json::Value;
@@ -79,5 +80,9 @@ impl Messenger for Telegram {
 
     async fn maintain(&self, context: &Context, shutdown: CancellationToken) {
         crate::registration::keep_current(context, shutdown).await;
+    }
+
+    async fn media(&self, call: &MediaCall<'_>) -> Result<MediaDownload, ProviderError> {
+        crate::botapi::file_download(call).await
     }
 }

@@ -5,7 +5,7 @@
 //! The access token travels in the `Authorization` header only; the kit's
 //! provider client redacts any text echoing it.
 
-use omnibus_ingress::{Provider, ProviderError};
+use omnibus_ingress::{MediaCall, MediaDownload, Provider, ProviderError};
 use omnibus_proto::message_failed::Kind;
 use serde::Deserialize;
 use serde_json::Value;
@@ -160,6 +160,33 @@ pub async fn templates_page(
             .filter(|_| has_next && !data.is_empty())
             .map(str::to_owned),
         data,
+    })
+}
+
+/// Resolves an inbound media id (`GET /<version>/<media id>` → a short-lived
+/// URL) and returns the download of that URL, which Graph also wants the
+/// access token for.
+pub async fn media_download(call: &MediaCall<'_>) -> Result<MediaDownload, ProviderError> {
+    let media_id = call.attachment.provider_file_id.trim();
+    if media_id.is_empty() {
+        return omnibus_ingress::messenger::link_download(call);
+    }
+    if !media_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ProviderError::refused("the media id is not a Graph id"));
+    }
+    let provider = call.provider;
+    let token = call.credential("access_token");
+    let url = format!("{}/{GRAPH_VERSION}/{media_id}", provider.base_url());
+    let media = self::call(provider, token, provider.http().get(url)).await?;
+    let Some(link) = media["url"].as_str().filter(|u| u.starts_with("http")) else {
+        return Err(unreadable("Graph gave no URL for the media"));
+    };
+    Ok(MediaDownload {
+        request: provider.http().get(link).bearer_auth(token),
+        mime_type: media["mime_type"].as_str().unwrap_or_default().to_owned(),
     })
 }
 

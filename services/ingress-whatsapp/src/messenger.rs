@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use axum::http::HeaderMap;
 use omnibus_ingress::{
-    Answer, Call, Context, Inbound, Messenger, ProviderError, Routed, Verdict, Webhook,
-    WebhookError,
+    Answer, Call, Context, Inbound, MediaCall, MediaDownload, Messenger, ProviderError, Routed,
+    Verdict, Webhook, WebhookError,
 };
 use omnibus_proto::{
     ChannelKind, ChannelSetupReply, ChannelState, MessageRequested, TemplatesFetchReply,
@@ -107,5 +107,9 @@ impl Messenger for Whatsapp {
 
     async fn templates(&self, context: &Context, channel: ChannelState) -> TemplatesFetchReply {
         crate::templates::fetch(context, channel).await
+    }
+
+    async fn media(&self, call: &MediaCall<'_>) -> Result<MediaDownload, ProviderError> {
+        crate::graph::media_download(call).await
     }
 }

@@ -272,3 +272,55 @@ async fn workers_retry_park_and_carry_the_trace_context() {
     );
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn media_buckets_hold_files_and_follow_a_changed_retention() {
+    use omnibus_bus::{MediaBuckets, MediaFile, MediaRetention, Shelf};
+    use tokio::io::AsyncReadExt as _;
+    let nats = NatsServer::start().await;
+    let bus = bus(&nats).await;
+    let day = Duration::from_secs(24 * 3600);
+    let first = MediaRetention {
+        cache: Duration::from_secs(600),
+        keep: 30 * day,
+    };
+    let buckets = MediaBuckets::open(&bus, first).await.expect("buckets");
+    // Far above NATS's max_payload per message: the object store chunks it.
+    let bytes: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let file = MediaFile {
+        bytes: bytes.clone().into(),
+        mime_type: "video/mp4".into(),
+        file_name: "clip.mp4".into(),
+    };
+    buckets
+        .put(Shelf::Keep, "msg_1/0", &file)
+        .await
+        .expect("put");
+    assert!(!buckets.has(Shelf::Cache, "msg_1/0").await.unwrap());
+    let mut stored = buckets
+        .get(Shelf::Keep, "msg_1/0")
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(
+        (stored.size, stored.mime_type.as_str()),
+        (bytes.len() as u64, "video/mp4")
+    );
+    assert_eq!(stored.file_name, "clip.mp4");
+    let mut read = Vec::new();
+    stored.object.read_to_end(&mut read).await.unwrap();
+    assert_eq!(read, bytes);
+
+    let longer = MediaRetention {
+        keep: 365 * day,
+        ..first
+    };
+    MediaBuckets::open(&bus, longer).await.expect("reopened");
+    let js = bus.jetstream();
+    let mut keep = js.get_stream("OBJ_OMNIBUS_MEDIA_KEEP").await.unwrap();
+    assert_eq!(keep.info().await.unwrap().config.max_age, 365 * day);
+    assert!(
+        buckets.has(Shelf::Keep, "msg_1/0").await.unwrap(),
+        "kept across"
+    );
+}

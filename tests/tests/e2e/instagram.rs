@@ -263,3 +263,39 @@ async fn instagram_the_24_hour_window_applies() {
     );
     assert!(graph.sent().is_empty(), "nothing reached Instagram");
 }
+
+#[tokio::test]
+async fn instagram_files_are_copied_at_receipt_and_outlive_their_links() {
+    let mut sandbox = Sandbox::start().await;
+    let graph = StandIn::start().await;
+    let channel = channel(&sandbox, &graph).await;
+    let photo: Vec<u8> = (0..70_000u32).map(|i| (i % 253) as u8).collect();
+    let link = graph.put_file("ig-photo-1.jpg", photo.clone(), "image/jpeg");
+    let message = serde_json::json!({
+        "attachments": [{ "type": "image", "payload": { "url": link } }]
+    });
+    let dm = now(ig::messaging(vec![ig::from_customer("m_photo", message)]));
+    assert_eq!(
+        post(&sandbox, &channel.id, &dm, Some(APP_SECRET)).await,
+        200
+    );
+    let conversation = &wait_for_conversations(&sandbox, 1).await[0];
+    let stored = omnibus_testkit::wait_until("the photo", crate::support::PATIENCE, || async {
+        all_messages(&sandbox, &conversation.id).await.pop()
+    })
+    .await;
+    // The copy is taken after the webhook's answer, by a durable consumer.
+    omnibus_testkit::wait_until("the copy at receipt", crate::support::PATIENCE, || async {
+        (graph.downloads("ig-photo-1.jpg") == 1).then_some(())
+    })
+    .await;
+    graph.expire_file("ig-photo-1.jpg");
+    // Kept across a restart: the copy lives in JetStream, not in memory.
+    sandbox.restart_server().await;
+    let url = format!("{}{}", sandbox.http_url(), stored.attachments[0].url);
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), photo.as_slice());
+    assert_eq!(graph.downloads("ig-photo-1.jpg"), 1, "served from the copy");
+}

@@ -15,6 +15,7 @@ mod egress;
 mod instagram;
 mod lifecycle;
 mod logs;
+mod media;
 mod metrics;
 mod nats_security;
 mod notifications;

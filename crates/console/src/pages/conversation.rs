@@ -285,3 +285,31 @@ fn kind_label(kind: AttachmentKind) -> &'static str {
         AttachmentKind::Unspecified => "Attachment",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_show_inline_and_other_files_link_through_media() {
+        let image = Attachment {
+            kind: AttachmentKind::Image as i32,
+            url: "/media/msg_1/0".into(),
+            ..Default::default()
+        };
+        let html = attachment(&image);
+        assert!(html.contains(r#"<img src="/media/msg_1/0""#), "{html}");
+        let document = Attachment {
+            kind: AttachmentKind::Document as i32,
+            url: "/media/msg_1/1".into(),
+            file_name: "invoice.pdf".into(),
+            ..Default::default()
+        };
+        let html = attachment(&document);
+        assert!(html.contains(r#"<a href="/media/msg_1/1""#), "{html}");
+        assert!(
+            html.contains("invoice.pdf") && !html.contains("<img"),
+            "{html}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! `omnibus serve conversations`.
 
+use omnibus_conversations::media::MediaConfig;
 use omnibus_conversations::{Config, Conversations};
 
 use super::{Context, Parts};
@@ -8,6 +9,13 @@ use crate::ServerError;
 pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), ServerError> {
     let config = Config {
         default_region: ctx.config.default_region,
+        public_url: ctx.config.public_url.clone(),
+        media: MediaConfig {
+            api_token: ctx.config.api_token.clone(),
+            max_bytes: ctx.config.media.max_bytes,
+            retention: ctx.config.media.retention,
+            ..MediaConfig::default()
+        },
         ..Config::default()
     };
     let conversations =
@@ -18,6 +26,7 @@ pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), Server
                 source,
             })?;
     conversations.register(&mut parts.grpc);
+    parts.http = std::mem::take(&mut parts.http).merge(conversations.router());
     parts.on_stop(conversations.stopped());
     Ok(())
 }

@@ -36,6 +36,7 @@ fn kit_config(api_base: &str, ctx: &Context) -> KitConfig {
         api_base: api_base.to_owned(),
         public_url: ctx.config.public_url.clone(),
         egress: Egress::new(ctx.config.outbound_allow.clone()),
+        media: ctx.config.media.retention,
         ..KitConfig::default()
     }
 }

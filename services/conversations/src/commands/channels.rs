@@ -237,6 +237,20 @@ impl Commands {
         what: &str,
         request: &impl prost::Message,
     ) -> Result<Rep> {
+        self.ask_within(kind, name, what, request, self.config.setup_timeout)
+            .await
+    }
+
+    /// [`ask`](Self::ask) with its own deadline (a file download takes
+    /// longer than a credentials check).
+    pub(crate) async fn ask_within<Rep: prost::Message + Default>(
+        &self,
+        kind: ChannelKind,
+        name: &str,
+        what: &str,
+        request: &impl prost::Message,
+        timeout: std::time::Duration,
+    ) -> Result<Rep> {
         use async_nats::RequestErrorKind;
         let service = format!("ingress-{}", messenger(kind));
         let subject = self
@@ -245,7 +259,7 @@ impl Commands {
             .rpc(&format!("{name}.{}", messenger(kind)));
         let request = async_nats::Request::new()
             .payload(request.encode_to_vec().into())
-            .timeout(Some(self.config.setup_timeout));
+            .timeout(Some(timeout));
         let answer = self.bus.client().send_request(subject, request).await;
         let message = match answer {
             Ok(message) => message,

@@ -105,7 +105,7 @@ async fn receive<M: Messenger>(
         match routed {
             Routed::Conversation(event) => {
                 tracing::Span::current().record("conversation_id", event.conversation_id.as_str());
-                store_inbound(bus, event).await?;
+                store_inbound(bus, M::name(), event).await?;
             }
             Routed::Template(mut event) => {
                 event.recorded_at_ms = omnibus_core::now_ms();

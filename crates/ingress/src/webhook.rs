@@ -86,8 +86,13 @@ impl From<BusError> for WebhookError {
 }
 
 /// Stores an inbound event on its conversation's subject; returns once the
-/// stream acknowledged it.
-pub async fn store_inbound(bus: &Bus, mut event: Event) -> Result<(), WebhookError> {
+/// stream acknowledged it. A message of a kind Omnibus cannot show is
+/// counted for `messenger` when newly stored.
+pub async fn store_inbound(
+    bus: &Bus,
+    messenger: &str,
+    mut event: Event,
+) -> Result<(), WebhookError> {
     if event.recorded_at_ms == 0 {
         event.recorded_at_ms = omnibus_core::now_ms();
     }
@@ -99,5 +104,6 @@ pub async fn store_inbound(bus: &Bus, mut event: Event) -> Result<(), WebhookErr
         duplicate = published.duplicate,
         "webhook stored"
     );
+    crate::unshown::count_stored(messenger, &event, published.duplicate);
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod webhook;
 pub mod wire;
 
 mod setup;
+mod unshown;
 
 pub use messenger::Telegram;
 

@@ -71,9 +71,12 @@ fn received(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
         Ok(context) => context,
         Err(reason) => return Normalized::Ignored(reason),
     };
-    let (text, attachments) = content(message);
+    let (mut text, attachments) = content(message);
+    let (mut author_kind, mut unshown_kind) = (AuthorKind::Contact, String::new());
     if text.is_empty() && attachments.is_empty() {
-        return Normalized::Ignored("service message without text or media");
+        // Never dropped silently: a notice naming the kind, counted by the kit.
+        let unshown = omnibus_ingress::unshown::notice("Telegram", crate::unshown::kind(message));
+        (text, author_kind, unshown_kind) = (unshown.text, AuthorKind::System, unshown.kind);
     }
     let reply_to_message_id = message
         .reply_to_message
@@ -87,12 +90,12 @@ fn received(channel_id: &str, update_id: i64, message: &Message) -> Normalized {
         text,
         attachments,
         reply_to_message_id,
-        author_kind: AuthorKind::Contact.into(),
+        author_kind: author_kind.into(),
         direction: Direction::Inbound.into(),
         author_name: author_name(message),
         contact_id: context.contact_id.clone(),
-        subject_url: String::new(),
-        echo_key: String::new(),
+        unshown_kind,
+        ..MessageReceived::default()
     });
     Normalized::Event(context.event(update_id, message.date, payload))
 }
@@ -752,12 +755,25 @@ mod tests {
     }
 
     #[test]
-    fn service_messages_without_content_are_ignored() {
+    fn messages_without_content_are_notices_naming_their_kind() {
         let body = GROUP.replace(
             r#""text": "our order is late""#,
             r#""new_chat_members": [{"id": 777, "is_bot": false, "first_name": "Bob"}]"#,
         );
-        assert_eq!(ignored(&body), "service message without text or media");
+        let Some(Payload::MessageReceived(notice)) = event(&body).payload else {
+            panic!("not a MessageReceived");
+        };
+        assert_eq!(notice.unshown_kind, "new_chat_members");
+        assert_eq!(notice.author_kind(), AuthorKind::System);
+        assert!(notice.text.contains("new_chat_members"), "{}", notice.text);
+        let poll = GROUP.replace(
+            r#""text": "our order is late""#,
+            r#""is_topic_message": true, "poll": {"id": "p", "question": "Tea?"}"#,
+        );
+        let Some(Payload::MessageReceived(notice)) = event(&poll).payload else {
+            panic!("not a MessageReceived");
+        };
+        assert_eq!(notice.unshown_kind, "poll");
         let edit = GROUP
             .replace("\"message\"", "\"edited_message\"")
             .replace(r#""text": "our order is late""#, r#""edit_date": 5"#);

@@ -120,6 +120,10 @@ pub struct Message {
     pub reply_to_message: Option<Box<Message>>,
     /// Shared by the messages of one album.
     pub media_group_id: Option<String>,
+    /// Every field not modelled above: names the kind of a message Omnibus
+    /// cannot show (`crate::unshown`).
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A Telegram user or bot.

@@ -99,6 +99,7 @@ pub(super) fn echo(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
         contact_id: chat.contact_id.clone(),
         subject_url: String::new(),
         echo_key: String::new(),
+        unshown_kind: body.unshown.unwrap_or_default(),
         ..MessageReceived::default()
     });
     let id = format!("whatsapp:{}:{}", channel.id, message.id);

@@ -117,15 +117,54 @@ async fn whatsapp_the_phone_arriving_later_joins_the_user_id_into_one_contact() 
         whatsapp::post_signed(&client, &url, &channel.id, &later).await,
         200
     );
-    wait_for_conversations(&sandbox, 2).await;
-    let person = wait_until("one contact with both identities", PATIENCE, || async {
-        let mut all = contacts(&sandbox).await;
-        (all.len() == 1 && all[0].identities.len() == 2).then(|| all.remove(0))
-    })
-    .await;
-    assert!(
-        person.identities.iter().any(|i| i.username == USERNAME),
-        "{person:?}"
+    // Another customer the other way round: the phone first (with the
+    // user id beside it), then the user id alone.
+    let pablo = UserCustomer {
+        user_id: "US.777000111".into(),
+        username: "pablo".into(),
+        name: "Pablo Morales".into(),
+        phone: Some("16505550000".into()),
+    };
+    let with_phone = shapes::from_user(
+        PHONE_NUMBER_ID,
+        &pablo,
+        vec![pablo.text("wamid.P1", now_s(), "hello")],
     );
-    assert_eq!(person.phones, vec![format!("+{WA_ID}")]);
+    assert_eq!(
+        whatsapp::post_signed(&client, &url, &channel.id, &with_phone).await,
+        200
+    );
+    let pablo = UserCustomer {
+        phone: None,
+        ..pablo
+    };
+    let alone = shapes::from_user(
+        PHONE_NUMBER_ID,
+        &pablo,
+        vec![pablo.text("wamid.P2", now_s(), "me again, without my number")],
+    );
+    assert_eq!(
+        whatsapp::post_signed(&client, &url, &channel.id, &alone).await,
+        200
+    );
+    wait_for_conversations(&sandbox, 4).await;
+    let people = wait_until(
+        "two contacts, each with both identities",
+        PATIENCE,
+        || async {
+            let all = contacts(&sandbox).await;
+            (all.len() == 2 && all.iter().all(|c| c.identities.len() == 2)).then_some(all)
+        },
+    )
+    .await;
+    let sheena = people
+        .iter()
+        .find(|c| c.identities.iter().any(|i| i.username == USERNAME))
+        .expect("Sheena's contact");
+    assert_eq!(sheena.phones, vec![format!("+{WA_ID}")]);
+    let pablo = people
+        .iter()
+        .find(|c| c.identities.iter().any(|i| i.username == "pablo"))
+        .expect("Pablo's contact");
+    assert_eq!(pablo.phones, vec!["+16505550000".to_owned()]);
 }

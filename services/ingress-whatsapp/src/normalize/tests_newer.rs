@@ -230,3 +230,16 @@ fn a_type_omnibus_cannot_show_is_a_notice_naming_it() {
     let text = received(webhook::text(WA_ID, "wamid.T", TS, "hi"));
     assert_eq!(text.unshown_kind, "");
 }
+
+#[test]
+fn a_status_of_a_group_message_lands_in_the_groups_conversation() {
+    let mut status = webhook::status("wamid.TOGROUP", "delivered", TS, GROUP_ID);
+    status["recipient_type"] = serde_json::json!("group");
+    let event = only_event(&webhook::statuses(PHONE_NUMBER_ID, vec![status]));
+    let key = format!("{GROUP_PREFIX}{GROUP_ID}");
+    assert_eq!(event.conversation_id, ids::conversation_id(CHANNEL, &key));
+    let Some(Payload::DeliveryStatusChanged(status)) = event.payload else {
+        panic!("not a status");
+    };
+    assert_eq!(status.status(), MessageStatus::Delivered);
+}

@@ -24,6 +24,8 @@
 //! - [`setup`] — answering the conversations service's channel checks
 //! - [`rpc`] — answering other services' requests over core NATS
 //! - [`outcome`] — recording delivery results of outbound messages
+//! - [`unshown`] — the notice for a message of a kind Omnibus cannot show,
+//!   and its metric
 
 pub mod directory;
 pub mod lenient;
@@ -35,6 +37,7 @@ pub mod retry;
 pub mod rpc;
 pub mod runtime;
 pub mod setup;
+pub mod unshown;
 pub mod webhook;
 
 mod router;

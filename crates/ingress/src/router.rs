@@ -123,7 +123,7 @@ async fn store_all<M: Messenger>(
             Routed::Conversation(event) => {
                 tracing::Span::current().record("conversation_id", event.conversation_id.as_str());
                 let kept = M::AFTER_STORED.then(|| event.clone());
-                if store_inbound(bus, event).await?
+                if store_inbound(bus, M::name(), event).await?
                     && let Some(event) = kept
                 {
                     stored.push(event);

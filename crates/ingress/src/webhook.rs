@@ -87,7 +87,13 @@ impl From<BusError> for WebhookError {
 
 /// Stores an inbound event on its conversation's subject; returns once the
 /// stream acknowledged it: true when it was new, false for a duplicate.
-pub async fn store_inbound(bus: &Bus, mut event: Event) -> Result<bool, WebhookError> {
+/// A message of a kind Omnibus cannot show is counted for `messenger` when
+/// newly stored.
+pub async fn store_inbound(
+    bus: &Bus,
+    messenger: &str,
+    mut event: Event,
+) -> Result<bool, WebhookError> {
     if event.recorded_at_ms == 0 {
         event.recorded_at_ms = omnibus_core::now_ms();
     }
@@ -99,5 +105,6 @@ pub async fn store_inbound(bus: &Bus, mut event: Event) -> Result<bool, WebhookE
         duplicate = published.duplicate,
         "webhook stored"
     );
+    crate::unshown::count_stored(messenger, &event, published.duplicate);
     Ok(!published.duplicate)
 }

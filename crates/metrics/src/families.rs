@@ -15,6 +15,7 @@ pub(crate) struct Families {
     send_seconds: HistogramVec,
     send_failures: IntCounterVec,
     projection_parked: IntCounterVec,
+    ingress_unshown: IntCounterVec,
     pub consumer_pending: IntGaugeVec,
     pub consumer_ack_pending: IntGaugeVec,
     held_messages: IntGauge,
@@ -59,6 +60,12 @@ impl Families {
             "Events a projection could never apply and parked on the dead-letter subject, \
              by projection; contention and connection errors are retried, not parked.",
             &["projection"],
+        );
+        let ingress_unshown = counter(
+            "ingress_unshown_total",
+            "Messages of a kind Omnibus cannot show, stored as a notice naming their type, \
+             by messenger and the provider's type name.",
+            &["messenger", "kind"],
         );
         let send_seconds = HistogramVec::new(
             HistogramOpts::new(
@@ -119,6 +126,7 @@ impl Families {
             send_seconds,
             send_failures,
             projection_parked,
+            ingress_unshown,
             consumer_pending,
             consumer_ack_pending,
             held_messages,
@@ -190,6 +198,15 @@ pub fn projection_parked(projection: &str) {
     FAMILIES
         .projection_parked
         .with_label_values(&[projection])
+        .inc();
+}
+
+/// Counts one stored message of `messenger` whose `kind` Omnibus cannot
+/// show (the caller bounds `kind`).
+pub fn ingress_unshown(messenger: &str, kind: &str) {
+    FAMILIES
+        .ingress_unshown
+        .with_label_values(&[messenger, kind])
         .inc();
 }
 

@@ -21,6 +21,6 @@ mod families;
 
 pub use exposition::{LagSource, render, routes};
 pub use families::{
-    PublishResult, armed_timers, event_published, held_messages, projection_parked, provider_send,
-    webhook_answered,
+    PublishResult, armed_timers, event_published, held_messages, ingress_unshown,
+    projection_parked, provider_send, webhook_answered,
 };

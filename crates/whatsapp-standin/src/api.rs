@@ -110,12 +110,18 @@ async fn send(shared: &Shared, phone_number_id: &str, call: Recorded) -> Respons
         );
     }
     let to = call.body["to"].as_str().unwrap_or_default().to_owned();
-    let wa_id = to.trim_start_matches('+').to_owned();
     let wamid = shared.next_wamid();
     tracing::debug!(phone_number_id, to, "whatsapp stand-in accepted a message");
+    // Graph names the recipient the way the request did: `wa_id` for a
+    // phone number, `user_id` for a business-scoped user id, the group's id.
+    let contact = match (to.as_str(), call.body["recipient"].as_str()) {
+        ("", Some(user_id)) => json!({ "input": user_id, "user_id": user_id }),
+        _ if call.body["recipient_type"] == "group" => json!({ "input": to }),
+        _ => json!({ "input": to, "wa_id": to.trim_start_matches('+') }),
+    };
     let mut answer = json!({
         "messaging_product": "whatsapp",
-        "contacts": [{ "input": to, "wa_id": wa_id }],
+        "contacts": [contact],
         "messages": [{ "id": wamid }],
     });
     if call.body["type"] == "template" {
@@ -130,11 +136,7 @@ fn validate(body: &Value) -> Result<(), String> {
     if body["messaging_product"] != "whatsapp" {
         return Err("The parameter messaging_product is required.".into());
     }
-    let to = body["to"].as_str().unwrap_or_default();
-    let digits = to.trim_start_matches('+');
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("The parameter to is required and must be a phone number.".into());
-    }
+    validate_recipient(body)?;
     let kind = body["type"].as_str().unwrap_or("text");
     let Some(content) = body.get(kind).filter(|c| c.is_object() || c.is_array()) else {
         return Err(format!("The parameter {kind} is required."));
@@ -160,6 +162,46 @@ fn validate(body: &Value) -> Result<(), String> {
         return Err(refusal);
     }
     Ok(())
+}
+
+/// `to` a phone number; or, without `to`, `recipient` a business-scoped
+/// user id (`US.1349…`); or `recipient_type: group` and `to` a group id.
+fn validate_recipient(body: &Value) -> Result<(), String> {
+    let to = body["to"].as_str().unwrap_or_default();
+    if body["recipient_type"] == "group" {
+        return if to.is_empty() {
+            Err("The parameter to is required and must be a group id.".into())
+        } else {
+            Ok(())
+        };
+    }
+    if to.is_empty()
+        && let Some(user_id) = body["recipient"].as_str()
+    {
+        return if is_user_id(user_id) {
+            Ok(())
+        } else {
+            Err("The parameter recipient must be a business-scoped user id.".into())
+        };
+    }
+    let digits = to.trim_start_matches('+');
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("The parameter to is required and must be a phone number.".into());
+    }
+    Ok(())
+}
+
+/// A business-scoped user id: a two-letter country code, a dot, and
+/// letters, digits and dots (`US.13491208655302741918`, `US.ENT.1181…`).
+fn is_user_id(id: &str) -> bool {
+    let Some((country, rest)) = id.split_once('.') else {
+        return false;
+    };
+    country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && !rest.is_empty()
+        && rest.len() <= 140
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
 }
 
 fn scripted_error(scripted: &Scripted) -> Option<Response> {

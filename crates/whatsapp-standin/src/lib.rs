@@ -31,6 +31,7 @@
 //! - [`webhook`]: webhook payloads and their signature
 
 mod api;
+pub mod shapes;
 mod state;
 pub mod webhook;
 

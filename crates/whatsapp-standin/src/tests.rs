@@ -166,3 +166,23 @@ fn every_sample_kind_builds_a_message() {
     }
     assert!(webhook::sample("hologram", "1", "w", 0).is_none());
 }
+
+#[tokio::test]
+async fn user_ids_go_in_recipient_and_groups_by_recipient_type() {
+    let graph = StandIn::start().await;
+    let to_user = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+        "recipient": "US.13491208655302741918", "type": "text", "text": {"body": "Hi"}});
+    let (status, answer) = post(&graph, Some(TOKEN), to_user).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["contacts"][0]["user_id"], "US.13491208655302741918");
+    let to_group = json!({"messaging_product": "whatsapp", "recipient_type": "group",
+        "to": "Y2FwaV9ncm91cDox", "type": "text", "text": {"body": "Hi all"}});
+    assert_eq!(post(&graph, Some(TOKEN), to_group).await.0, 200);
+    let bad_user = json!({"messaging_product": "whatsapp", "recipient": "not a bsuid",
+        "type": "text", "text": {"body": "Hi"}});
+    assert_eq!(post(&graph, Some(TOKEN), bad_user).await.0, 400);
+    let group_as_phone = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+        "to": "Y2FwaV9ncm91cDox", "type": "text", "text": {"body": "Hi"}});
+    assert_eq!(post(&graph, Some(TOKEN), group_as_phone).await.0, 400);
+    assert_eq!(graph.sent().len(), 2);
+}

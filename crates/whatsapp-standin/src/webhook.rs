@@ -159,15 +159,15 @@ pub fn call(
     envelope(vec![change("calls", value)])
 }
 
-fn metadata(phone_number_id: &str) -> Value {
+pub(crate) fn metadata(phone_number_id: &str) -> Value {
     json!({ "display_phone_number": DISPLAY_PHONE_NUMBER, "phone_number_id": phone_number_id })
 }
 
-fn change(field: &str, value: Value) -> Value {
+pub(crate) fn change(field: &str, value: Value) -> Value {
     json!({ "value": value, "field": field })
 }
 
-fn envelope(changes: Vec<Value>) -> Value {
+pub(crate) fn envelope(changes: Vec<Value>) -> Value {
     json!({
         "object": "whatsapp_business_account",
         "entry": [{ "id": BUSINESS_ACCOUNT_ID, "changes": changes }],

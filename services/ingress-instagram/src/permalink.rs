@@ -102,7 +102,7 @@ pub async fn follow_up(
         };
         for conversation_id in conversations {
             let event = subject_event(&channel.id, &conversation_id, &link);
-            if let Err(err) = store_inbound(&context.bus, event).await {
+            if let Err(err) = store_inbound(&context.bus, "instagram", event).await {
                 tracing::warn!(error = %err, %conversation_id, "cannot store a post link");
             }
         }

@@ -25,6 +25,7 @@ pub mod wire;
 mod callback;
 mod registration;
 mod setup;
+mod unshown;
 
 pub use messenger::Telegram;
 

@@ -13,7 +13,7 @@
 //! (`message_reaction`), blocking the bot or adding it to a group
 //! (`my_chat_member`), and service messages and `web_app_data`
 //! ([`service`]). A message Omnibus cannot show becomes a notice naming
-//! its kind ([`service::unshown`]), never nothing.
+//! its kind (the kit's `unshown::notice`), never nothing.
 
 mod actions;
 mod service;
@@ -137,6 +137,8 @@ struct Said {
     author_name: String,
     /// Telegram's id of the message this one answers or is about.
     reply_to: Option<i64>,
+    /// The kind of a message Omnibus cannot show (the kit counts it).
+    unshown_kind: String,
 }
 
 impl Said {
@@ -150,6 +152,7 @@ impl Said {
             author: AuthorKind::Contact,
             author_name: author_name(message),
             reply_to: message.reply_to_message.as_ref().map(|r| r.message_id),
+            unshown_kind: String::new(),
         }
     }
 
@@ -160,6 +163,15 @@ impl Said {
             author: AuthorKind::System,
             reply_to: None,
             ..Self::by_customer(message)
+        }
+    }
+
+    /// The notice for a message Omnibus cannot show, naming its kind.
+    fn unshown(message: &Message) -> Self {
+        let unshown = omnibus_ingress::unshown::notice("Telegram", crate::unshown::kind(message));
+        Self {
+            unshown_kind: unshown.kind,
+            ..Self::notice(message, unshown.text)
         }
     }
 }
@@ -227,7 +239,8 @@ impl<'a> Context<'a> {
             direction: Direction::Inbound.into(),
             author_name: said.author_name,
             contact_id: self.contact_id.clone(),
-            echo_key: String::new(),
+            unshown_kind: said.unshown_kind,
+            ..MessageReceived::default()
         });
         Normalized::Event(self.event(update_id, unix_seconds, payload))
     }

@@ -95,16 +95,22 @@ fn message(channel: &ChannelView<'_>, callback: &Callback) -> Normalized {
     let chat = Chat::new(channel.id, &sender.id, sender);
     let token = callback.message_token.to_string();
     let body = content::of(callback.message().as_ref());
+    let author_kind = if body.unshown.is_some() {
+        AuthorKind::System
+    } else {
+        AuthorKind::Contact
+    };
     let payload = Payload::MessageReceived(MessageReceived {
         message_id: chat.message_id(&token),
         provider_message_id: token.clone(),
         peer: Some(chat.peer.clone()),
         text: body.text,
         attachments: body.attachments,
-        author_kind: AuthorKind::Contact.into(),
+        author_kind: author_kind.into(),
         direction: Direction::Inbound.into(),
         author_name: chat.peer.first_name.clone(),
         contact_id: chat.contact_id(),
+        unshown_kind: body.unshown.unwrap_or_default(),
         ..MessageReceived::default()
     });
     let id = format!("viber:{}:{token}", channel.id);

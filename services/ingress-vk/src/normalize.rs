@@ -108,6 +108,8 @@ fn message(channel: &ChannelView<'_>, notification: &Notification, echo: bool) -
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
         echo_key: echo_key(&message, community_wrote),
+        unshown_kind: body.unshown.unwrap_or_default(),
+        ..MessageReceived::default()
     });
     let id = format!("vk:{}:msg:{}:{key}", channel.id, message.peer_id);
     Normalized::event(chat.event(id, message.date, payload))

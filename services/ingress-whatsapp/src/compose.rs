@@ -8,7 +8,9 @@
 //!   the first that takes one (image, video, document), or as a text first;
 //! - text alone goes as `type: text`.
 //!
-//! The reply context goes on the first request.
+//! The reply context goes on the first request. A customer is addressed by
+//! phone (`to`) or, without a known phone, by business-scoped user id
+//! (`recipient`); a group by `recipient_type: group` (see `address`).
 
 use omnibus_proto::{Attachment, AttachmentKind, MessageRequested, TemplateRef};
 use serde_json::{Value, json};
@@ -46,16 +48,53 @@ pub fn plan(request: &MessageRequested) -> Result<Vec<Value>, ComposeError> {
     if bodies.is_empty() {
         return Err(ComposeError::Empty);
     }
+    let address = address(to);
+    if matches!(address, Address::Group("")) {
+        return Err(ComposeError::NoRecipient);
+    }
     for body in &mut bodies {
         body["messaging_product"] = json!("whatsapp");
-        body["recipient_type"] = json!("individual");
-        body["to"] = json!(to);
+        match &address {
+            Address::Phone(phone) => {
+                body["recipient_type"] = json!("individual");
+                body["to"] = json!(phone);
+            }
+            Address::User(user_id) => {
+                body["recipient_type"] = json!("individual");
+                body["recipient"] = json!(user_id);
+            }
+            Address::Group(group_id) => {
+                body["recipient_type"] = json!("group");
+                body["to"] = json!(group_id);
+            }
+        }
     }
     let reply_to = request.reply_to_provider_message_id.trim();
     if !reply_to.is_empty() {
         bodies[0]["context"] = json!({ "message_id": reply_to });
     }
     Ok(bodies)
+}
+
+/// Where a conversation's messages go, by the shape of its chat key.
+enum Address<'a> {
+    /// A phone number: `to`.
+    Phone(&'a str),
+    /// A business-scoped user id, for a customer whose phone WhatsApp
+    /// withholds: `recipient` (Meta: `to` is for phone numbers only).
+    User(&'a str),
+    /// A group the business is in: `recipient_type: group`, `to` the group.
+    Group(&'a str),
+}
+
+fn address(chat: &str) -> Address<'_> {
+    if let Some(group) = chat.strip_prefix(crate::normalize::GROUP_PREFIX) {
+        Address::Group(group)
+    } else if chat.bytes().all(|b| b.is_ascii_digit()) {
+        Address::Phone(chat)
+    } else {
+        Address::User(chat)
+    }
 }
 
 fn content_bodies(request: &MessageRequested) -> Result<Vec<Value>, ComposeError> {

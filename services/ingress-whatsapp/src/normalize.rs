@@ -11,11 +11,15 @@
 //! becomes its own event. Changes about another business number (several
 //! numbers can share one Meta app and so one webhook URL) are skipped.
 
+mod chat;
 mod content;
+mod edits;
+mod forms;
 pub mod other;
 
-use omnibus_core::ids;
-use omnibus_proto::{AuthorKind, Direction, Event, MessageReceived, Peer, event::Payload};
+pub use chat::GROUP_PREFIX;
+pub(crate) use chat::{Chat, Person};
+use omnibus_proto::{AuthorKind, Direction, Event, MessageReceived, event::Payload};
 use serde_json::Value;
 
 use crate::wire::{self, Change, Message, MessagesValue, Notification, Profile};
@@ -120,7 +124,8 @@ fn messages_change(channel: &ChannelView<'_>, change: &Change, out: &mut Normali
     }
 }
 
-/// A customer's message, or `None` when it names no sender or id.
+/// A customer's message, or `None` when it names no sender or id. Edits
+/// and deletions of an earlier message become `MessageEdited`.
 fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Option<Event> {
     let message = match wire::decode::<Message>(raw) {
         Some(message) => message,
@@ -128,14 +133,21 @@ fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Opt
         // the id and sender if those at least are readable.
         None => unreadable(raw)?,
     };
-    if message.id.is_empty() || message.from.is_empty() {
+    if message.id.is_empty() {
         return None;
     }
-    let chat = Chat::new(
-        channel.id,
-        &message.from,
-        profile_name(profiles, &message.from),
-    );
+    let sender = Person::sender(&message, profiles);
+    let chat = if message.group_id.trim().is_empty() {
+        Chat::person(channel.id, &sender)
+    } else {
+        Chat::group(channel.id, &message.group_id, &sender)
+    };
+    if !chat.is_keyed() {
+        return None;
+    }
+    if let Some(event) = edits::edited(channel, &chat, &message) {
+        return Some(event);
+    }
     let body = content::of(&message);
     let reply_to = body
         .reply_to_wamid
@@ -144,7 +156,7 @@ fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Opt
         .map(|wamid| chat.message_id(&wamid))
         .unwrap_or_default();
     let author_name = match body.author {
-        AuthorKind::Contact => chat.peer.first_name.clone(),
+        AuthorKind::Contact => chat.author_name(),
         _ => String::new(),
     };
     let payload = Payload::MessageReceived(MessageReceived {
@@ -158,7 +170,9 @@ fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Opt
         direction: Direction::Inbound.into(),
         author_name,
         contact_id: chat.contact_id.clone(),
-        echo_key: String::new(),
+        unshown_kind: body.unshown.unwrap_or_default(),
+        linked_contact_id: chat.linked_contact_id.clone(),
+        ..MessageReceived::default()
     });
     Some(chat.event(
         format!("whatsapp:{}:{}", channel.id, message.id),
@@ -176,6 +190,8 @@ fn unreadable(raw: &Value) -> Option<Message> {
     Some(Message {
         id: field("id"),
         from: field("from"),
+        from_user_id: field("from_user_id"),
+        group_id: field("group_id"),
         timestamp: field("timestamp"),
         kind: "unreadable".into(),
         ..Message::default()
@@ -183,61 +199,10 @@ fn unreadable(raw: &Value) -> Option<Message> {
 }
 
 fn profile_name<'a>(profiles: &'a [Profile], wa_id: &str) -> &'a str {
-    profiles
-        .iter()
-        .find(|p| p.wa_id == wa_id)
-        .or_else(|| (profiles.len() == 1).then(|| &profiles[0]))
-        .map_or("", |p| p.profile.name.as_str())
-}
-
-/// One customer's chat on a channel: its ids and the peer.
-pub(crate) struct Chat<'a> {
-    channel_id: &'a str,
-    wa_id: String,
-    pub peer: Peer,
-    pub contact_id: String,
-}
-
-impl<'a> Chat<'a> {
-    /// The chat with the customer `wa_id` (digits), whose profile name is
-    /// `name` (empty when the webhook does not say).
-    pub fn new(channel_id: &'a str, wa_id: &str, name: &str) -> Self {
-        let wa_id = wa_id.trim().trim_start_matches('+').to_owned();
-        let peer = Peer {
-            provider_chat_id: wa_id.clone(),
-            provider_user_id: wa_id.clone(),
-            first_name: name.trim().to_owned(),
-            phone: format!("+{wa_id}"),
-            ..Peer::default()
-        };
-        Self {
-            channel_id,
-            contact_id: ids::contact_id(channel_id, &wa_id),
-            wa_id,
-            peer,
-        }
-    }
-
-    /// Our id of the message WhatsApp knows as `wamid` in this chat.
-    pub fn message_id(&self, wamid: &str) -> String {
-        ids::inbound_message_id(self.channel_id, &self.wa_id, wamid)
-    }
-
-    pub fn conversation_id(&self) -> String {
-        ids::conversation_id(self.channel_id, &self.wa_id)
-    }
-
-    pub fn event(&self, id: String, timestamp: &str, payload: Payload) -> Event {
-        Event {
-            id,
-            occurred_at_ms: wire::seconds_to_ms(timestamp),
-            recorded_at_ms: 0,
-            channel_id: self.channel_id.to_owned(),
-            conversation_id: self.conversation_id(),
-            payload: Some(payload),
-        }
-    }
+    chat::profile_of(profiles, wa_id, wa_id).map_or("", |p| p.profile.name.as_str())
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_newer;

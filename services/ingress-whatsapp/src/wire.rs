@@ -62,27 +62,53 @@ pub struct Metadata {
     pub display_phone_number: String,
 }
 
-/// `contacts[]`: who wrote, with their profile name.
+/// `contacts[]`: who wrote, with their profile name. A customer who took a
+/// WhatsApp username may come with only the business-scoped `user_id`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Profile {
     #[serde(deserialize_with = "lenient_string")]
     pub wa_id: String,
+    /// The business-scoped user id (BSUID, `US.13491208655302741918`).
+    #[serde(deserialize_with = "lenient_string")]
+    pub user_id: String,
+    /// Some partners put the username beside the profile, Meta inside it.
+    pub username: String,
     pub profile: ProfileName,
+}
+
+impl Profile {
+    /// The username, wherever the webhook put it.
+    pub fn username(&self) -> &str {
+        if self.profile.username.is_empty() {
+            &self.username
+        } else {
+            &self.profile.username
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ProfileName {
     pub name: String,
+    pub username: String,
 }
 
 /// One inbound message (or an echo: then `to` is the customer).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Message {
+    /// The customer's phone number; absent for a customer known only by
+    /// their business-scoped user id.
     #[serde(deserialize_with = "lenient_string")]
     pub from: String,
+    /// The customer's business-scoped user id (BSUID).
+    #[serde(deserialize_with = "lenient_string")]
+    pub from_user_id: String,
+    /// Set on a message written in a group the business is in.
+    #[serde(deserialize_with = "lenient_string")]
+    pub group_id: String,
     #[serde(deserialize_with = "lenient_string")]
     pub to: String,
     pub id: String,
@@ -103,6 +129,9 @@ pub struct Message {
     pub button: Option<Button>,
     pub reaction: Option<Reaction>,
     pub system: Option<System>,
+    pub order: Option<Order>,
+    pub edit: Option<Edit>,
+    pub revoke: Option<Revoke>,
     pub errors: Vec<GraphErrorObject>,
     pub unsupported: Option<Value>,
 }
@@ -197,6 +226,46 @@ pub struct Choice {
 pub struct FlowReply {
     pub name: String,
     pub body: String,
+    /// The customer's answers: a JSON object written as a string.
+    pub response_json: String,
+}
+
+/// A cart the customer sent from the business's catalog.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Order {
+    #[serde(deserialize_with = "lenient_string")]
+    pub catalog_id: String,
+    /// The customer's note.
+    pub text: String,
+    pub product_items: Vec<ProductItem>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ProductItem {
+    #[serde(deserialize_with = "lenient_string")]
+    pub product_retailer_id: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub quantity: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub item_price: String,
+    pub currency: String,
+}
+
+/// The customer edited an earlier message: `message` is what it says now.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Edit {
+    pub original_message_id: String,
+    pub message: Option<Box<Message>>,
+}
+
+/// The customer deleted an earlier message.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Revoke {
+    pub original_message_id: String,
 }
 
 /// A quick-reply button of a template, pressed.
@@ -251,6 +320,10 @@ pub struct Status {
     pub timestamp: String,
     #[serde(deserialize_with = "lenient_string")]
     pub recipient_id: String,
+    /// The recipient's business-scoped user id; the only recipient field
+    /// when the message went to a customer without a known phone.
+    #[serde(deserialize_with = "lenient_string")]
+    pub recipient_user_id: String,
     pub recipient_type: String,
     pub errors: Vec<GraphErrorObject>,
 }

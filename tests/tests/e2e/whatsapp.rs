@@ -1,9 +1,12 @@
 //! WhatsApp Cloud API end to end: Meta's webhooks in, Graph API calls out,
 //! against a Graph stand-in per test.
 
+mod groups;
 mod messages;
 mod outbound;
+mod shapes;
 mod statuses;
+mod usernames;
 mod webhook;
 
 use futures::StreamExt;
@@ -52,15 +55,21 @@ pub async fn conversation(sandbox: &Sandbox, graph: &StandIn) -> (String, String
     let status = whatsapp::post_signed(&client, &sandbox.http_url(), &channel.id, &payload).await;
     assert_eq!(status, 200);
     let conversation = wait_for_conversations(sandbox, 1).await.remove(0);
-    // The window service applies the stream on its own: wait until it saw
-    // the customer write too, or a reply may find its window still closed.
+    window_open(sandbox, &conversation.id).await;
+    (channel.id, conversation.id)
+}
+
+/// Waits until the window service saw the customer write in
+/// `conversation_id`: it applies the stream on its own, and a reply sent
+/// before may find the window still closed.
+pub async fn window_open(sandbox: &Sandbox, conversation_id: &str) {
     let windows =
         omnibus_proto::template_service_client::TemplateServiceClient::connect(sandbox.grpc_url())
             .await
             .expect("template service");
     omnibus_testkit::wait_until("the window open", crate::support::PATIENCE, || {
         let request = omnibus_proto::GetWindowRequest {
-            conversation_id: conversation.id.clone(),
+            conversation_id: conversation_id.to_owned(),
         };
         let mut windows = windows.clone();
         async move {
@@ -69,7 +78,6 @@ pub async fn conversation(sandbox: &Sandbox, graph: &StandIn) -> (String, String
         }
     })
     .await;
-    (channel.id, conversation.id)
 }
 
 /// Every event stored on `subject` so far, oldest first.

@@ -16,6 +16,7 @@ use sqlx::AnyConnection;
 use super::phone::{Region, normalize};
 
 /// The phone-bearing side of an event: an identity and what it said.
+#[derive(Clone, Copy)]
 pub(crate) struct Sighting<'a> {
     pub identity_id: &'a str,
     pub peer: &'a Peer,
@@ -38,6 +39,25 @@ impl<'a> Sighting<'a> {
             }),
             _ => None,
         }
+    }
+
+    /// The same person's other identity the event names (WhatsApp: the
+    /// business-scoped user id's contact, beside the phone's), seen with
+    /// this sighting's phone: recording it joins the two identities, and
+    /// since the link is in the event a replay joins them again.
+    fn linked(&self) -> Option<Self> {
+        let linked = self.received?.linked_contact_id.as_str();
+        let joins = !linked.is_empty() && linked != self.identity_id && !self.peer.phone.is_empty();
+        joins.then_some(Sighting {
+            identity_id: linked,
+            ..*self
+        })
+    }
+
+    /// This sighting and the linked one, if any.
+    fn with_linked(self) -> impl Iterator<Item = Self> {
+        let linked = self.linked();
+        std::iter::once(self).chain(linked)
     }
 
     /// The phone this identity is known by: the messenger's own (WhatsApp
@@ -71,10 +91,15 @@ pub(crate) async fn apply(
     match &event.payload {
         Some(Payload::ContactsMerged(merged)) => self::merged(conn, merged).await,
         Some(Payload::ContactUpdated(updated)) => self::updated(conn, event, updated).await,
-        _ => match Sighting::of(event) {
-            Some(sighting) => seen(conn, seq, &sighting, region).await,
-            None => Ok(()),
-        },
+        _ => {
+            for sighting in Sighting::of(event)
+                .into_iter()
+                .flat_map(Sighting::with_linked)
+            {
+                seen(conn, seq, &sighting, region).await?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -281,11 +306,13 @@ pub(crate) async fn seen_run<'a>(
 ) -> Result<(), sqlx::Error> {
     let mut looked_at = std::collections::HashSet::new();
     for (seq, event) in events {
-        if let Some(sighting) = Sighting::of(event)
-            && sighting.phone().is_some()
-            && looked_at.insert(sighting.identity_id)
+        for sighting in Sighting::of(event)
+            .into_iter()
+            .flat_map(Sighting::with_linked)
         {
-            seen(conn, seq, &sighting, region).await?;
+            if sighting.phone().is_some() && looked_at.insert(sighting.identity_id) {
+                seen(conn, seq, &sighting, region).await?;
+            }
         }
     }
     Ok(())

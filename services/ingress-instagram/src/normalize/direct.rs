@@ -62,7 +62,7 @@ fn message_event(
         out.events.push(chat.event(id, at, payload));
         return;
     }
-    let (text, attachments, author) = content(message);
+    let (text, attachments, author, unshown) = content(message);
     let reply_to = message
         .reply_to
         .as_ref()
@@ -84,19 +84,22 @@ fn message_event(
         author_kind: author.into(),
         direction: direction.into(),
         contact_id: chat.contact_id.clone(),
+        unshown_kind: unshown.unwrap_or_default(),
         ..MessageReceived::default()
     });
     out.events
         .push(chat.event(message.mid.clone(), at, payload));
 }
 
-/// Text, attachments and author of a message. Story replies and mentions
-/// keep the story's link as an attachment (the link expires; the media
-/// service keeps its copy).
-fn content(message: &DirectMessage) -> (String, Vec<OurAttachment>, AuthorKind) {
+/// Text, attachments and author of a message, and the type of a message
+/// Omnibus cannot show (then the text is a notice naming it). Story
+/// replies and mentions keep the story's link as an attachment (the link
+/// expires; the media service keeps its copy).
+fn content(message: &DirectMessage) -> (String, Vec<OurAttachment>, AuthorKind, Option<String>) {
     if message.is_unsupported {
         let text = "The customer sent a message Instagram does not deliver to Omnibus";
-        return (text.to_owned(), Vec::new(), AuthorKind::System);
+        let kind = Some("unsupported".to_owned());
+        return (text.to_owned(), Vec::new(), AuthorKind::System, kind);
     }
     let mut text = message.text.clone();
     let mut attachments = Vec::new();
@@ -143,10 +146,20 @@ fn content(message: &DirectMessage) -> (String, Vec<OurAttachment>, AuthorKind) 
         text = quick.payload.clone();
     }
     if text.is_empty() && attachments.is_empty() {
-        let text = "The customer sent a message of a kind Omnibus cannot show";
-        return (text.to_owned(), Vec::new(), AuthorKind::System);
+        let kind = message
+            .attachments
+            .iter()
+            .find_map(|a| a["type"].as_str())
+            .unwrap_or("unknown");
+        let unshown = omnibus_ingress::unshown::notice("Instagram", kind);
+        return (
+            unshown.text,
+            Vec::new(),
+            AuthorKind::System,
+            Some(unshown.kind),
+        );
     }
-    (text, attachments, AuthorKind::Contact)
+    (text, attachments, AuthorKind::Contact, None)
 }
 
 fn link(kind: AttachmentKind, url: &str, name: &str) -> OurAttachment {

@@ -42,6 +42,17 @@ fn received(body: &Value) -> MessageReceived {
 }
 
 #[test]
+fn a_message_omnibus_cannot_show_is_a_notice_naming_its_type() {
+    let odd = serde_json::json!({ "attachments": [{ "type": "poll", "payload": 5 }] });
+    let message = received(&webhook::messaging(vec![webhook::from_customer(
+        "m.odd", odd,
+    )]));
+    assert_eq!(message.author_kind(), AuthorKind::System);
+    assert_eq!(message.unshown_kind, "poll");
+    assert!(message.text.contains("poll"), "{}", message.text);
+}
+
+#[test]
 fn a_direct_text_lands_in_the_customers_conversation() {
     let event = only(&webhook::messaging(vec![webhook::sample("text", "m_1")]));
     assert_eq!(event.id, "instagram:ch_ig:m_1");

@@ -43,6 +43,7 @@ pub(super) fn pressed(channel_id: &str, update_id: i64, query: &CallbackQuery) -
         author: AuthorKind::Contact,
         author_name: user_name(&query.from),
         reply_to: Some(message.message_id),
+        unshown_kind: String::new(),
     };
     // A callback query has no date; 0 leaves the time to the ingress clock.
     context.said(update_id, 0, said)
@@ -100,6 +101,7 @@ pub(super) fn reaction(
         author: AuthorKind::Contact,
         author_name,
         reply_to: Some(reaction.message_id),
+        unshown_kind: String::new(),
     };
     context.said(update_id, reaction.date, said)
 }
@@ -133,6 +135,7 @@ pub(super) fn membership(
         author: AuthorKind::System,
         author_name: user_name(&change.from),
         reply_to: None,
+        unshown_kind: String::new(),
     };
     context.said(update_id, change.date, said)
 }

@@ -2,7 +2,7 @@
 //! left, a pinned message, a new topic, a video chat) and `web_app_data`.
 //! Each becomes a SYSTEM line in the conversation, so the operator sees
 //! that something happened; a kind Omnibus does not know becomes a notice
-//! naming it ([`unshown`]), never nothing.
+//! naming it (`Said::unshown`), never nothing.
 
 use super::{Said, user_name};
 use crate::wire::{Message, ServiceFields, User};
@@ -34,14 +34,8 @@ pub(super) fn line(message: &Message) -> Said {
     }
     match describe(&actor(message), message.from.as_ref(), &message.service) {
         Some(text) => Said::notice(message, text),
-        None => Said::notice(message, unshown(&kind_of(message))),
+        None => Said::unshown(message),
     }
-}
-
-/// The notice for a message of `kind` that Omnibus cannot show. Every such
-/// message of Telegram's goes through here, so one place counts them.
-pub(crate) fn unshown(kind: &str) -> String {
-    format!("The customer sent a Telegram message of type {kind}, which Omnibus cannot show")
 }
 
 /// Who did it: the sender's name, else the chat's.
@@ -156,46 +150,6 @@ fn video_chat(actor: &str, service: &ServiceFields) -> Option<String> {
         return None;
     };
     Some(text)
-}
-
-/// Names the kind of a message nothing above describes: the first field
-/// that is not a decoration of ordinary messages (`poll`, `dice`, `story`,
-/// whatever Telegram adds next).
-fn kind_of(message: &Message) -> String {
-    const DECORATIONS: &[&str] = &[
-        "entities",
-        "caption_entities",
-        "forward_origin",
-        "forward_from",
-        "forward_from_chat",
-        "forward_from_message_id",
-        "forward_signature",
-        "forward_sender_name",
-        "forward_date",
-        "is_automatic_forward",
-        "message_thread_id",
-        "is_topic_message",
-        "has_protected_content",
-        "has_media_spoiler",
-        "show_caption_above_media",
-        "link_preview_options",
-        "via_bot",
-        "author_signature",
-        "is_from_offline",
-        "effect_id",
-        "sender_boost_count",
-        "sender_business_bot",
-        "business_connection_id",
-        "quote",
-        "external_reply",
-        "reply_to_story",
-    ];
-    message
-        .other
-        .iter()
-        .find(|(key, value)| !DECORATIONS.contains(&key.as_str()) && !value.is_null())
-        .map(|(key, _)| excerpt(key, 64))
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn names(users: &[User]) -> String {

@@ -9,6 +9,8 @@ use crate::wire::Message;
 pub(super) struct Body {
     pub text: String,
     pub attachments: Vec<Attachment>,
+    /// The type of a message Omnibus cannot show (the text is a notice).
+    pub unshown: Option<String>,
 }
 
 /// The body of `message` (`None`: the message object was unreadable).
@@ -21,7 +23,7 @@ pub(super) fn of(message: Option<&Message>) -> Body {
         "text" => {
             return Body {
                 text,
-                attachments: Vec::new(),
+                ..Body::default()
             };
         }
         // A shared link: its URL is the message.
@@ -33,7 +35,7 @@ pub(super) fn of(message: Option<&Message>) -> Body {
                 .unwrap_or_default();
             return Body {
                 text,
-                attachments: Vec::new(),
+                ..Body::default()
             };
         }
         "picture" => media(AttachmentKind::Image, message),
@@ -52,6 +54,7 @@ pub(super) fn of(message: Option<&Message>) -> Body {
     Body {
         text,
         attachments: vec![attachment],
+        unshown: None,
     }
 }
 
@@ -91,11 +94,13 @@ fn location(message: &Message) -> Attachment {
     }
 }
 
-/// A kind Omnibus cannot show still tells the operator the customer wrote.
+/// A kind Omnibus cannot show still tells the operator the customer wrote
+/// (the kit's notice, counted by type).
 fn unsupported(kind: &str) -> Body {
-    let kind: String = kind.chars().take(40).collect();
+    let unshown = omnibus_ingress::unshown::notice("Viber", kind);
     Body {
-        text: format!("[a Viber message Omnibus cannot show ({kind})]"),
+        text: unshown.text,
         attachments: Vec::new(),
+        unshown: Some(unshown.kind),
     }
 }

@@ -132,6 +132,8 @@ fn unknown_kinds_still_tell_the_operator() {
     let body = serde_json::json!({ "type": "rich_media", "rich_media": {} });
     let (_, message) = received(&callbacks::message(300, USER, "J", body));
     assert!(message.text.contains("rich_media"), "{}", message.text);
+    assert_eq!(message.unshown_kind, "rich_media", "counted by the kit");
+    assert_eq!(message.author_kind(), AuthorKind::System);
 }
 
 #[test]

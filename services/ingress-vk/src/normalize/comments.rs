@@ -121,6 +121,7 @@ pub(super) fn comment(channel: &ChannelView<'_>, notification: &Notification) ->
         author_kind: author_kind.into(),
         direction: direction.into(),
         contact_id: chat.contact_id.clone(),
+        unshown_kind: body.unshown.unwrap_or_default(),
         ..MessageReceived::default()
     });
     let id = format!("vk:{}:{}:comment:{}", channel.id, subject.key, comment.id);

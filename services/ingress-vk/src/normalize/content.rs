@@ -1,6 +1,7 @@
 //! The text and attachments of a VK message: its own, its attachments by
 //! kind, its location, and the messages it forwards.
 
+use omnibus_ingress::unshown;
 use omnibus_proto::{Attachment, AttachmentKind, Location};
 
 use crate::wire::{self, Message, Size};
@@ -10,6 +11,9 @@ use crate::wire::{self, Message, Size};
 pub(crate) struct Body {
     pub text: String,
     pub attachments: Vec<Attachment>,
+    /// The kind of the first attachment Omnibus cannot show (marked in the
+    /// text), counted by the kit.
+    pub unshown: Option<String>,
 }
 
 /// How deep forwarded messages inside forwarded messages are shown.
@@ -38,10 +42,11 @@ fn add(body: &mut Body, message: &Message, depth: usize) {
                 lines.push(format!("{quote}{text}"));
             }
             Some(Part::Text(_)) => {}
-            None => lines.push(format!(
-                "{quote}[a VK attachment Omnibus cannot show ({})]",
-                short(&attachment.kind)
-            )),
+            None => {
+                let unshown = unshown::marker("VK attachment", &attachment.kind);
+                lines.push(format!("{quote}{}", unshown.text));
+                body.unshown.get_or_insert(unshown.kind);
+            }
         }
     }
     if let Some(geo) = &message.geo {
@@ -201,8 +206,4 @@ fn location(geo: &wire::Geo) -> Attachment {
         }),
         ..Attachment::default()
     }
-}
-
-fn short(kind: &str) -> String {
-    kind.chars().take(40).collect()
 }

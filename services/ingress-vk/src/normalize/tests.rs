@@ -41,6 +41,21 @@ fn with_attachment(attachment: Value) -> Value {
 }
 
 #[test]
+fn an_attachment_omnibus_cannot_show_is_marked_and_named() {
+    let (_, message) = received(&with_attachment(
+        json!({ "type": "poll", "poll": { "id": 1, "question": "Tea?" } }),
+    ));
+    assert!(message.text.starts_with("look\n"), "{}", message.text);
+    assert!(message.text.contains("(poll)"), "{}", message.text);
+    assert_eq!(message.unshown_kind, "poll");
+    let (_, plain) = received(&n(
+        "message_new",
+        callbacks::message_new(callbacks::message(3, USER, USER, "hi")),
+    ));
+    assert_eq!(plain.unshown_kind, "");
+}
+
+#[test]
 fn a_customer_message_has_stable_ids_whatever_the_event_id() {
     let first = n(
         "message_new",

@@ -12,6 +12,8 @@ pub(crate) struct Content {
     pub text: String,
     pub attachments: Vec<Attachment>,
     pub author: AuthorKind,
+    /// The type of a message Omnibus cannot show (the text is a notice).
+    pub unshown: Option<String>,
 }
 
 impl Content {
@@ -20,6 +22,7 @@ impl Content {
             text: text.into(),
             attachments,
             author: AuthorKind::Contact,
+            unshown: None,
         }
     }
 
@@ -50,18 +53,22 @@ pub(crate) fn of(message: &Message) -> Content {
         "vcard" => vcard(&message.text),
         "geo" => geo(&message.text),
         "missing_call" => Content::notice("Missed call from the customer"),
-        "unsupported" => {
-            Content::notice("The customer sent a message Wazzup does not deliver to Omnibus")
-        }
+        "unsupported" => Content {
+            unshown: Some("unsupported".to_owned()),
+            ..Content::notice("The customer sent a message Wazzup does not deliver to Omnibus")
+        },
         "text" | "wapi_template" | "" if !message.text.is_empty() => {
             Content::said(message.text.clone(), Vec::new())
         }
         _ if !message.content_uri.is_empty() => media(AttachmentKind::Document),
         _ if !message.text.is_empty() => Content::said(message.text.clone(), Vec::new()),
-        other => Content::notice(format!(
-            "The customer sent a message of type {}, which Omnibus cannot show",
-            if other.is_empty() { "unknown" } else { other }
-        )),
+        other => {
+            let unshown = omnibus_ingress::unshown::notice("Wazzup", other);
+            Content {
+                unshown: Some(unshown.kind),
+                ..Content::notice(unshown.text)
+            }
+        }
     }
 }
 

@@ -73,6 +73,7 @@ fn received(chat: &Chat<'_>, message: &Message) -> Event {
         direction: direction.into(),
         author_name,
         contact_id: chat.contact_id.clone(),
+        unshown_kind: body.unshown.unwrap_or_default(),
         ..MessageReceived::default()
     });
     chat.event(message.message_id.clone(), message, payload)

@@ -135,6 +135,7 @@ fn media_vcards_locations_calls_and_unsupported() {
         "m-1",
     )]));
     assert_eq!(odd.author_kind(), AuthorKind::System);
+    assert_eq!(odd.unshown_kind, "unsupported", "counted by the kit");
     let template = received(&webhook::messages(vec![webhook::sample(
         "wapi_template",
         "m-1",

@@ -159,3 +159,27 @@ fn unsendable_messages_are_refused_before_anything_goes_out() {
     ];
     assert!(matches!(plan(&no_url), Err(ComposeError::NoUrl(_))));
 }
+
+#[test]
+fn a_customer_without_a_phone_is_addressed_by_recipient_and_a_group_as_a_group() {
+    let mut message = request("Thanks!");
+    message.provider_chat_id = "US.13491208655302741918".into();
+    assert_eq!(
+        plan(&message).unwrap(),
+        [json!({
+            "messaging_product": "whatsapp", "recipient_type": "individual",
+            "recipient": "US.13491208655302741918",
+            "type": "text", "text": {"preview_url": false, "body": "Thanks!"}
+        })]
+    );
+    message.provider_chat_id = "group:Y2FwaV9ncm91cDox".into();
+    assert_eq!(
+        plan(&message).unwrap(),
+        [json!({
+            "messaging_product": "whatsapp", "recipient_type": "group", "to": "Y2FwaV9ncm91cDox",
+            "type": "text", "text": {"preview_url": false, "body": "Thanks!"}
+        })]
+    );
+    message.provider_chat_id = "group:".into();
+    assert_eq!(plan(&message), Err(ComposeError::NoRecipient));
+}

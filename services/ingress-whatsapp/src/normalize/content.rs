@@ -6,6 +6,9 @@
 
 use omnibus_proto::{Attachment, AttachmentKind, AuthorKind, Location, SharedContact};
 
+use omnibus_ingress::unshown;
+
+use super::forms;
 use crate::wire::{Card, GraphErrorObject, Media, Message};
 
 /// The normalized body of one message.
@@ -16,6 +19,8 @@ pub(super) struct Content {
     pub author: AuthorKind,
     /// The message a reaction is about (replies use `context`).
     pub reply_to_wamid: Option<String>,
+    /// The type of a message Omnibus cannot show (the text is a notice).
+    pub unshown: Option<String>,
 }
 
 impl Content {
@@ -25,6 +30,7 @@ impl Content {
             attachments,
             author: AuthorKind::Contact,
             reply_to_wamid: None,
+            unshown: None,
         }
     }
 
@@ -102,6 +108,10 @@ pub(super) fn of(message: &Message) -> Content {
             }
         }),
         "system" => Some(system(message)),
+        "order" => message
+            .order
+            .as_ref()
+            .map(|order| Content::said(forms::order(order), Vec::new())),
         _ => None,
     };
     content.unwrap_or_else(|| unknown(message))
@@ -122,12 +132,7 @@ fn interactive(message: &Message) -> Option<Content> {
         return Some(Content::said(text.clone(), Vec::new()));
     }
     let flow = interactive.nfm_reply.as_ref()?;
-    let text = if flow.body.is_empty() {
-        format!("(answered the form {})", flow.name)
-    } else {
-        flow.body.clone()
-    };
-    Some(Content::said(text, Vec::new()))
+    Some(Content::said(forms::flow(flow), Vec::new()))
 }
 
 fn system(message: &Message) -> Content {
@@ -167,18 +172,24 @@ fn failed(message: &Message) -> Content {
     if !errors.is_empty() {
         text.push_str(&format!(" ({errors})"));
     }
-    Content::notice(text)
+    let kind = if sub_kind.is_empty() {
+        &message.kind
+    } else {
+        sub_kind
+    };
+    Content {
+        unshown: Some(unshown::kind_label(kind)),
+        ..Content::notice(text)
+    }
 }
 
+/// A type this code does not know (or a known one without its content).
 fn unknown(message: &Message) -> Content {
-    let kind = if message.kind.is_empty() {
-        "unknown"
-    } else {
-        &message.kind
-    };
-    Content::notice(format!(
-        "The customer sent a message of type {kind}, which Omnibus cannot show"
-    ))
+    let unshown = unshown::notice("WhatsApp", &message.kind);
+    Content {
+        unshown: Some(unshown.kind),
+        ..Content::notice(unshown.text)
+    }
 }
 
 /// `"131051 Message type unknown: details"`, joined for every error.

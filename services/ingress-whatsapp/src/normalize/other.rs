@@ -11,14 +11,21 @@ use serde_json::Value;
 use super::{ChannelView, Chat, Normalized, Routed, content};
 use crate::wire::{self, Call, Entry, Message, Profile, Status};
 
-/// A delivery status of one of our messages. WhatsApp names only its own
-/// message id, so `message_id` stays empty: the conversations service finds
+/// A delivery status of one of our messages, to a customer named by phone
+/// or (without a known phone) by user id, or to a group. WhatsApp names
+/// only its own message id, so `message_id` stays empty: the conversations service finds
 /// the message by `provider_message_id` (and keeps statuses that arrive
 /// before the send was recorded). The event id includes the status, so
 /// `read` and `delivered` of one message are both kept, each once.
 pub(super) fn status(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
     let status = wire::decode::<Status>(raw)?;
-    if status.id.is_empty() || status.recipient_id.is_empty() || status.recipient_type == "group" {
+    // A customer without a known phone is named by their user id only.
+    let recipient = if status.recipient_id.is_empty() {
+        &status.recipient_user_id
+    } else {
+        &status.recipient_id
+    };
+    if status.id.is_empty() || recipient.is_empty() {
         return None;
     }
     let (value, failure_reason) = match status.status.as_str() {
@@ -28,7 +35,11 @@ pub(super) fn status(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
         "failed" => (MessageStatus::Failed, failure_reason(&status)),
         _ => return None,
     };
-    let chat = Chat::new(channel.id, &status.recipient_id, "");
+    let chat = if status.recipient_type == "group" {
+        Chat::group(channel.id, recipient, &Default::default())
+    } else {
+        Chat::new(channel.id, recipient, "")
+    };
     let payload = Payload::DeliveryStatusChanged(DeliveryStatusChanged {
         message_id: String::new(),
         provider_message_id: status.id.clone(),
@@ -87,6 +98,8 @@ pub(super) fn echo(channel: &ChannelView<'_>, raw: &Value) -> Option<Event> {
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
         echo_key: String::new(),
+        unshown_kind: body.unshown.unwrap_or_default(),
+        ..MessageReceived::default()
     });
     let id = format!("whatsapp:{}:{}", channel.id, message.id);
     Some(chat.event(id, &message.timestamp, payload))
@@ -116,6 +129,7 @@ pub(super) fn call(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value)
         author_name: String::new(),
         contact_id: chat.contact_id.clone(),
         echo_key: String::new(),
+        ..MessageReceived::default()
     });
     let id = format!("whatsapp:{}:{key}", channel.id);
     Some(chat.event(id, &call.timestamp, payload))

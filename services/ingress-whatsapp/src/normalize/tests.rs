@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::wire::parse_notification;
 
-const CHANNEL: &str = "ch_wa1";
-const WA_ID: &str = "16505551234";
-const TS: i64 = 1_749_416_383;
+pub(super) const CHANNEL: &str = "ch_wa1";
+pub(super) const WA_ID: &str = "16505551234";
+pub(super) const TS: i64 = 1_749_416_383;
 
 fn view() -> ChannelView<'static> {
     ChannelView {
@@ -23,12 +23,12 @@ fn view() -> ChannelView<'static> {
     }
 }
 
-fn run(payload: &Value) -> Normalized {
+pub(super) fn run(payload: &Value) -> Normalized {
     let notification = parse_notification(payload.to_string().as_bytes()).expect("a webhook");
     normalize(&view(), &notification)
 }
 
-fn only_event(payload: &Value) -> Event {
+pub(super) fn only_event(payload: &Value) -> Event {
     let mut out = run(payload);
     assert_eq!(out.events.len(), 1, "{out:?}");
     match out.events.remove(0) {
@@ -36,7 +36,7 @@ fn only_event(payload: &Value) -> Event {
     }
 }
 
-fn received(message: Value) -> MessageReceived {
+pub(super) fn received(message: Value) -> MessageReceived {
     let payload = webhook::messages(PHONE_NUMBER_ID, &Customer::default(), vec![message]);
     match only_event(&payload).payload {
         Some(Payload::MessageReceived(received)) => received,

@@ -3,7 +3,11 @@
 use omnibus_core::ids;
 use omnibus_proto::{AuthorKind, Direction, MessageReceived};
 
-use super::{duration, unshown, utc};
+use super::{duration, utc};
+
+fn unshown(kind: &str) -> String {
+    omnibus_ingress::unshown::notice("Telegram", kind).text
+}
 use crate::normalize::tests::{CHANNEL, received};
 
 const ANNA: &str = r#"{"id": 555, "is_bot": false, "first_name": "Anna", "last_name": "Petrova",
@@ -160,6 +164,7 @@ fn a_kind_omnibus_cannot_show_is_a_notice_naming_it() {
             "is_closed": false, "is_anonymous": true, "type": "regular", "allows_multiple_answers": false}"#,
     ));
     assert_eq!(poll.text, unshown("poll"));
+    assert_eq!(poll.unshown_kind, "poll", "counted by the kit's metric");
     let nothing = system_line(&group_message(r#""has_protected_content": true"#));
     assert_eq!(nothing.text, unshown("unknown"));
 }

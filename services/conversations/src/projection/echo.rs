@@ -6,7 +6,7 @@
 //! echo is dropped, and in the second case our message learns its provider
 //! id from it.
 //!
-//! Echoes are applied one by one (the bulk path leaves them out), so this
+//! Echoes are applied one by one (runs of `MessageReceived` leave them out), so this
 //! is the only place the rule lives.
 
 use omnibus_core::ids;

@@ -8,7 +8,7 @@
 //! and SQLite; the replay benchmark runs the projection in this process.
 //!
 //! # Layout
-//! - [`webhooks`], [`latency`], [`replay`], [`timers`], [`notifications`], [`window`],
+//! - [`webhooks`], [`latency`], [`send`], [`replay`], [`timers`], [`notifications`], [`window`],
 //!   [`stalled`] — one benchmark each
 //! - [`system`] — the system under test and its clients
 //! - [`events`] — events published straight onto the stream
@@ -23,6 +23,7 @@ mod notifications;
 mod procs;
 mod replay;
 mod report;
+mod send;
 mod stalled;
 mod system;
 mod timers;
@@ -50,6 +51,8 @@ enum Command {
     Webhooks(webhooks::Args),
     /// Open-loop webhook latency at a fixed rate.
     Latency(latency::Args),
+    /// SendMessage (free text, Telegram) latency at a fixed rate.
+    Send(send::Args),
     /// Projection rebuild speed from the stream, SQLite and PostgreSQL.
     Replay(replay::Args),
     /// 100,000 armed timers: arm rate, memory, firing lateness.
@@ -107,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Latency(args) => {
             latency::run(&system::server_binary(cli.server_bin)?, &args).await?
         }
+        Command::Send(args) => send::run(&system::server_binary(cli.server_bin)?, &args).await?,
         Command::Replay(args) => replay::run(&args).await?,
         Command::Timers(args) => {
             timers::run(&system::server_binary(cli.server_bin)?, &args).await?
@@ -139,7 +143,7 @@ async fn main() -> anyhow::Result<()> {
 /// The figures of issue 15, each beside E and C measured in the same run:
 /// 65,000 updates over 50 chats (then a restart on an empty database), 5,000
 /// returning chats with a new customer every other update, notification
-/// latency, on SQLite and on PostgreSQL.
+/// latency and SendMessage latency, on SQLite and on PostgreSQL.
 async fn projections(binary: &std::path::Path) -> anyhow::Result<Vec<report::Figure>> {
     let fifty = webhooks::Args {
         restart: true,
@@ -168,6 +172,11 @@ async fn projections(binary: &std::path::Path) -> anyhow::Result<Vec<report::Fig
             ..defaults::<notifications::Args>()
         };
         figures.extend(notifications::run(binary, &notifications).await?);
+        let send = send::Args {
+            postgres,
+            ..defaults::<send::Args>()
+        };
+        figures.extend(send::run(binary, &send).await?);
     }
     Ok(figures)
 }

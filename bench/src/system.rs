@@ -118,6 +118,42 @@ impl System {
         Ok(())
     }
 
+    /// A client of the conversations API.
+    pub fn api(&self) -> ConversationServiceClient<GrpcChannel> {
+        self.api.clone()
+    }
+
+    /// `count` conversations whose customers wrote once; their ids.
+    pub async fn open_conversations(self: &Arc<Self>, count: usize) -> anyhow::Result<Vec<String>> {
+        let client = http_client(16);
+        let system = self.clone();
+        let post = move |body| {
+            let (system, client) = (system.clone(), client.clone());
+            async move { system.post(&client, body).await }
+        };
+        let (_, failed) = crate::webhooks::blast(post, updates(1, count, count), 16).await;
+        anyhow::ensure!(failed == 0, "{failed} webhooks failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let page = self
+                .api()
+                .list_conversations(ListConversationsRequest {
+                    page_size: 500,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            if page.conversations.len() >= count.min(500) {
+                return Ok(page.conversations.into_iter().map(|c| c.id).collect());
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "conversations not visible"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// How many events the stream holds (what a rebuild replays).
     pub async fn stream_messages(&self) -> anyhow::Result<u64> {
         let js = async_nats::jetstream::new(async_nats::connect(&self.nats_url).await?);

@@ -87,13 +87,18 @@ impl Rules for NotificationsProjection {
     ) -> Result<Self::Output, sqlx::Error> {
         let horizon = (omnibus_core::now_ms() - self.delivery_horizon_ms).max(self.rebuilt_at_ms);
         let mut fresh = Vec::new();
+        // The active webhooks, read once per run until an event changes them.
+        let mut hooks = None;
         for step in run {
             let event = step.event;
+            if matches!(event.payload, Some(Payload::Notification(_))) {
+                hooks = None;
+            }
             let mut emitter = Emitter::new(step.sequence, event, event.recorded_at_ms >= horizon);
             apply_event(conn, &mut emitter, event)
                 .instrument(step.delivery.span(NAME))
                 .await?;
-            fresh.extend(emitter.flush(conn).await?);
+            fresh.extend(emitter.flush(conn, &mut hooks).await?);
         }
         Ok(fresh)
     }

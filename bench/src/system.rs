@@ -125,12 +125,7 @@ impl System {
 
     /// `count` conversations whose customers wrote once; their ids.
     pub async fn open_conversations(self: &Arc<Self>, count: usize) -> anyhow::Result<Vec<String>> {
-        let client = http_client(16);
-        let system = self.clone();
-        let post = move |body| {
-            let (system, client) = (system.clone(), client.clone());
-            async move { system.post(&client, body).await }
-        };
+        let post = crate::webhooks::poster(self, &http_client(16));
         let (_, failed) = crate::webhooks::blast(post, updates(1, count, count), 16).await;
         anyhow::ensure!(failed == 0, "{failed} webhooks failed");
         let deadline = std::time::Instant::now() + Duration::from_secs(60);

@@ -227,7 +227,7 @@ async fn restart(
 }
 
 /// Posts through the system's webhook URL.
-fn poster(
+pub fn poster(
     system: &Arc<System>,
     client: &reqwest::Client,
 ) -> impl Fn(Bytes) -> futures::future::BoxFuture<'static, bool> + Clone + Send + Sync + 'static {

@@ -8,19 +8,22 @@
 //! and SQLite; the replay benchmark runs the projection in this process.
 //!
 //! # Layout
-//! - [`webhooks`], [`latency`], [`replay`], [`timers`], [`notifications`], [`window`],
+//! - [`webhooks`], [`latency`], [`send`], [`replay`], [`timers`], [`notifications`], [`window`],
 //!   [`stalled`] — one benchmark each
 //! - [`system`] — the system under test and its clients
 //! - [`events`] — events published straight onto the stream
 //! - [`procs`] — CPU and memory from `/proc`
+//! - [`ceiling`] — the bare stack (E, C), measured in the same run
 //! - [`report`] — figures, targets, ceilings and the summary table
 
+mod ceiling;
 mod events;
 mod latency;
 mod notifications;
 mod procs;
 mod replay;
 mod report;
+mod send;
 mod stalled;
 mod system;
 mod timers;
@@ -48,6 +51,8 @@ enum Command {
     Webhooks(webhooks::Args),
     /// Open-loop webhook latency at a fixed rate.
     Latency(latency::Args),
+    /// SendMessage (free text, Telegram) latency at a fixed rate.
+    Send(send::Args),
     /// Projection rebuild speed from the stream, SQLite and PostgreSQL.
     Replay(replay::Args),
     /// 100,000 armed timers: arm rate, memory, firing lateness.
@@ -58,8 +63,16 @@ enum Command {
     Window(window::Args),
     /// Honest webhooks while stalled connections hold the listener.
     Stalled(stalled::Args),
+    /// The bare stack alone: E (axum → JetStream publish → ack) and C
+    /// (durable pull consumer over 100,000 messages).
+    Ceiling(webhooks::Args),
+    /// The issue-15 figures beside E and C of the same run, then one table.
+    Projections,
     /// All of the above with their defaults, then one summary table.
     All,
+    /// Internal: serves E for the `ceiling` measurement.
+    #[command(hide = true)]
+    CeilingE(ceiling::ServeArgs),
 }
 
 /// Two workers for two cores: the client shares the machine with the server
@@ -67,6 +80,9 @@ enum Command {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::CeilingE(args) = &cli.command {
+        return ceiling::serve(args).await;
+    }
     let started = Instant::now();
     println!("omnibus-bench");
     report::line("machine", procs::machine());
@@ -81,11 +97,20 @@ async fn main() -> anyhow::Result<()> {
     }
     let figures = match cli.command {
         Command::Webhooks(args) => {
-            webhooks::run(&system::server_binary(cli.server_bin)?, &args).await?
+            let ceilings = ceiling::measure(
+                system::updates(1, args.updates, args.chats),
+                args.connections,
+            )
+            .await?;
+            webhooks::run(&system::server_binary(cli.server_bin)?, &args, &ceilings).await?
         }
+        Command::Ceiling(args) => ceiling::run(&args).await?,
+        Command::Projections => projections(&system::server_binary(cli.server_bin)?).await?,
+        Command::CeilingE(_) => unreachable!("served above"),
         Command::Latency(args) => {
             latency::run(&system::server_binary(cli.server_bin)?, &args).await?
         }
+        Command::Send(args) => send::run(&system::server_binary(cli.server_bin)?, &args).await?,
         Command::Replay(args) => replay::run(&args).await?,
         Command::Timers(args) => {
             timers::run(&system::server_binary(cli.server_bin)?, &args).await?
@@ -101,21 +126,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::All => {
             let binary = system::server_binary(cli.server_bin)?;
-            let mut figures = webhooks::run(&binary, &defaults::<webhooks::Args>()).await?;
-            let on_postgres = webhooks::Args {
-                postgres: true,
-                ..defaults::<webhooks::Args>()
-            };
-            figures.extend(webhooks::run(&binary, &on_postgres).await?);
+            let mut figures = projections(&binary).await?;
             figures.extend(latency::run(&binary, &defaults::<latency::Args>()).await?);
             figures.extend(replay::run(&defaults::<replay::Args>()).await?);
             figures.extend(timers::run(&binary, &defaults::<timers::Args>()).await?);
-            figures.extend(notifications::run(&binary, &defaults::<notifications::Args>()).await?);
-            let on_postgres = notifications::Args {
-                postgres: true,
-                ..defaults::<notifications::Args>()
-            };
-            figures.extend(notifications::run(&binary, &on_postgres).await?);
             figures.extend(window::run(&binary, &defaults::<window::Args>()).await?);
             figures.extend(stalled::run(&binary, &defaults::<stalled::Args>()).await?);
             figures
@@ -124,6 +138,47 @@ async fn main() -> anyhow::Result<()> {
     report::summary(&figures);
     println!("\n  total time {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The figures of issue 15, each beside E and C measured in the same run:
+/// 65,000 updates over 50 chats (then a restart on an empty database), 5,000
+/// returning chats with a new customer every other update, notification
+/// latency and SendMessage latency, on SQLite and on PostgreSQL.
+async fn projections(binary: &std::path::Path) -> anyhow::Result<Vec<report::Figure>> {
+    let fifty = webhooks::Args {
+        restart: true,
+        ..webhooks::Args::load(50, 65_000)
+    };
+    let bodies = system::updates(1, fifty.updates, fifty.chats);
+    let ceilings = ceiling::measure(bodies, fifty.connections).await?;
+    let mut figures = vec![
+        report::Figure::new("E (bare stack)", ceilings.e.value, report::Unit::PerSecond),
+        report::Figure::new("C (bare stack)", ceilings.c.value, report::Unit::PerSecond),
+    ];
+    let returning = webhooks::Args {
+        new_customers: true,
+        ..webhooks::Args::load(5_000, 30_000)
+    };
+    for postgres in [false, true] {
+        for load in [&fifty, &returning] {
+            let args = webhooks::Args {
+                postgres,
+                ..load.clone()
+            };
+            figures.extend(webhooks::run(binary, &args, &ceilings).await?);
+        }
+        let notifications = notifications::Args {
+            postgres,
+            ..defaults::<notifications::Args>()
+        };
+        figures.extend(notifications::run(binary, &notifications).await?);
+        let send = send::Args {
+            postgres,
+            ..defaults::<send::Args>()
+        };
+        figures.extend(send::run(binary, &send).await?);
+    }
+    Ok(figures)
 }
 
 /// A subcommand's arguments with every default, as clap would parse them.

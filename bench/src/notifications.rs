@@ -229,7 +229,7 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
             report::quantile_ms(&from_send, 0.99),
             Unit::Millis,
         )
-        .target(Target::Below(50.0)),
+        .target(Target::Below(if args.postgres { 20.0 } else { 30.0 })),
         Figure::new(name("max"), from_send.max() as f64 / 1000.0, Unit::Millis),
     ])
 }

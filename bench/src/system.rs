@@ -26,14 +26,18 @@ use crate::procs::{CpuSample, Proc};
 const SECRET: &str = "bench-secret-token";
 /// The name of the server binary, built by `cargo build --release -p omnibus-tests --bins`.
 pub const SERVER_BINARY: &str = "omnibus-under-test";
+/// The event stream the sandbox's server uses (the default name).
+const STREAM: &str = "OMNIBUS";
 /// Telegram chat ids start here, so they look like real user ids.
 const FIRST_CHAT: i64 = 500_000_000;
 
 /// Omnibus running as a child process, with one Telegram channel.
 pub struct System {
     /// Field order matters: the server is killed before its dependencies stop.
-    _server: ChildServer,
-    _sandbox: Sandbox,
+    server: ChildServer,
+    sandbox: Sandbox,
+    binary: String,
+    env: Vec<(&'static str, String)>,
     pub server_proc: Proc,
     pub nats_proc: Proc,
     webhook_url: String,
@@ -85,12 +89,71 @@ impl System {
             grpc_url: server.grpc_url(),
             http_url: server.http_url(),
             nats_url: sandbox.nats.url(),
-            _server: server,
-            _sandbox: sandbox,
+            server,
+            sandbox,
+            binary: binary.to_owned(),
+            env,
             server_proc,
             nats_proc,
             api,
         })
+    }
+
+    /// Kills the server, drops its database and starts it again on the
+    /// same stream: the projections rebuild from nothing.
+    pub async fn restart_empty(&mut self) -> anyhow::Result<()> {
+        self.server.kill9();
+        self.sandbox.db.drop_all().await;
+        let server = ChildServer::start(&self.binary, &self.env).await;
+        self.server_proc = Proc::child_named(SERVER_BINARY)?;
+        self.grpc_url = server.grpc_url();
+        self.http_url = server.http_url();
+        self.webhook_url = format!(
+            "{}/webhooks/telegram/{}",
+            server.http_url(),
+            self.channel_id
+        );
+        self.api = ConversationServiceClient::connect(server.grpc_url()).await?;
+        self.server = server;
+        Ok(())
+    }
+
+    /// A client of the conversations API.
+    pub fn api(&self) -> ConversationServiceClient<GrpcChannel> {
+        self.api.clone()
+    }
+
+    /// `count` conversations whose customers wrote once; their ids.
+    pub async fn open_conversations(self: &Arc<Self>, count: usize) -> anyhow::Result<Vec<String>> {
+        let post = crate::webhooks::poster(self, &http_client(16));
+        let (_, failed) = crate::webhooks::blast(post, updates(1, count, count), 16).await;
+        anyhow::ensure!(failed == 0, "{failed} webhooks failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let page = self
+                .api()
+                .list_conversations(ListConversationsRequest {
+                    page_size: 500,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            if page.conversations.len() >= count.min(500) {
+                return Ok(page.conversations.into_iter().map(|c| c.id).collect());
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "conversations not visible"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// How many events the stream holds (what a rebuild replays).
+    pub async fn stream_messages(&self) -> anyhow::Result<u64> {
+        let js = async_nats::jetstream::new(async_nats::connect(&self.nats_url).await?);
+        let mut stream = js.get_stream(STREAM).await?;
+        Ok(stream.info().await?.state.messages)
     }
 
     /// A sample of the CPU time of the server, nats-server and this process.
@@ -231,9 +294,24 @@ pub fn server_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 /// round-robin over `chats` private chats; built before timing starts so the
 /// client spends its CPU on HTTP, not on JSON.
 pub fn updates(first: i64, count: usize, chats: usize) -> Arc<Vec<Bytes>> {
+    updates_from(first, count, chats, false)
+}
+
+/// Like [`updates`]; with `new_customers`, every other update comes from a
+/// customer who never wrote before (a chat of its own).
+pub fn updates_from(
+    first: i64,
+    count: usize,
+    chats: usize,
+    new_customers: bool,
+) -> Arc<Vec<Bytes>> {
     let bodies = (first..first + count as i64)
         .map(|id| {
-            let chat = FIRST_CHAT + id % chats as i64;
+            let chat = if new_customers && id % 2 == 0 {
+                FIRST_CHAT + 100_000_000 + id
+            } else {
+                FIRST_CHAT + id % chats as i64
+            };
             let text = format!("Hello! Where is my order #{id}? It was due yesterday.");
             Bytes::from(telegram::text_update(id, chat, &text).to_string())
         })

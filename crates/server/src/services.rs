@@ -34,6 +34,19 @@ impl Context {
             .clone()
             .expect("the store is opened for services that need it")
     }
+
+    /// The store of `component` (timers, notifications, window): on
+    /// PostgreSQL the shared one; on SQLite a file of its own beside the
+    /// configured one ([`omnibus_store::component_url`]), so the
+    /// projections of `serve all` do not take turns on one writer.
+    pub async fn store_for(&self, component: &str) -> Result<Store, omnibus_store::StoreError> {
+        let shared = self.store();
+        if shared.backend() == omnibus_store::Backend::Postgres {
+            return Ok(shared);
+        }
+        let url = omnibus_store::component_url(&self.config.database_url, component);
+        Store::connect(&url).await
+    }
 }
 
 /// What the services of a process add to its listeners.

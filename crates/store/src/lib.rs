@@ -13,18 +13,22 @@
 //! - `store`: [`Store`], the pool handle (connect, ping, write transactions).
 //! - `migrate`: [`Migration`] and the per-component runner.
 //! - `checkpoint`: [`Store::checkpoint`] and [`save_checkpoint`].
+//! - `runner`: [`Runner`], the one projection loop (batch, savepoint,
+//!   reject, checkpoint) that a projection's [`Rules`] plug into.
 
 mod checkpoint;
 mod error;
 mod migrate;
+mod runner;
 mod store;
 mod url;
 
 pub use checkpoint::save_checkpoint;
 pub use error::{StoreError, is_refusal};
 pub use migrate::Migration;
+pub use runner::{Rules, Runner, Step};
 pub use store::Store;
-pub use url::Backend;
+pub use url::{Backend, component_url};
 
 /// Re-exported so callers name the same sqlx types as this crate.
 pub use sqlx;

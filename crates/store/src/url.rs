@@ -75,6 +75,32 @@ impl Target {
     }
 }
 
+/// The database URL of `component` when `url` is the one a user gave.
+///
+/// PostgreSQL serves many writers: every component shares the database.
+/// A SQLite file has one writer at a time, so each component other than
+/// the first gets a file of its own beside the given one:
+/// `sqlite://./data/omnibus.db` → `sqlite://./data/omnibus.timers.db`, with
+/// the same query. Projections rebuild from the stream, so a component's
+/// file can be moved or dropped on its own.
+pub fn component_url(url: &str, component: &str) -> String {
+    let Some(rest) = strip_prefix_ignore_case(url, "sqlite:") else {
+        return url.to_owned();
+    };
+    let scheme = &url[..url.len() - rest.len()];
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, format!("?{query}")),
+        None => (rest, String::new()),
+    };
+    let name_at = path.rfind('/').map_or(0, |i| i + 1);
+    let (dir, name) = path.split_at(name_at);
+    let (stem, extension) = match name.rfind('.') {
+        Some(dot) if dot > 0 => name.split_at(dot),
+        _ => (name, ""),
+    };
+    format!("{scheme}{dir}{stem}.{component}{extension}{query}")
+}
+
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -110,6 +136,26 @@ mod tests {
         );
         let ro = sqlite("sqlite:///x.db?mode=ro");
         assert_eq!(ro.url, "sqlite:///x.db?mode=ro");
+    }
+
+    #[test]
+    fn components_get_sqlite_files_beside_the_given_one() {
+        let cases = [
+            (
+                "sqlite://./data/omnibus.db",
+                "sqlite://./data/omnibus.timers.db",
+            ),
+            (
+                "sqlite:///var/lib/db.sqlite?cache=shared",
+                "sqlite:///var/lib/db.timers.sqlite?cache=shared",
+            ),
+            ("sqlite:omnibus", "sqlite:omnibus.timers"),
+            ("SQLITE://./.hidden", "SQLITE://./.hidden.timers"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(component_url(given, "timers"), expected, "{given}");
+        }
     }
 
     #[test]

@@ -187,14 +187,28 @@ fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// Removes the database file and the per-component files beside it
+/// (`omnibus.<component>.db`, see `omnibus_store::component_url`), with
+/// their WAL and journal files.
 async fn remove_sqlite_files(file: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut path = file.as_os_str().to_owned();
-        path.push(suffix);
-        match tokio::fs::remove_file(&path).await {
+    let (Some(dir), Some(stem)) = (file.parent(), file.file_stem().and_then(|s| s.to_str())) else {
+        return;
+    };
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => panic!("cannot list {}: {e}", dir.display()),
+    };
+    let prefix = format!("{stem}.");
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(&prefix) {
+            continue;
+        }
+        match tokio::fs::remove_file(entry.path()).await {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => panic!("cannot delete {}: {e}", Path::new(&path).display()),
+            Err(e) => panic!("cannot delete {}: {e}", entry.path().display()),
         }
     }
 }

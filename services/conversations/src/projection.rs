@@ -4,27 +4,28 @@
 //! move forward), and a batch commits together with its checkpoint, so a
 //! replay from any point converges on the same state.
 
-use omnibus_bus::{Delivery, Projection, ProjectionError, Rejected};
+use omnibus_bus::Delivery;
 use omnibus_proto::{Event, event::Payload};
-use omnibus_store::{Store, save_checkpoint};
-use sqlx::{AnyConnection, Connection as _};
+use omnibus_store::{Rules, Runner, Step, Store};
+use sqlx::AnyConnection;
 use tokio::sync::broadcast;
 
 use crate::contacts::{self, phone::Region};
 
 mod activity;
-mod bulk;
 mod channel;
 mod conversation;
 mod echo;
 mod message;
+mod received;
+#[cfg(test)]
+mod tests;
 
 /// Name of the projection's durable consumer and checkpoint.
 pub const NAME: &str = "conversations";
 
-/// The conversations read model.
+/// The conversations read model: its rules, run by the shared [`Runner`].
 pub struct ConversationsProjection {
-    store: Store,
     /// Tells API callers which conversations changed (for waiting and streams).
     changes: broadcast::Sender<String>,
     /// Where phones without a country code are read (contact joins).
@@ -32,71 +33,45 @@ pub struct ConversationsProjection {
 }
 
 impl ConversationsProjection {
-    /// A projection writing into `store`.
-    pub fn new(store: Store, changes: broadcast::Sender<String>, region: Region) -> Self {
-        Self {
-            store,
-            changes,
-            region,
-        }
+    /// The projection writing into `store`.
+    pub fn new(store: Store, changes: broadcast::Sender<String>, region: Region) -> Runner<Self> {
+        Runner::new(store, Self { changes, region })
     }
 }
 
-impl Projection for ConversationsProjection {
-    fn name(&self) -> &str {
+impl Rules for ConversationsProjection {
+    type Output = ();
+
+    fn name(&self) -> &'static str {
         NAME
     }
 
-    async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
-        self.store
-            .checkpoint(NAME)
-            .await
-            .map_err(|e| ProjectionError(e.to_string()))
+    /// Consecutive `MessageReceived` events go together; echoes that may be
+    /// our own sends are looked at one by one.
+    fn run_len(&self, rest: &[Step<'_>]) -> usize {
+        rest.iter()
+            .take_while(|step| run_member(step).is_some())
+            .count()
     }
 
-    async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
-        let transient = |e: sqlx::Error| ProjectionError(e.to_string());
-        let mut tx = self
-            .store
-            .begin_write()
-            .await
-            .map_err(|e| ProjectionError(e.to_string()))?;
-        let mut rejected = Vec::new();
-        let mut rest = batch;
-        while !rest.is_empty() {
-            let run = received_run(rest);
-            if run.len() > 1 {
-                let mut savepoint = tx.begin().await.map_err(transient)?;
-                let applied = match bulk::apply(&mut savepoint, &run).await {
-                    Ok(()) => {
-                        let events = run.iter().map(|r| (r.seq, r.event));
-                        contacts::projection::seen_run(&mut savepoint, events, self.region).await
-                    }
-                    Err(err) => Err(err),
-                };
-                match applied {
-                    Ok(()) => {
-                        savepoint.commit().await.map_err(transient)?;
-                        rest = &rest[run.len()..];
-                        continue;
-                    }
-                    Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
-                    // One of them is refused: find it one event at a time.
-                    Err(_) => savepoint.rollback().await.map_err(transient)?,
-                }
-            }
-            let one = run.len().max(1);
-            for delivery in &rest[..one] {
-                apply_one(&mut tx, delivery, self.region, &mut rejected).await?;
-            }
-            rest = &rest[one..];
+    async fn apply(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[Step<'_>],
+    ) -> Result<(), sqlx::Error> {
+        let received: Vec<received::Received<'_>> = run.iter().map_while(run_member).collect();
+        if !received.is_empty() && received.len() == run.len() {
+            received::apply(conn, &received).await?;
+            let events = run.iter().map(|step| (step.sequence, step.event));
+            return contacts::projection::seen_run(conn, events, self.region).await;
         }
-        if let Some(last) = batch.last() {
-            save_checkpoint(&mut tx, NAME, last.sequence)
-                .await
-                .map_err(|e| ProjectionError(e.to_string()))?;
+        for step in run {
+            apply_event(conn, step.sequence, step.event, self.region).await?;
         }
-        tx.commit().await.map_err(transient)?;
+        Ok(())
+    }
+
+    fn committed(&mut self, batch: &[Delivery], _outputs: Vec<()>) {
         for delivery in batch {
             if let Ok(event) = &delivery.event
                 && !event.conversation_id.is_empty()
@@ -104,62 +79,20 @@ impl Projection for ConversationsProjection {
                 let _ = self.changes.send(event.conversation_id.clone());
             }
         }
-        Ok(rejected)
     }
 }
 
-/// The `MessageReceived` events at the start of `batch`.
-fn received_run(batch: &[Delivery]) -> Vec<bulk::Received<'_>> {
-    batch
-        .iter()
-        .map_while(|delivery| match &delivery.event {
-            Ok(
-                event @ Event {
-                    payload: Some(Payload::MessageReceived(received)),
-                    ..
-                },
-            ) if !echo::may_be_ours(received) => Some(bulk::Received {
-                seq: delivery.sequence,
-                event,
-                received,
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Applies one event in a savepoint; a refused event is rolled back and
-/// rejected, the rest of the batch goes on.
-async fn apply_one(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    delivery: &Delivery,
-    region: Region,
-    rejected: &mut Vec<Rejected>,
-) -> Result<(), ProjectionError> {
-    let transient = |e: sqlx::Error| ProjectionError(e.to_string());
-    let event = match &delivery.event {
-        Ok(event) => event,
-        Err(err) => {
-            rejected.push(reject(delivery, format!("undecodable event: {err}")));
-            return Ok(());
+/// A `MessageReceived` that joins a run: any but an echo that may be ours.
+fn run_member<'a>(step: &Step<'a>) -> Option<received::Received<'a>> {
+    match &step.event.payload {
+        Some(Payload::MessageReceived(message)) if !echo::may_be_ours(message) => {
+            Some(received::Received {
+                seq: step.sequence,
+                event: step.event,
+                received: message,
+            })
         }
-    };
-    let mut savepoint = tx.begin().await.map_err(transient)?;
-    match apply_event(&mut savepoint, delivery.sequence, event, region).await {
-        Ok(()) => savepoint.commit().await.map_err(transient)?,
-        Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
-        Err(err) => {
-            savepoint.rollback().await.map_err(transient)?;
-            rejected.push(reject(delivery, err.to_string()));
-        }
-    }
-    Ok(())
-}
-
-fn reject(delivery: &Delivery, error: String) -> Rejected {
-    Rejected {
-        sequence: delivery.sequence,
-        error,
+        _ => None,
     }
 }
 

@@ -24,10 +24,10 @@ pub struct Page<T> {
 pub struct SendTarget {
     /// The conversation's channel.
     pub channel_id: String,
-    /// Its messenger.
-    pub channel_kind: i32,
     /// The provider's chat id to deliver to.
     pub provider_chat_id: String,
+    /// The channel's messenger and status; `None` when the channel is unknown.
+    pub channel: Option<(i32, i32)>,
 }
 
 /// A message's attachments as stored (provider file ids and links), with
@@ -324,23 +324,37 @@ impl Queries {
         }))
     }
 
-    /// Where to deliver messages of a conversation.
+    /// Where to deliver messages of a conversation, with its channel's
+    /// state: everything `SendMessage` checks, in one round trip.
     pub async fn send_target(
         &self,
         conversation_id: &str,
     ) -> Result<Option<SendTarget>, sqlx::Error> {
-        let mut sql = Sql::new(
-            "SELECT channel_id, channel_kind, provider_chat_id FROM conv_conversations WHERE id = ",
-        );
-        let p = sql.text(conversation_id);
-        sql.push(&p);
-        first(sql.fetch_all(self.pool()).await?, |row| {
-            Ok(SendTarget {
-                channel_id: row.try_get("channel_id")?,
-                channel_kind: row.try_get::<i64, _>("channel_kind")? as i32,
-                provider_chat_id: row.try_get("provider_chat_id")?,
-            })
-        })
+        let row: Option<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT c.channel_id, c.provider_chat_id, ch.kind, ch.status
+             FROM conv_conversations c LEFT JOIN conv_channels ch ON ch.id = c.channel_id
+             WHERE c.id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(
+            row.map(|(channel_id, provider_chat_id, kind, status)| SendTarget {
+                channel_id,
+                provider_chat_id,
+                channel: kind.zip(status).map(|(k, s)| (k as i32, s as i32)),
+            }),
+        )
+    }
+
+    /// Whether the conversation exists (without loading it).
+    pub async fn conversation_exists(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM conv_conversations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
     }
 }
 

@@ -125,4 +125,11 @@ ALTER TABLE conv_messages ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE conv_conversations ADD COLUMN subject_url TEXT NOT NULL DEFAULT '';
 "#,
     ),
+    Migration::portable(
+        10,
+        "a read receipt kept early that covers the earlier messages too (Instagram)",
+        r#"
+ALTER TABLE conv_early_statuses ADD COLUMN and_earlier BIGINT NOT NULL DEFAULT 0;
+"#,
+    ),
 ];

@@ -6,10 +6,10 @@
 //! notifications go to live subscribers only after the commit, so whatever a
 //! subscriber sees live is also in the table it resumes from.
 
-use omnibus_bus::{Delivery, Projection, ProjectionError, Rejected};
+use omnibus_bus::Delivery;
 use omnibus_proto::{Event, event::Payload, notification_event::Change};
-use omnibus_store::{Store, save_checkpoint};
-use sqlx::{AnyConnection, Connection as _};
+use omnibus_store::{Rules, Runner, Step, Store};
+use sqlx::AnyConnection;
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 
@@ -27,9 +27,8 @@ pub(crate) use webhooks::{DELETED, stop as stop_webhook};
 /// Name of the projection's durable consumer and checkpoint.
 pub const NAME: &str = "notifications";
 
-/// The notifications read model.
+/// The notifications read model: its rules, run by the shared [`Runner`].
 pub struct NotificationsProjection {
-    store: Store,
     hub: Hub,
     /// Wakes the webhook dispatcher when deliveries were queued.
     deliveries: Arc<Notify>,
@@ -44,87 +43,74 @@ pub struct NotificationsProjection {
 }
 
 impl NotificationsProjection {
-    /// A projection writing into `store` and announcing on `hub`.
-    pub fn new(store: Store, hub: Hub, deliveries: Arc<Notify>, delivery_horizon_ms: i64) -> Self {
-        Self {
-            store,
+    /// The projection writing into `store` and announcing on `hub`.
+    pub fn new(
+        store: Store,
+        hub: Hub,
+        deliveries: Arc<Notify>,
+        delivery_horizon_ms: i64,
+    ) -> Runner<Self> {
+        let rules = Self {
             hub,
             deliveries,
             delivery_horizon_ms,
             rebuilt_at_ms: 0,
-        }
+        };
+        Runner::new(store, rules)
     }
 }
 
-impl Projection for NotificationsProjection {
-    fn name(&self) -> &str {
+impl Rules for NotificationsProjection {
+    /// The notifications the event created, announced after the commit.
+    type Output = Vec<StoredNotification>;
+
+    fn name(&self) -> &'static str {
         NAME
     }
 
-    async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
-        let applied = self.store.checkpoint(NAME).await.map_err(transient)?;
+    /// The whole batch in one savepoint; one event at a time only when the
+    /// database refuses something in it.
+    fn run_len(&self, rest: &[omnibus_store::Step<'_>]) -> usize {
+        rest.len()
+    }
+
+    fn resumed(&mut self, applied: u64) {
         if applied == 0 && self.rebuilt_at_ms == 0 {
             self.rebuilt_at_ms = omnibus_core::now_ms();
         }
-        Ok(applied)
     }
 
-    async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
-        let mut tx = self.store.begin_write().await.map_err(transient)?;
-        let mut rejected = Vec::new();
-        let mut fresh: Vec<StoredNotification> = Vec::new();
+    async fn apply(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[Step<'_>],
+    ) -> Result<Self::Output, sqlx::Error> {
         let horizon = (omnibus_core::now_ms() - self.delivery_horizon_ms).max(self.rebuilt_at_ms);
-        for delivery in batch {
-            let event = match &delivery.event {
-                Ok(event) => event,
-                Err(err) => {
-                    rejected.push(reject(delivery, format!("undecodable event: {err}")));
-                    continue;
-                }
-            };
-            let mut savepoint = tx.begin().await.map_err(transient)?;
-            let mut emitter =
-                Emitter::new(delivery.sequence, event, event.recorded_at_ms >= horizon);
-            let applied = apply_event(&mut savepoint, &mut emitter, event)
-                .instrument(delivery.span(NAME))
-                .await;
-            match applied {
-                Ok(()) => {
-                    let notes = emitter.flush(&mut savepoint).await.map_err(transient)?;
-                    savepoint.commit().await.map_err(transient)?;
-                    fresh.extend(notes);
-                }
-                Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
-                Err(err) => {
-                    savepoint.rollback().await.map_err(transient)?;
-                    rejected.push(reject(delivery, err.to_string()));
-                }
+        let mut fresh = Vec::new();
+        // The active webhooks, read once per run until an event changes them.
+        let mut hooks = None;
+        for step in run {
+            let event = step.event;
+            if matches!(event.payload, Some(Payload::Notification(_))) {
+                hooks = None;
             }
+            let mut emitter = Emitter::new(step.sequence, event, event.recorded_at_ms >= horizon);
+            apply_event(conn, &mut emitter, event)
+                .instrument(step.delivery.span(NAME))
+                .await?;
+            fresh.extend(emitter.flush(conn, &mut hooks).await?);
         }
-        if let Some(last) = batch.last() {
-            save_checkpoint(&mut tx, NAME, last.sequence)
-                .await
-                .map_err(transient)?;
-        }
-        tx.commit().await.map_err(transient)?;
-        if !fresh.is_empty() {
+        Ok(fresh)
+    }
+
+    fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Self::Output>) {
+        let mut fresh = outputs.into_iter().flatten().peekable();
+        if fresh.peek().is_some() {
             self.deliveries.notify_one();
         }
         for note in fresh {
             self.hub.publish(note);
         }
-        Ok(rejected)
-    }
-}
-
-fn transient(err: impl std::fmt::Display) -> ProjectionError {
-    ProjectionError(err.to_string())
-}
-
-fn reject(delivery: &Delivery, error: String) -> Rejected {
-    Rejected {
-        sequence: delivery.sequence,
-        error,
     }
 }
 

@@ -51,7 +51,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            projection_batch: 500,
+            // As conversations: a replay commits 2,000 events at a time; live,
+            // a batch is whatever arrived meanwhile.
+            projection_batch: 2000,
             clock: Arc::new(SystemClock),
         }
     }

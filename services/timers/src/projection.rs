@@ -5,10 +5,10 @@
 //! deadlines. The changes of a committed batch ([`Op`]s) then go to the
 //! firing loop, which never sees the effects of a rolled-back batch.
 
-use omnibus_bus::{Delivery, Projection, ProjectionError, Rejected};
+use omnibus_bus::Delivery;
 use omnibus_proto::{Event, event::Payload};
-use omnibus_store::{Store, save_checkpoint};
-use sqlx::{AnyConnection, Connection as _};
+use omnibus_store::{Rules, Runner, Store};
+use sqlx::AnyConnection;
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
@@ -22,9 +22,8 @@ pub use channel::{ChannelInfo, DEFAULT_INACTIVITY_SECONDS};
 /// Name of the projection's durable consumer and checkpoint.
 pub const NAME: &str = "timers";
 
-/// The timers read model.
+/// The timers read model: its rules, run by the shared [`Runner`].
 pub struct TimersProjection {
-    store: Store,
     channels: channel::ChannelCache,
     /// Committed arm/disarm changes for the firing loop.
     ops: mpsc::UnboundedSender<Vec<Op>>,
@@ -44,97 +43,58 @@ impl Step<'_> {
 }
 
 impl TimersProjection {
-    /// A projection writing into `store` and telling the firing loop on `ops`.
-    pub fn new(store: Store, ops: mpsc::UnboundedSender<Vec<Op>>) -> Self {
-        Self {
-            store,
+    /// The projection writing into `store` and telling the firing loop on `ops`.
+    pub fn new(store: Store, ops: mpsc::UnboundedSender<Vec<Op>>) -> Runner<Self> {
+        let rules = Self {
             channels: channel::ChannelCache::default(),
             ops,
-        }
-    }
-
-    async fn apply_batch(
-        &mut self,
-        batch: &[Delivery],
-        ops: &mut Vec<Op>,
-    ) -> Result<Vec<Rejected>, ProjectionError> {
-        let transient = |e: sqlx::Error| ProjectionError(e.to_string());
-        let mut tx = self
-            .store
-            .begin_write()
-            .await
-            .map_err(|e| ProjectionError(e.to_string()))?;
-        let mut rejected = Vec::new();
-        for delivery in batch {
-            let event = match &delivery.event {
-                Ok(event) => event,
-                Err(err) => {
-                    rejected.push(reject(delivery, format!("undecodable event: {err}")));
-                    continue;
-                }
-            };
-            let mut savepoint = tx.begin().await.map_err(transient)?;
-            let mark = ops.len();
-            let mut step = Step {
-                conn: &mut savepoint,
-                channels: &mut self.channels,
-                ops,
-            };
-            match apply_event(&mut step, delivery.sequence, event).await {
-                Ok(()) => savepoint.commit().await.map_err(transient)?,
-                Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
-                Err(err) => {
-                    savepoint.rollback().await.map_err(transient)?;
-                    ops.truncate(mark);
-                    self.channels.clear();
-                    rejected.push(reject(delivery, err.to_string()));
-                }
-            }
-        }
-        if let Some(last) = batch.last() {
-            save_checkpoint(&mut tx, NAME, last.sequence)
-                .await
-                .map_err(|e| ProjectionError(e.to_string()))?;
-        }
-        tx.commit().await.map_err(transient)?;
-        Ok(rejected)
+        };
+        Runner::new(store, rules)
     }
 }
 
-impl Projection for TimersProjection {
-    fn name(&self) -> &str {
+impl Rules for TimersProjection {
+    /// The arm/disarm changes of the run, for the firing loop.
+    type Output = Vec<Op>;
+
+    fn name(&self) -> &'static str {
         NAME
     }
 
-    async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
-        self.store
-            .checkpoint(NAME)
-            .await
-            .map_err(|e| ProjectionError(e.to_string()))
+    /// The whole batch in one savepoint; one event at a time only when the
+    /// database refuses something in it.
+    fn run_len(&self, rest: &[omnibus_store::Step<'_>]) -> usize {
+        rest.len()
     }
 
-    async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
+    async fn apply(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[omnibus_store::Step<'_>],
+    ) -> Result<Self::Output, sqlx::Error> {
         let mut ops = Vec::new();
-        match self.apply_batch(batch, &mut ops).await {
-            Ok(rejected) => {
-                if !ops.is_empty() {
-                    // The firing loop only stops at shutdown; nothing to do then.
-                    let _ = self.ops.send(ops);
-                }
-                Ok(rejected)
-            }
-            Err(err) => {
-                self.channels.clear();
-                Err(err)
-            }
+        for one in run {
+            let mut step = Step {
+                conn: &mut *conn,
+                channels: &mut self.channels,
+                ops: &mut ops,
+            };
+            apply_event(&mut step, one.sequence, one.event).await?;
+        }
+        Ok(ops)
+    }
+
+    fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Self::Output>) {
+        let ops: Vec<Op> = outputs.into_iter().flatten().collect();
+        if !ops.is_empty() {
+            // The firing loop only stops at shutdown; nothing to do then.
+            let _ = self.ops.send(ops);
         }
     }
-}
 
-fn reject(delivery: &Delivery, error: String) -> Rejected {
-    Rejected {
-        sequence: delivery.sequence,
-        error,
+    /// The cache may hold what a rolled-back savepoint read or wrote.
+    fn discarded(&mut self) {
+        self.channels.clear();
     }
 }
 

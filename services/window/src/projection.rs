@@ -9,10 +9,10 @@
 
 use std::sync::Arc;
 
-use omnibus_bus::{Delivery, Projection, ProjectionError, Rejected, Subjects};
+use omnibus_bus::{Delivery, Subjects};
 use omnibus_proto::{Event, event::Payload};
-use omnibus_store::{Store, save_checkpoint};
-use sqlx::{AnyConnection, Connection as _};
+use omnibus_store::{Rules, Runner, Store};
+use sqlx::AnyConnection;
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 
@@ -22,9 +22,8 @@ mod messages;
 /// Name of the projection's durable consumer and checkpoint.
 pub const NAME: &str = "window";
 
-/// The window read model.
+/// The window read model: its rules, run by the shared [`Runner`].
 pub struct WindowProjection {
-    store: Store,
     routes: Routes,
     /// Wakes the gate after a commit that gave it something to do.
     wake: Arc<Notify>,
@@ -62,90 +61,54 @@ pub(crate) struct Step<'a> {
 }
 
 impl WindowProjection {
-    /// A projection writing into `store` and waking the gate through `wake`.
-    pub fn new(store: Store, subjects: &Subjects, wake: Arc<Notify>) -> Self {
-        Self {
-            store,
+    /// The projection writing into `store` and waking the gate through `wake`.
+    pub fn new(store: Store, subjects: &Subjects, wake: Arc<Notify>) -> Runner<Self> {
+        let rules = Self {
             routes: Routes::new(subjects),
             wake,
-        }
-    }
-
-    async fn apply_batch(
-        &mut self,
-        batch: &[Delivery],
-    ) -> Result<(Vec<Rejected>, bool), ProjectionError> {
-        let transient = |e: sqlx::Error| ProjectionError(e.to_string());
-        let mut tx = self
-            .store
-            .begin_write()
-            .await
-            .map_err(|e| ProjectionError(e.to_string()))?;
-        let mut rejected = Vec::new();
-        let mut touched = false;
-        for delivery in batch {
-            let event = match &delivery.event {
-                Ok(event) => event,
-                Err(err) => {
-                    rejected.push(reject(delivery, format!("undecodable event: {err}")));
-                    continue;
-                }
-            };
-            let mut savepoint = tx.begin().await.map_err(transient)?;
-            let mut step = Step {
-                conn: &mut savepoint,
-                subject: &delivery.subject,
-                routes: &self.routes,
-                seq: i64::try_from(delivery.sequence).unwrap_or(i64::MAX),
-                touched: false,
-            };
-            match apply_event(&mut step, event).await {
-                Ok(()) => {
-                    touched |= step.touched;
-                    savepoint.commit().await.map_err(transient)?;
-                }
-                Err(err) if !omnibus_store::is_refusal(&err) => return Err(transient(err)),
-                Err(err) => {
-                    savepoint.rollback().await.map_err(transient)?;
-                    rejected.push(reject(delivery, err.to_string()));
-                }
-            }
-        }
-        if let Some(last) = batch.last() {
-            save_checkpoint(&mut tx, NAME, last.sequence)
-                .await
-                .map_err(|e| ProjectionError(e.to_string()))?;
-        }
-        tx.commit().await.map_err(transient)?;
-        Ok((rejected, touched))
+        };
+        Runner::new(store, rules)
     }
 }
 
-impl Projection for WindowProjection {
-    fn name(&self) -> &str {
+impl Rules for WindowProjection {
+    /// Whether the gate has something new to look at.
+    type Output = bool;
+
+    fn name(&self) -> &'static str {
         NAME
     }
 
-    async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
-        self.store
-            .checkpoint(NAME)
-            .await
-            .map_err(|e| ProjectionError(e.to_string()))
+    /// The whole batch in one savepoint; one event at a time only when the
+    /// database refuses something in it.
+    fn run_len(&self, rest: &[omnibus_store::Step<'_>]) -> usize {
+        rest.len()
     }
 
-    async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
-        let (rejected, touched) = self.apply_batch(batch).await?;
-        if touched {
+    async fn apply(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[omnibus_store::Step<'_>],
+    ) -> Result<bool, sqlx::Error> {
+        let mut touched = false;
+        for one in run {
+            let mut step = Step {
+                conn: &mut *conn,
+                subject: one.subject,
+                routes: &self.routes,
+                seq: i64::try_from(one.sequence).unwrap_or(i64::MAX),
+                touched: false,
+            };
+            apply_event(&mut step, one.event).await?;
+            touched |= step.touched;
+        }
+        Ok(touched)
+    }
+
+    fn committed(&mut self, _batch: &[Delivery], outputs: Vec<bool>) {
+        if outputs.contains(&true) {
             self.wake.notify_one();
         }
-        Ok(rejected)
-    }
-}
-
-fn reject(delivery: &Delivery, error: String) -> Rejected {
-    Rejected {
-        sequence: delivery.sequence,
-        error,
     }
 }
 

@@ -14,13 +14,17 @@ pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), Server
         },
         ..Config::default()
     };
-    let notifications =
-        Notifications::start(config, ctx.bus.clone(), ctx.store(), ctx.shutdown.clone())
-            .await
-            .map_err(|source| ServerError::Service {
-                service: "notifications",
-                source,
-            })?;
+    let notifications = Notifications::start(
+        config,
+        ctx.bus.clone(),
+        ctx.store_for("notifications").await?,
+        ctx.shutdown.clone(),
+    )
+    .await
+    .map_err(|source| ServerError::Service {
+        service: "notifications",
+        source,
+    })?;
     notifications.register(&mut parts.grpc);
     parts.on_stop(notifications.stopped());
     Ok(())

@@ -9,7 +9,7 @@ pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), Server
     let timers = Timers::start(
         Config::default(),
         ctx.bus.clone(),
-        ctx.store(),
+        ctx.store_for("timers").await?,
         ctx.shutdown.clone(),
     )
     .await?;

@@ -10,12 +10,17 @@ pub(crate) async fn start(ctx: &Context, parts: &mut Parts) -> Result<(), Server
         hold_for: ctx.config.window_hold,
         ..Config::default()
     };
-    let window = Window::start(config, ctx.bus.clone(), ctx.store(), ctx.shutdown.clone())
-        .await
-        .map_err(|source| ServerError::Service {
-            service: "window",
-            source,
-        })?;
+    let window = Window::start(
+        config,
+        ctx.bus.clone(),
+        ctx.store_for("window").await?,
+        ctx.shutdown.clone(),
+    )
+    .await
+    .map_err(|source| ServerError::Service {
+        service: "window",
+        source,
+    })?;
     window.register(&mut parts.grpc);
     parts.on_stop(window.stopped());
     Ok(())

@@ -53,20 +53,21 @@ impl ConversationService for ConversationApi {
         request: Request<ListMessagesRequest>,
     ) -> Result<Response<ListMessagesResponse>, Status> {
         let r = request.into_inner();
-        if self
-            .queries
-            .conversation(&r.conversation_id)
-            .await
-            .map_err(ServiceError::from)?
-            .is_none()
-        {
-            return Err(ServiceError::not_found("conversation", &r.conversation_id).into());
-        }
         let page = self
             .queries
             .messages(&r.conversation_id, r.page_size, &r.page_token)
             .await
             .map_err(ServiceError::from)?;
+        // Only an empty page needs to tell an unknown conversation apart.
+        if page.items.is_empty()
+            && !self
+                .queries
+                .conversation_exists(&r.conversation_id)
+                .await
+                .map_err(ServiceError::from)?
+        {
+            return Err(ServiceError::not_found("conversation", &r.conversation_id).into());
+        }
         Ok(Response::new(ListMessagesResponse {
             messages: page.items,
             next_page_token: page.next_page_token,

@@ -15,7 +15,15 @@ impl Commands {
     /// Queues a message for delivery and returns it as PENDING. A repeated
     /// idempotency key returns the original message and sends nothing.
     pub async fn send_message(&self, request: SendMessageRequest) -> Result<Message> {
-        let conversation = self.conversation(&request.conversation_id).await?;
+        let conversation_id = request.conversation_id.as_str();
+        if conversation_id.is_empty() {
+            return Err(ServiceError::invalid("conversation id is required"));
+        }
+        let target = self
+            .queries
+            .send_target(conversation_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("conversation", conversation_id))?;
         let key = request.idempotency_key.trim();
         if key.len() > MAX_IDEMPOTENCY_KEY {
             return Err(ServiceError::invalid(format!(
@@ -25,13 +33,13 @@ impl Commands {
         if !key.is_empty()
             && let Some(original) = self
                 .queries
-                .message_by_idempotency_key(&conversation.id, key)
+                .message_by_idempotency_key(conversation_id, key)
                 .await?
         {
             return Ok(original);
         }
         check_content(&request)?;
-        let kind = self.sendable_channel(&conversation.channel_id).await?;
+        let kind = sendable(&target.channel_id, target.channel)?;
         if request.template.is_some()
             && !matches!(kind, ChannelKind::Whatsapp | ChannelKind::Instagram)
         {
@@ -42,8 +50,8 @@ impl Commands {
         let verdict = match omnibus_core::kind::window(kind) {
             Some(_) => Some(
                 self.check_window(
-                    &conversation.id,
-                    &conversation.channel_id,
+                    conversation_id,
+                    &target.channel_id,
                     kind,
                     request.template.clone(),
                 )
@@ -51,18 +59,13 @@ impl Commands {
             ),
             None => None,
         };
-        let target = self
-            .queries
-            .send_target(&conversation.id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("conversation", &conversation.id))?;
         let comment_thread =
             kind == ChannelKind::Instagram && target.provider_chat_id.starts_with("comment:");
         let reply_to_provider_message_id = self
-            .reply_target(&conversation.id, &request, comment_thread)
+            .reply_target(conversation_id, &request, comment_thread)
             .await?;
         let message_id =
-            ids::outbound_message_id(&conversation.id, (!key.is_empty()).then_some(key));
+            ids::outbound_message_id(conversation_id, (!key.is_empty()).then_some(key));
         let (mut text, mut template, mut status) =
             (request.text, request.template, MessageStatus::Pending);
         if let Some(verdict) = verdict {
@@ -94,11 +97,11 @@ impl Commands {
         };
         let event = event(
             format!("send:{message_id}"),
-            &conversation.channel_id,
-            &conversation.id,
+            &target.channel_id,
+            conversation_id,
             Payload::MessageRequested(requested),
         );
-        let subject = self.bus.subjects().outbound(kind, &conversation.id);
+        let subject = self.bus.subjects().outbound(kind, conversation_id);
         self.publish(subject, &event).await?;
         self.queries
             .message(&message_id)
@@ -181,17 +184,8 @@ impl Commands {
 
     /// The kind of a channel that can still send.
     pub(super) async fn sendable_channel(&self, channel_id: &str) -> Result<ChannelKind> {
-        let channel = self
-            .queries
-            .channel(channel_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("channel", channel_id))?;
-        if channel.status == ChannelStatus::Deleted as i32 {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "channel {channel_id:?} was deleted; nothing can be sent through it"
-            )));
-        }
-        Ok(ChannelKind::try_from(channel.kind).unwrap_or(ChannelKind::Unspecified))
+        let channel = self.queries.channel(channel_id).await?;
+        sendable(channel_id, channel.map(|c| (c.kind, c.status)))
     }
 
     /// The provider id of the message replied to, checked to be in this conversation.
@@ -222,6 +216,18 @@ impl Commands {
             ))),
         }
     }
+}
+
+/// The kind of a channel (its kind and status, `None` when unknown) that can
+/// still send.
+fn sendable(channel_id: &str, channel: Option<(i32, i32)>) -> Result<ChannelKind> {
+    let (kind, status) = channel.ok_or_else(|| ServiceError::not_found("channel", channel_id))?;
+    if status == ChannelStatus::Deleted as i32 {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "channel {channel_id:?} was deleted; nothing can be sent through it"
+        )));
+    }
+    Ok(ChannelKind::try_from(kind).unwrap_or(ChannelKind::Unspecified))
 }
 
 /// A message has something to send, within the messengers' limits.

@@ -297,20 +297,24 @@ async fn updated(
     Ok(())
 }
 
-/// [`seen`] for a run of events applied together (the bulk path); an
-/// identity is looked at once per run.
+/// [`seen`] for a run of events applied together; an identity is looked
+/// at once per phone it shows in the run (a repeat of the phone it was just
+/// given changes nothing, as event by event).
 pub(crate) async fn seen_run<'a>(
     conn: &mut AnyConnection,
     events: impl Iterator<Item = (u64, &'a Event)>,
     region: Region,
 ) -> Result<(), sqlx::Error> {
-    let mut looked_at = std::collections::HashSet::new();
+    let mut last_phone: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     for (seq, event) in events {
         for sighting in Sighting::of(event)
             .into_iter()
             .flat_map(Sighting::with_linked)
         {
-            if sighting.phone().is_some() && looked_at.insert(sighting.identity_id) {
+            let Some(phone) = sighting.phone() else {
+                continue;
+            };
+            if last_phone.insert(sighting.identity_id, phone) != Some(phone) {
                 seen(conn, seq, &sighting, region).await?;
             }
         }

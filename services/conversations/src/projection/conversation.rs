@@ -90,23 +90,12 @@ pub(super) async fn upsert_contact(
     Ok(())
 }
 
-/// Whether an existing, closed conversation opens again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reopen {
-    /// The customer wrote, or an operator started it.
-    Yes,
-    /// An echo of a message the business sent from its phone: it belongs in
-    /// the history but does not reopen a closed conversation.
-    No,
-}
-
-/// Opens the conversation of `party`: creates it, or reopens it when closed
-/// (unless `reopen` says otherwise).
+/// Opens the conversation of `party` (an operator started it): creates it,
+/// or reopens it when closed. Messages open theirs in `received`.
 pub(super) async fn open(
     conn: &mut AnyConnection,
     party: &Party<'_>,
     at: i64,
-    reopen: Reopen,
 ) -> Result<(), sqlx::Error> {
     upsert_contact(conn, party, at).await?;
     sqlx::query(
@@ -118,8 +107,8 @@ pub(super) async fn open(
          ON CONFLICT (id) DO UPDATE SET
              title = CASE WHEN $9 = 1 OR conv_conversations.title = ''
                  THEN excluded.title ELSE conv_conversations.title END,
-             status = CASE WHEN $10 = 1 THEN excluded.status ELSE conv_conversations.status END,
-             close_reason = CASE WHEN $10 = 1 THEN 0 ELSE conv_conversations.close_reason END,
+             status = excluded.status,
+             close_reason = 0,
              updated_at_ms = CASE WHEN excluded.updated_at_ms > conv_conversations.updated_at_ms
                  THEN excluded.updated_at_ms ELSE conv_conversations.updated_at_ms END",
     )
@@ -132,7 +121,6 @@ pub(super) async fn open(
     .bind(OPEN)
     .bind(at)
     .bind(i64::from(!name(party.peer).is_empty()))
-    .bind(i64::from(reopen == Reopen::Yes))
     .execute(conn)
     .await?;
     Ok(())
@@ -181,7 +169,7 @@ pub(super) async fn started(
         contact_id: &started.contact_id,
         peer,
     };
-    open(conn, &party, super::event_time(event), Reopen::Yes).await?;
+    open(conn, &party, super::event_time(event)).await?;
     keep_subject(conn, &event.conversation_id, &peer.subject_url).await?;
     if !started.operator_id.is_empty() {
         let assigned = ConversationAssigned {
@@ -285,7 +273,6 @@ pub(super) async fn touched(
     effect: Effect,
 ) -> Result<(), sqlx::Error> {
     let (unread, unanswered) = match effect {
-        Effect::CustomerWrote => ("unread_count + 1", "1"),
         Effect::Answered => ("unread_count", "0"),
         Effect::Neutral => ("unread_count", "unanswered"),
     };
@@ -305,11 +292,10 @@ pub(super) async fn touched(
     Ok(())
 }
 
-/// What a new message means for unread and unanswered state.
+/// What a new outbound or system message means for the unanswered state
+/// (customer messages count in `received`).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Effect {
-    /// The customer wrote: one more unread, and it waits for an answer.
-    CustomerWrote,
     /// An operator (or the business phone) answered.
     Answered,
     /// Automatic or system messages change neither.

@@ -13,7 +13,7 @@
 //! is stored; when the outcome names the same provider id, the echo's row
 //! is removed ([`drop_echo_of`]), so the message is shown once either way.
 //!
-//! Echoes are applied one by one (the bulk path leaves them out), so this
+//! Echoes are applied one by one (runs of `MessageReceived` leave them out), so this
 //! is the only place the rule lives.
 
 use omnibus_core::ids;

@@ -7,7 +7,7 @@ use omnibus_proto::{
 };
 use sqlx::AnyConnection;
 
-use super::conversation::{self, Effect, Party};
+use super::conversation::{self, Effect};
 use super::echo;
 use crate::codec::{self, Attachments};
 
@@ -63,75 +63,25 @@ async fn insert(conn: &mut AnyConnection, m: &NewMessage<'_>) -> Result<bool, sq
     Ok(result.rows_affected() == 1)
 }
 
+/// One `MessageReceived` outside a run: an echo of the business phone that
+/// may be one of our own sends (dropped then), or an unknown message an edit
+/// brought. Everything else about it is the run's rule, applied to a run of
+/// one.
 pub(super) async fn received(
     conn: &mut AnyConnection,
     seq: u64,
     event: &Event,
     received: &MessageReceived,
 ) -> Result<(), sqlx::Error> {
-    let at = super::event_time(event);
-    let author_kind = AuthorKind::try_from(received.author_kind).unwrap_or(AuthorKind::Contact);
-    let direction = Direction::try_from(received.direction).unwrap_or(Direction::Inbound);
-    let row = NewMessage {
-        id: &received.message_id,
-        seq,
-        conversation_id: &event.conversation_id,
-        direction,
-        author_kind,
-        author_name: &received.author_name,
-        operator_id: "",
-        text: &received.text,
-        attachments: &received.attachments,
-        template: None,
-        status: if direction == Direction::Outbound {
-            MessageStatus::Sent
-        } else {
-            MessageStatus::Delivered
-        },
-        provider_message_id: &received.provider_message_id,
-        reply_to_message_id: &received.reply_to_message_id,
-        idempotency_key: "",
-        at,
-    };
     if echo::may_be_ours(received) && echo::is_ours(conn, event, received).await? {
         return Ok(());
     }
-    let reopening = direction != Direction::Outbound
-        && super::activity::is_closed(conn, &event.conversation_id).await?;
-    if !insert(conn, &row).await? {
-        return Ok(());
-    }
-    if reopening {
-        super::activity::reopened_line(conn, seq, &event.conversation_id, at, "").await?;
-    }
-    let default_peer = omnibus_proto::Peer::default();
-    let party = Party {
-        channel_id: &event.channel_id,
-        conversation_id: &event.conversation_id,
-        contact_id: &received.contact_id,
-        peer: received.peer.as_ref().unwrap_or(&default_peer),
+    let one = super::received::Received {
+        seq,
+        event,
+        received,
     };
-    let reopen = if direction == Direction::Outbound {
-        conversation::Reopen::No
-    } else {
-        conversation::Reopen::Yes
-    };
-    conversation::open(conn, &party, at, reopen).await?;
-    let subject = conversation::subject_of(received);
-    conversation::keep_subject(conn, &event.conversation_id, subject).await?;
-    let effect = match (direction, author_kind) {
-        (Direction::Inbound, AuthorKind::Contact) => Effect::CustomerWrote,
-        (Direction::Outbound, _) => Effect::Answered,
-        _ => Effect::Neutral,
-    };
-    conversation::touched(
-        conn,
-        &event.conversation_id,
-        &received.message_id,
-        at,
-        effect,
-    )
-    .await
+    super::received::apply(conn, &[one]).await
 }
 
 pub(super) async fn edited(
@@ -291,17 +241,20 @@ async fn apply_early_statuses(
     if dispatched.provider_message_id.is_empty() {
         return Ok(());
     }
-    let early: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT status, failure_reason, at_ms FROM conv_early_statuses
+    let early: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT status, failure_reason, at_ms, and_earlier FROM conv_early_statuses
          WHERE conversation_id = $1 AND provider_message_id = $2 ORDER BY status",
     )
     .bind(conversation_id)
     .bind(dispatched.provider_message_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
-    for (status, reason, at) in early {
+    for (status, reason, at, and_earlier) in early {
         let status = MessageStatus::try_from(status as i32).unwrap_or(MessageStatus::Sent);
         advance(conn, &dispatched.message_id, status, &reason, at).await?;
+        if and_earlier != 0 && status == MessageStatus::Read {
+            read_earlier(conn, conversation_id, &dispatched.message_id, at).await?;
+        }
     }
     sqlx::query(
         "DELETE FROM conv_early_statuses WHERE conversation_id = $1 AND provider_message_id = $2",
@@ -420,6 +373,36 @@ pub(super) async fn status_changed(
         changed.message_id.clone()
     };
     advance(conn, &message_id, status, &changed.failure_reason, at).await?;
+    if changed.and_earlier && status == MessageStatus::Read {
+        read_earlier(conn, conversation_id, &message_id, at).await?;
+    }
+    Ok(())
+}
+
+/// A read receipt that covers the conversation's earlier messages too
+/// (Instagram's `read`): every outbound message before `message_id` that
+/// went out (SENT or DELIVERED) becomes READ; none moves backwards, and
+/// FAILED stays.
+async fn read_earlier(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    message_id: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conv_messages SET status = $1, updated_at_ms = $2
+         WHERE conversation_id = $3 AND direction = $4 AND status IN ($5, $6)
+           AND seq < (SELECT seq FROM conv_messages WHERE id = $7)",
+    )
+    .bind(MessageStatus::Read as i64)
+    .bind(at)
+    .bind(conversation_id)
+    .bind(Direction::Outbound as i64)
+    .bind(MessageStatus::Sent as i64)
+    .bind(MessageStatus::Delivered as i64)
+    .bind(message_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -437,14 +420,15 @@ async fn keep_early_status(
     }
     sqlx::query(
         "INSERT INTO conv_early_statuses
-             (conversation_id, provider_message_id, status, failure_reason, at_ms)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+             (conversation_id, provider_message_id, status, failure_reason, at_ms, and_earlier)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(conversation_id)
     .bind(changed.provider_message_id.as_str())
     .bind(status as i64)
     .bind(changed.failure_reason.as_str())
     .bind(at)
+    .bind(i64::from(changed.and_earlier))
     .execute(conn)
     .await?;
     Ok(())

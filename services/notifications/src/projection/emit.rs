@@ -84,28 +84,36 @@ impl Emitter {
     }
 
     /// Stores the notifications and queues a delivery per matching active
-    /// webhook; returns the notifications that were new.
+    /// webhook; returns the notifications that were new. `hooks` holds the
+    /// active webhooks read for earlier events of the run (read here when
+    /// `None`; the caller resets it when an event changes webhooks).
     pub async fn flush(
         self,
         conn: &mut AnyConnection,
+        hooks: &mut Option<Vec<(String, String)>>,
     ) -> Result<Vec<StoredNotification>, sqlx::Error> {
         if self.notes.is_empty() {
             return Ok(Vec::new());
         }
-        let hooks: Vec<(String, String)> = if self.deliver {
-            sqlx::query_as("SELECT id, kinds FROM notif_webhooks WHERE status = $1")
-                .bind(omnibus_proto::WebhookStatus::Active as i64)
-                .fetch_all(&mut *conn)
-                .await?
+        let hooks: &[(String, String)] = if self.deliver {
+            if hooks.is_none() {
+                let active =
+                    sqlx::query_as("SELECT id, kinds FROM notif_webhooks WHERE status = $1")
+                        .bind(omnibus_proto::WebhookStatus::Active as i64)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                *hooks = Some(active);
+            }
+            hooks.as_deref().unwrap_or_default()
         } else {
-            Vec::new()
+            &[]
         };
         let mut fresh = Vec::with_capacity(self.notes.len());
         for note in self.notes {
             if !insert(conn, &note).await? {
                 continue;
             }
-            for (webhook_id, kinds) in &hooks {
+            for (webhook_id, kinds) in hooks {
                 if kinds_admit(kinds, note.kind) {
                     queue_delivery(conn, webhook_id, &note).await?;
                 }

@@ -1,8 +1,9 @@
-//! The hot path of replays and bursts: a run of consecutive `MessageReceived`
-//! events applied with a few multi-row statements, instead of four
-//! statements per event. The result is the same as applying the events one
-//! by one (the rebuild tests compare a live-built database with a replayed
-//! one, whose batches differ).
+//! `MessageReceived`: the one apply path of inbound messages (and of the
+//! business phone's echoes), for a run of consecutive events or a run of
+//! one. A few multi-row statements per chunk instead of four statements per
+//! event; the result is that of applying the events one by one, which the
+//! rebuild tests check by comparing a live-built database (small batches)
+//! with a replayed one (large batches).
 //!
 //! Per chunk of events: one `INSERT … RETURNING` of the messages tells which
 //! are new; for those, contacts and conversations are upserted once each,
@@ -11,7 +12,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use omnibus_proto::{AuthorKind, Direction, Event, MessageReceived, MessageStatus, Peer};
+use omnibus_proto::{
+    AuthorKind, ConversationStatus, Direction, Event, MessageReceived, MessageStatus, Peer,
+};
 use sqlx::AnyConnection;
 
 use super::conversation::{has_name, title};
@@ -161,9 +164,10 @@ struct ConversationRow<'a> {
     /// The last customer message (true) or answer (false); None: unchanged.
     unanswered: Option<bool>,
     last_message_id: &'a str,
+    /// The latest message time: the conversation's activity and update time
+    /// never go back (a provider's clock may lag ours).
     max_at: i64,
     first_at: i64,
-    last_at: i64,
 }
 
 impl<'a> Summary<'a> {
@@ -232,9 +236,9 @@ impl<'a> ContactRow<'a> {
     }
 
     fn add(&mut self, peer: &'a Peer, at: i64) {
-        if has_name(peer) {
+        if has_name(peer) || self.display_name.is_empty() {
             self.display_name = title(peer);
-            self.named = true;
+            self.named |= has_name(peer);
         }
         if !peer.is_group && !peer.username.is_empty() {
             self.username = &peer.username;
@@ -263,14 +267,13 @@ impl<'a> ConversationRow<'a> {
             last_message_id: "",
             max_at: at,
             first_at: at,
-            last_at: at,
         }
     }
 
     fn add(&mut self, m: &'a MessageReceived, peer: &Peer, at: i64) {
-        if has_name(peer) {
+        if has_name(peer) || self.title.is_empty() {
             self.title = title(peer);
-            self.named = true;
+            self.named |= has_name(peer);
         }
         match (direction(m), author(m)) {
             (Direction::Inbound, AuthorKind::Contact) => {
@@ -283,22 +286,37 @@ impl<'a> ConversationRow<'a> {
         self.reopen |= direction(m) != Direction::Outbound;
         self.last_message_id = &m.message_id;
         self.max_at = self.max_at.max(at);
-        self.last_at = at;
     }
 }
 
 /// The system line of every closed conversation the run reopens, as the
-/// one-by-one path writes it.
+/// one-by-one path writes it; which are closed is asked in one statement.
 async fn reopened_lines(
     conn: &mut AnyConnection,
     rows: &[ConversationRow<'_>],
 ) -> Result<(), sqlx::Error> {
-    for row in rows {
-        let Some((seq, at)) = row.reopen_by else {
-            continue;
-        };
-        if super::activity::is_closed(conn, row.id).await? {
-            super::activity::reopened_line(conn, seq, row.id, at, "").await?;
+    let reopening: Vec<(&str, u64, i64)> = rows
+        .iter()
+        .filter_map(|row| row.reopen_by.map(|(seq, at)| (row.id, seq, at)))
+        .collect();
+    if reopening.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from("SELECT id FROM conv_conversations WHERE status = $1 AND id IN (");
+    let placeholders: Vec<String> = (0..reopening.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
+    sql.push_str(&placeholders.join(", "));
+    sql.push(')');
+    let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+        .bind(ConversationStatus::Closed as i64);
+    for (id, _, _) in &reopening {
+        query = query.bind(*id);
+    }
+    let closed: HashSet<String> = query.fetch_all(&mut *conn).await?.into_iter().collect();
+    for (id, seq, at) in reopening {
+        if closed.contains(id) {
+            super::activity::reopened_line(conn, seq, id, at, "").await?;
         }
     }
     Ok(())
@@ -464,7 +482,7 @@ async fn upsert_conversation_kind(
             .bind(r.last_message_id)
             .bind(r.max_at)
             .bind(r.first_at)
-            .bind(r.last_at);
+            .bind(r.max_at);
     }
     query.execute(conn).await?;
     Ok(())

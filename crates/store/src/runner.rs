@@ -1,0 +1,229 @@
+//! The one projection runner: what every SQL projection does around its
+//! own rules, written once.
+//!
+//! A batch of deliveries commits in one transaction together with its
+//! checkpoint. Inside it, each run of events (one event, or several a
+//! projection applies together) gets a savepoint: an event the database
+//! refuses ([`is_refusal`]) is rolled back alone and rejected, to be parked
+//! by the reader; a run that is refused is retried one event at a time, so
+//! a single event is simply a run of one and every rule lives in one apply
+//! path. Any other error rolls the whole batch back and the reader retries
+//! it. What a projection hands on after a commit (notifications, timers to
+//! arm, wake-ups) comes only from savepoints that committed, and only once
+//! the transaction did.
+
+use std::future::Future;
+
+use omnibus_bus::{Delivery, Projection, ProjectionError, Rejected};
+use omnibus_proto::Event;
+use sqlx::{AnyConnection, Connection as _};
+
+use crate::{Store, is_refusal, save_checkpoint};
+
+/// One decoded event of a run, with where it came from.
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    /// Its stream sequence.
+    pub sequence: u64,
+    /// The subject it was published on.
+    pub subject: &'a str,
+    /// The event itself.
+    pub event: &'a Event,
+    /// The delivery, for its trace context.
+    pub delivery: &'a Delivery,
+}
+
+impl<'a> Step<'a> {
+    /// The step of `delivery`, when its event decoded.
+    pub fn of(delivery: &'a Delivery) -> Option<Self> {
+        let event = delivery.event.as_ref().ok()?;
+        Some(Self {
+            sequence: delivery.sequence,
+            subject: &delivery.subject,
+            event,
+            delivery,
+        })
+    }
+}
+
+/// The rules of one projection: what events do to its tables.
+pub trait Rules: Send + 'static {
+    /// What a committed run hands on (e.g. notifications to publish).
+    type Output: Send;
+
+    /// Names the durable consumer and the checkpoint.
+    fn name(&self) -> &'static str;
+
+    /// How many decoded events at the start of `rest` (never empty) are
+    /// applied together; 1 unless the projection batches a kind of event.
+    fn run_len(&self, rest: &[Step<'_>]) -> usize {
+        let _ = rest;
+        1
+    }
+
+    /// Applies `run` (one event or a run [`Rules::run_len`] chose) inside a
+    /// savepoint. A refusal rolls it back: a run is then retried one event
+    /// at a time, a single event is rejected.
+    fn apply(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[Step<'_>],
+    ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send;
+
+    /// After the batch committed, with the outputs of its committed runs.
+    fn committed(&mut self, batch: &[Delivery], outputs: Vec<Self::Output>) {
+        let _ = (batch, outputs);
+    }
+
+    /// After something was rolled back: drop what was cached from it.
+    fn discarded(&mut self) {}
+
+    /// Told where the store stands each time the reader (re)starts.
+    fn resumed(&mut self, applied: u64) {
+        let _ = applied;
+    }
+}
+
+/// A [`Projection`] made of a store and a projection's [`Rules`].
+pub struct Runner<R> {
+    store: Store,
+    rules: R,
+}
+
+impl<R: Rules> Runner<R> {
+    /// Runs `rules` against `store`.
+    pub fn new(store: Store, rules: R) -> Self {
+        Self { store, rules }
+    }
+
+    /// The projection's rules (for tests and inspection).
+    pub fn rules(&self) -> &R {
+        &self.rules
+    }
+
+    async fn apply_batch(
+        &mut self,
+        batch: &[Delivery],
+        rejected: &mut Vec<Rejected>,
+        outputs: &mut Vec<R::Output>,
+    ) -> Result<(), ProjectionError> {
+        let mut tx = self.store.begin_write().await.map_err(transient)?;
+        let mut next = 0;
+        while let Some(first) = batch.get(next) {
+            let decoded: Vec<Step<'_>> = batch[next..].iter().map_while(Step::of).collect();
+            if decoded.is_empty() {
+                if let Err(err) = &first.event {
+                    rejected.push(reject(first, format!("undecodable event: {err}")));
+                }
+                next += 1;
+                continue;
+            }
+            let mut at = 0;
+            while at < decoded.len() {
+                let len = self
+                    .rules
+                    .run_len(&decoded[at..])
+                    .clamp(1, decoded.len() - at);
+                self.apply_run(&mut tx, &decoded[at..at + len], rejected, outputs)
+                    .await?;
+                at += len;
+            }
+            next += decoded.len();
+        }
+        if let Some(last) = batch.last() {
+            save_checkpoint(&mut tx, self.rules.name(), last.sequence)
+                .await
+                .map_err(transient)?;
+        }
+        tx.commit().await.map_err(transient)?;
+        Ok(())
+    }
+
+    /// Applies `run` together, or one event at a time when that is refused.
+    async fn apply_run(
+        &mut self,
+        tx: &mut AnyConnection,
+        run: &[Step<'_>],
+        rejected: &mut Vec<Rejected>,
+        outputs: &mut Vec<R::Output>,
+    ) -> Result<(), ProjectionError> {
+        if run.len() > 1 && self.savepoint(tx, run, outputs).await?.is_ok() {
+            return Ok(());
+        }
+        for one in run {
+            if let Err(err) = self
+                .savepoint(tx, std::slice::from_ref(one), outputs)
+                .await?
+            {
+                rejected.push(reject(one.delivery, err.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `run` in a savepoint: `Ok(Err)` when the database refused it
+    /// (rolled back), `Err` for a transient failure (the batch is retried).
+    async fn savepoint(
+        &mut self,
+        tx: &mut AnyConnection,
+        run: &[Step<'_>],
+        outputs: &mut Vec<R::Output>,
+    ) -> Result<Result<(), sqlx::Error>, ProjectionError> {
+        let mut savepoint = tx.begin().await.map_err(transient)?;
+        match self.rules.apply(&mut savepoint, run).await {
+            Ok(output) => {
+                savepoint.commit().await.map_err(transient)?;
+                outputs.push(output);
+                Ok(Ok(()))
+            }
+            Err(err) if !is_refusal(&err) => Err(transient(err)),
+            Err(err) => {
+                savepoint.rollback().await.map_err(transient)?;
+                self.rules.discarded();
+                Ok(Err(err))
+            }
+        }
+    }
+}
+
+impl<R: Rules> Projection for Runner<R> {
+    fn name(&self) -> &str {
+        self.rules.name()
+    }
+
+    async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
+        let applied = self
+            .store
+            .checkpoint(self.rules.name())
+            .await
+            .map_err(transient)?;
+        self.rules.resumed(applied);
+        Ok(applied)
+    }
+
+    async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
+        let mut rejected = Vec::new();
+        let mut outputs = Vec::new();
+        match self.apply_batch(batch, &mut rejected, &mut outputs).await {
+            Ok(()) => {
+                self.rules.committed(batch, outputs);
+                Ok(rejected)
+            }
+            Err(err) => {
+                self.rules.discarded();
+                Err(err)
+            }
+        }
+    }
+}
+
+fn transient(err: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError(err.to_string())
+}
+
+fn reject(delivery: &Delivery, error: String) -> Rejected {
+    Rejected {
+        sequence: delivery.sequence,
+        error,
+    }
+}

@@ -108,6 +108,7 @@ impl Queries {
         for (column, value) in [
             ("c.channel_id", &filter.channel_id),
             ("c.assignee_id", &filter.assignee_id),
+            ("c.group_id", &filter.group_id),
         ] {
             if !value.is_empty() {
                 let p = sql.text(value.as_str());
@@ -124,6 +125,9 @@ impl Queries {
         }
         if filter.unanswered_only {
             sql.push(" AND c.unanswered = 1");
+        }
+        if filter.unassigned_only {
+            sql.push(" AND c.assignee_id = ''");
         }
         if !filter.query.trim().is_empty() {
             let p = sql.text(contains_pattern(filter.query.trim()));

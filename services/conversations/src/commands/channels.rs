@@ -24,6 +24,7 @@ impl Commands {
         validate::api_base_url(&request.api_base_url)?;
         let settings = request.settings.unwrap_or_default();
         validate::settings(&settings)?;
+        self.check_routing(&settings).await?;
         let now = now_ms();
         let mut state = ChannelState {
             id: ids::random_id("ch_"),
@@ -79,6 +80,7 @@ impl Commands {
         }
         if let Some(settings) = request.settings {
             validate::settings(&settings)?;
+            self.check_routing(&settings).await?;
             let before = state.settings.as_ref().map(|s| s.default_template.as_str());
             self.check_default_template(&state.id, kind, before.unwrap_or(""), &settings)
                 .await?;

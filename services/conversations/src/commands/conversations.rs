@@ -31,7 +31,9 @@ impl Commands {
             return Ok(original);
         }
         check_content(&request)?;
-        let kind = self.sendable_channel(&conversation.channel_id).await?;
+        let channel = self.sendable(&conversation.channel_id).await?;
+        let kind = ChannelKind::try_from(channel.kind).unwrap_or(ChannelKind::Unspecified);
+        let author_kind = author_kind(&channel, &request.operator_id);
         if request.template.is_some()
             && !matches!(kind, ChannelKind::Whatsapp | ChannelKind::Instagram)
         {
@@ -78,7 +80,7 @@ impl Commands {
             attachments: request.attachments,
             reply_to_message_id: request.reply_to_message_id,
             reply_to_provider_message_id,
-            author_kind: AuthorKind::Operator as i32,
+            author_kind: author_kind as i32,
             operator_id: request.operator_id,
             idempotency_key: key.to_owned(),
             template,
@@ -177,6 +179,12 @@ impl Commands {
 
     /// The kind of a channel that can still send.
     pub(super) async fn sendable_channel(&self, channel_id: &str) -> Result<ChannelKind> {
+        let channel = self.sendable(channel_id).await?;
+        Ok(ChannelKind::try_from(channel.kind).unwrap_or(ChannelKind::Unspecified))
+    }
+
+    /// A channel that can still send.
+    async fn sendable(&self, channel_id: &str) -> Result<omnibus_proto::Channel> {
         let channel = self
             .queries
             .channel(channel_id)
@@ -187,7 +195,7 @@ impl Commands {
                 "channel {channel_id:?} was deleted; nothing can be sent through it"
             )));
         }
-        Ok(ChannelKind::try_from(channel.kind).unwrap_or(ChannelKind::Unspecified))
+        Ok(channel)
     }
 
     /// The provider id of the message replied to, checked to be in this conversation.
@@ -233,4 +241,19 @@ fn check_content(request: &SendMessageRequest) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// BOT for the channel's routing bot (it answers with its id as
+/// `operator_id`), OPERATOR otherwise.
+fn author_kind(channel: &omnibus_proto::Channel, operator_id: &str) -> AuthorKind {
+    let bot_id = channel
+        .settings
+        .as_ref()
+        .and_then(|s| s.routing.as_ref())
+        .map_or("", |r| r.bot_id.as_str());
+    if !bot_id.is_empty() && bot_id == operator_id {
+        AuthorKind::Bot
+    } else {
+        AuthorKind::Operator
+    }
 }

@@ -21,6 +21,7 @@ mod notifications;
 mod outbound;
 mod rebuild;
 mod replicas;
+mod routing;
 mod sealed;
 mod security;
 mod timers;

@@ -220,7 +220,7 @@ impl State {
                 trigger,
             );
         } else if !routing.group_id.is_empty() {
-            self.to_group(conversation_id, channel_id, &routing.group_id, trigger);
+            self.give_to_group(conversation_id, channel_id, &routing.group_id, trigger);
         } else if !routing.bot_id.is_empty() {
             self.decide(conversation_id, channel_id, &routing.bot_id, "", trigger);
             let seconds = routing
@@ -248,7 +248,7 @@ impl State {
             let operator = routing.fallback_operator_id.as_str();
             self.decide(conversation_id, channel_id, operator, "", trigger);
         } else if !routing.fallback_group_id.is_empty() {
-            self.to_group(
+            self.give_to_group(
                 conversation_id,
                 channel_id,
                 &routing.fallback_group_id,
@@ -260,7 +260,7 @@ impl State {
     }
 
     /// To the group's rule, or waiting on the group with nobody online.
-    fn to_group(
+    fn give_to_group(
         &mut self,
         conversation_id: &str,
         channel_id: &str,

@@ -43,8 +43,8 @@ async fn a_restart_replays_the_same_assignments_and_continues_the_turn() {
     drop((first_online, second_online));
     sandbox.restart_server().await;
     let grpc = sandbox.grpc_url();
-    let _1 = super::online(&sandbox, "op-1").await;
-    let _3 = super::online(&sandbox, "op-3").await;
+    let _op1 = super::online(&sandbox, "op-1").await;
+    let _op3 = super::online(&sandbox, "op-3").await;
 
     // The replayed turn order continues where it was: op-3 is next.
     let id = customer_writes(&sandbox.http_url(), &channel, 10, 310).await;

@@ -452,3 +452,6 @@ fn time_of(event: &Event) -> i64 {
         event.occurred_at_ms
     }
 }
+
+#[cfg(test)]
+mod tests;

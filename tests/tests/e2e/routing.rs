@@ -3,6 +3,7 @@
 //! hours — and that restarts and replicas never assign twice.
 
 mod bot;
+mod channels;
 mod durability;
 mod groups;
 

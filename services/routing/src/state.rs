@@ -23,13 +23,15 @@ use crate::pick::{self, GroupState};
 /// The bot's default time to answer.
 pub const DEFAULT_BOT_TIMEOUT_SECONDS: u32 = 60;
 
-/// A bot's deadline: when it passes without an answer, the fallback decides.
+/// A deadline: a bot's time to answer (then the fallback decides), or the
+/// next opening for a conversation waiting since off hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timer {
     pub conversation_id: String,
     pub channel_id: String,
     pub due_ms: i64,
-    /// The assignment to the bot that armed it.
+    pub reason: Reason,
+    /// The event whose decision armed it.
     pub trigger_event_id: String,
 }
 
@@ -208,6 +210,9 @@ impl State {
             let group = first_set(&routing.group_id, &routing.fallback_group_id);
             if !group.is_empty() {
                 self.decide(conversation_id, channel_id, "", group, trigger);
+                if let Some(opens) = self.next_open(channel_id, trigger.at_ms) {
+                    self.arm(conversation_id, channel_id, opens, Reason::Opened, trigger);
+                }
                 return;
             }
         }
@@ -226,17 +231,36 @@ impl State {
             let seconds = routing
                 .bot_timeout_seconds
                 .unwrap_or(DEFAULT_BOT_TIMEOUT_SECONDS);
-            let timer = Timer {
-                conversation_id: conversation_id.to_owned(),
-                channel_id: channel_id.to_owned(),
-                due_ms: trigger
-                    .at_ms
-                    .saturating_add(i64::from(seconds).saturating_mul(1000)),
-                trigger_event_id: trigger.id.to_owned(),
-            };
-            self.timers
-                .insert(due_event_id(conversation_id, trigger.id), timer);
+            let due_ms = trigger
+                .at_ms
+                .saturating_add(i64::from(seconds).saturating_mul(1000));
+            self.arm(
+                conversation_id,
+                channel_id,
+                due_ms,
+                Reason::BotTimeout,
+                trigger,
+            );
         }
+    }
+
+    fn arm(
+        &mut self,
+        conversation_id: &str,
+        channel_id: &str,
+        due_ms: i64,
+        reason: Reason,
+        trigger: &Trigger<'_>,
+    ) {
+        let timer = Timer {
+            conversation_id: conversation_id.to_owned(),
+            channel_id: channel_id.to_owned(),
+            due_ms,
+            reason,
+            trigger_event_id: trigger.id.to_owned(),
+        };
+        self.timers
+            .insert(due_event_id(conversation_id, trigger.id), timer);
     }
 
     /// The bot gave up (timed out or handed over): the fallback takes it.
@@ -336,7 +360,11 @@ impl State {
         }
         conversation.group_id = assigned.group_id.clone();
         let open = conversation.open;
-        if bot.as_deref() != Some(assigned.operator_id.as_str()) {
+        if assigned.operator_id.is_empty() {
+            // Unassigned (a hand-over, or waiting): the bot's time is up,
+            // a wait for the opening goes on.
+            self.disarm_where(conversation_id, |t| t.reason == Reason::BotTimeout);
+        } else if bot.as_deref() != Some(assigned.operator_id.as_str()) {
             self.disarm(conversation_id);
         }
         let handed_over = !ours
@@ -349,12 +377,13 @@ impl State {
     }
 
     fn due(&mut self, conversation_id: &str, due: &RoutingDue, trigger: &Trigger<'_>) {
-        if due.reason() != Reason::BotTimeout {
-            return;
-        }
         let Some(timer) = self.timers.remove(trigger.id) else {
             return;
         };
+        if due.reason() == Reason::Opened {
+            self.opened(conversation_id, &timer.channel_id, trigger);
+            return;
+        }
         let held_by_bot = self
             .conversations
             .get(conversation_id)
@@ -364,9 +393,39 @@ impl State {
         }
     }
 
+    /// Working hours began: a conversation still waiting on its group goes
+    /// to an online operator of it (else it waits for one to come online).
+    fn opened(&mut self, conversation_id: &str, channel_id: &str, trigger: &Trigger<'_>) {
+        let Some(waiting) = self.conversations.get(conversation_id) else {
+            return;
+        };
+        if !waiting.open || !waiting.assignee.is_empty() || waiting.group_id.is_empty() {
+            return;
+        }
+        let group_id = waiting.group_id.clone();
+        if self.off_hours(channel_id, trigger.at_ms) {
+            return;
+        }
+        if let Some(operator) = self.pick(&group_id) {
+            self.decide(conversation_id, channel_id, &operator, &group_id, trigger);
+        }
+    }
+
     fn disarm(&mut self, conversation_id: &str) {
+        self.disarm_where(conversation_id, |_| true);
+    }
+
+    fn disarm_where(&mut self, conversation_id: &str, which: impl Fn(&Timer) -> bool) {
         self.timers
-            .retain(|_, t| t.conversation_id != conversation_id);
+            .retain(|_, t| t.conversation_id != conversation_id || !which(t));
+    }
+
+    fn next_open(&self, channel_id: &str, at_ms: i64) -> Option<i64> {
+        self.channels
+            .get(channel_id)?
+            .hours
+            .as_ref()?
+            .next_open(at_ms)
     }
 
     fn conversation(&mut self, conversation_id: &str, channel_id: &str) -> &mut Conversation {
@@ -420,7 +479,7 @@ pub fn due_event(id: &str, timer: &Timer, now_ms: i64) -> Event {
         channel_id: timer.channel_id.clone(),
         conversation_id: timer.conversation_id.clone(),
         payload: Some(Payload::RoutingDue(RoutingDue {
-            reason: Reason::BotTimeout as i32,
+            reason: timer.reason as i32,
             trigger_event_id: timer.trigger_event_id.clone(),
         })),
     }

@@ -197,3 +197,38 @@ fn an_assignment_by_hand_voids_the_routers_pending_decision() {
     );
     assert!(state.pending.is_empty());
 }
+
+#[test]
+fn off_hours_waits_on_the_group_and_goes_to_an_online_operator_at_the_opening() {
+    // Monday 2026-11-30, 08:00 and 09:00 UTC.
+    const EIGHT: i64 = 1_796_025_600_000;
+    const NINE: i64 = 1_796_029_200_000;
+    let mut settings_channel = channel(Routing {
+        group_id: "g".into(),
+        ..Default::default()
+    });
+    if let Some(Payload::ChannelChanged(changed)) = &mut settings_channel.payload {
+        let settings = changed.state.as_mut().and_then(|s| s.settings.as_mut());
+        settings.expect("settings").schedule = Some(omnibus_proto::Schedule {
+            timezone: "UTC".into(),
+            weekly: vec![omnibus_proto::WeeklyInterval {
+                weekday: 1,
+                open: "09:00".into(),
+                close: "18:00".into(),
+            }],
+            holidays: Vec::new(),
+        });
+    }
+    let mut state = given(&[group("g", &["a"]), settings_channel, online("a")]);
+    state.apply(4, &customer("m1", "cv_1", EIGHT));
+    assert_eq!(
+        decided(&state),
+        [("cv_1".into(), String::new(), "g".into())]
+    );
+    let waiting = state.pending.values().next().cloned().expect("waits");
+    state.apply(5, &waiting);
+    assert_eq!(state.next_due(), Some(NINE), "armed for the opening");
+    let (id, timer) = state.due_timers(NINE).remove(0);
+    state.apply(6, &due_event(&id, &timer, NINE));
+    assert_eq!(decided(&state), [("cv_1".into(), "a".into(), "g".into())]);
+}

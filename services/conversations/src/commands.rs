@@ -16,6 +16,7 @@ mod channels;
 mod contacts;
 mod conversations;
 mod default_template;
+mod lineage;
 mod routing;
 mod start;
 mod window;

@@ -41,7 +41,7 @@ impl Queries {
         Self { store }
     }
 
-    fn pool(&self) -> &sqlx::AnyPool {
+    pub(crate) fn pool(&self) -> &sqlx::AnyPool {
         self.store.pool()
     }
 

@@ -125,4 +125,13 @@ ALTER TABLE conv_messages ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE conv_conversations ADD COLUMN subject_url TEXT NOT NULL DEFAULT '';
 "#,
     ),
+    Migration::portable(
+        7,
+        "channels re-created for the same provider account carry on its conversations",
+        r#"
+ALTER TABLE conv_channels ADD COLUMN account_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE conv_channels ADD COLUMN conversation_scope TEXT NOT NULL DEFAULT '';
+CREATE INDEX conv_channels_account ON conv_channels (kind, account_key);
+"#,
+    ),
 ];

@@ -37,7 +37,9 @@ impl Commands {
             api_base_url: request.api_base_url,
             created_at_ms: now,
             updated_at_ms: now,
+            ..Default::default()
         };
+        self.link_to_predecessor(&mut state).await?;
         let reply = self.set_up(&state, true).await?;
         complete(&mut state, reply, kind);
         self.store_channel(state, Change::Created, 0).await

@@ -98,7 +98,10 @@ async fn receive<M: Messenger>(
     let mut inbound = messenger.normalize(&scoped, &webhook)?;
     for routed in &mut inbound.events {
         let (Routed::Conversation(event) | Routed::Template(event)) = routed;
-        event.channel_id.clone_from(&channel.id);
+        // Only what names the scope (Wazzup routes some to sibling channels).
+        if scoped.id != channel.id && event.channel_id == scoped.id {
+            event.channel_id.clone_from(&channel.id);
+        }
     }
     for why in &inbound.skipped {
         tracing::debug!(why, "part of a webhook not stored");

@@ -194,6 +194,9 @@ impl State {
     fn customer_wrote(&mut self, conversation_id: &str, channel_id: &str, trigger: &Trigger<'_>) {
         let known = self.conversations.contains_key(conversation_id);
         let conversation = self.conversation(conversation_id, channel_id);
+        // A channel re-created for the same account carries the
+        // conversation on: the customer now writes through it.
+        conversation.channel_id = channel_id.to_owned();
         let reopened = !conversation.open;
         conversation.open = true;
         if (!known || reopened) && conversation.assignee.is_empty() {

@@ -273,6 +273,17 @@ impl Bus {
         }
     }
 
+    /// The stream's last sequence now: a reader that has applied it has
+    /// seen everything stored before this call.
+    pub async fn stream_end(&self) -> Result<u64, BusError> {
+        let stream = self
+            .js
+            .get_stream(&self.stream_name)
+            .await
+            .map_err(BusError::unavailable)?;
+        Ok(stream.cached_info().state.last_sequence)
+    }
+
     /// Answers when NATS is connected and the stream exists; for `/readyz`.
     pub async fn ping(&self) -> Result<(), BusError> {
         if self.client.connection_state() != async_nats::connection::State::Connected {

@@ -82,6 +82,16 @@ impl Subjects {
         format!("{}.health.{channel_id}", self.prefix)
     }
 
+    /// Snapshots of one operator group (routing).
+    pub fn group(&self, group_id: &str) -> String {
+        format!("{}.group.{group_id}", self.prefix)
+    }
+
+    /// Operators' presence changes.
+    pub fn presence(&self) -> String {
+        format!("{}.presence", self.prefix)
+    }
+
     /// Where a consumer parks events it gave up on.
     pub fn dead_letters(&self, consumer: &str) -> String {
         format!("{}.dlq.{consumer}", self.prefix)

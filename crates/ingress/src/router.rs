@@ -89,15 +89,23 @@ async fn receive<M: Messenger>(
     {
         channel = reverify(&shared, &channel_id, &headers, Some(&body)).await?;
     }
+    let scoped = scoped(&channel);
     let webhook = Webhook {
-        channel_id: &channel_id,
+        channel_id: &scoped.id,
         headers: &headers,
         body: &body,
         directory,
     };
-    let inbound = messenger
-        .receive(&shared.context, &channel, &webhook)
+    let mut inbound = messenger
+        .receive(&shared.context, &scoped, &webhook)
         .await?;
+    for routed in &mut inbound.events {
+        let (Routed::Conversation(event) | Routed::Template(event)) = routed;
+        // Only what names the scope (Wazzup routes some to sibling channels).
+        if scoped.id != channel.id && event.channel_id == scoped.id {
+            event.channel_id.clone_from(&channel.id);
+        }
+    }
     for why in &inbound.skipped {
         tracing::debug!(why, "part of a webhook not stored");
     }
@@ -162,6 +170,19 @@ fn follow_up<M: Messenger>(
         }
         .in_current_span(),
     );
+}
+
+/// The channel as ids derive from it: a channel that re-creates a deleted
+/// one of the same account (`conversation_scope`) derives conversation,
+/// contact and message ids from the old one, so its customers' chats land
+/// in their old conversations; the events still name the channel itself.
+fn scoped(channel: &Arc<ChannelState>) -> Arc<ChannelState> {
+    if channel.conversation_scope.is_empty() || channel.conversation_scope == channel.id {
+        return channel.clone();
+    }
+    let mut scoped = ChannelState::clone(channel);
+    scoped.id.clone_from(&channel.conversation_scope);
+    Arc::new(scoped)
 }
 
 /// Verification failed with the channel held: re-reads it once from the

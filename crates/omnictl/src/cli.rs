@@ -98,6 +98,9 @@ pub enum Command {
     /// Operators' dashboard figures and presence.
     #[command(subcommand)]
     Operators(crate::operators::OperatorsCmd),
+    /// Operator groups: the targets of channel routing.
+    #[command(subcommand)]
+    Groups(crate::groups::GroupsCmd),
     /// Call any unary API method by name with a JSON request (via gRPC reflection).
     Call(crate::call::CallArgs),
 }
@@ -112,7 +115,7 @@ impl Command {
             Self::Contacts(_) => Some("ContactService"),
             Self::Templates(_) | Self::Window(_) => Some("TemplateService"),
             Self::Watch(_) | Self::Webhooks(_) => Some("NotificationService"),
-            Self::Operators(_) => Some("OperatorService"),
+            Self::Operators(_) | Self::Groups(_) => Some("OperatorService"),
             Self::Simulate(_) | Self::Call(_) => None,
         }
     }
@@ -328,6 +331,12 @@ pub struct ConversationListArgs {
     /// Only this contact's conversations.
     #[arg(long = "contact", value_name = "ID")]
     pub contact_id: Option<String>,
+    /// Only conversations of (or waiting on) this operator group.
+    #[arg(long = "group", value_name = "ID")]
+    pub group_id: Option<String>,
+    /// Only conversations no operator holds.
+    #[arg(long)]
+    pub unassigned: bool,
     #[command(flatten)]
     pub page: PageArgs,
 }

@@ -78,6 +78,8 @@ pub fn list_request(args: &ConversationListArgs) -> ListConversationsRequest {
         page_size: args.page.page_size.unwrap_or(0),
         page_token: args.page.page_token.clone(),
         contact_id: args.contact_id.clone().unwrap_or_default(),
+        group_id: args.group_id.clone().unwrap_or_default(),
+        unassigned_only: args.unassigned,
     }
 }
 

@@ -95,6 +95,18 @@ pub fn settings(s: &ChannelSettings) -> Value {
         "off_hours_message": s.off_hours_message,
         "default_template": s.default_template,
         "unanswered_after_seconds": s.unanswered_after_seconds,
+        "routing": s.routing.as_ref().map_or(Value::Null, routing),
+    })
+}
+
+fn routing(r: &omnibus_proto::Routing) -> Value {
+    json!({
+        "operator_id": r.operator_id,
+        "group_id": r.group_id,
+        "bot_id": r.bot_id,
+        "fallback_operator_id": r.fallback_operator_id,
+        "fallback_group_id": r.fallback_group_id,
+        "bot_timeout_seconds": r.bot_timeout_seconds,
     })
 }
 

@@ -24,6 +24,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod error;
 pub mod events;
+pub mod groups;
 pub mod json;
 pub mod media;
 pub mod messages;
@@ -81,6 +82,7 @@ async fn run_command(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<(
         Command::Watch(args) => watch::run(&cli.addr, cli.token.as_ref(), args, &mut output).await,
         Command::Webhooks(cmd) => webhooks::run(&connect().await?, cmd, &mut output).await,
         Command::Operators(cmd) => operators::run(&connect().await?, cmd, &mut output).await,
+        Command::Groups(cmd) => groups::run(&connect().await?, cmd, &mut output).await,
         Command::Call(args) => call::run(&connect().await?, args, &mut output).await,
     }
 }

@@ -218,7 +218,30 @@ fn settings_pairs(s: &ChannelSettings) -> Vec<(&'static str, String)> {
         ("unanswered_after", unanswered),
         ("auto_replies", s.auto_replies.len().to_string()),
         ("schedule", schedule),
+        (
+            "routing",
+            s.routing.as_ref().map_or_else(|| "-".to_owned(), routing),
+        ),
     ]
+}
+
+/// `group support`, `bot faq (60s) then operator op-ann`, ...
+fn routing(r: &omnibus_proto::Routing) -> String {
+    let target = |operator: &str, group: &str| match (operator, group) {
+        ("", "") => String::new(),
+        ("", group) => format!("group {group}"),
+        (operator, _) => format!("operator {operator}"),
+    };
+    if r.bot_id.is_empty() {
+        return target(&r.operator_id, &r.group_id);
+    }
+    let seconds = r.bot_timeout_seconds.unwrap_or(60);
+    let fallback = target(&r.fallback_operator_id, &r.fallback_group_id);
+    if fallback.is_empty() {
+        format!("bot {} ({seconds}s)", r.bot_id)
+    } else {
+        format!("bot {} ({seconds}s) then {fallback}", r.bot_id)
+    }
 }
 
 // === conversations ===

@@ -113,6 +113,8 @@ pub enum Service {
     Notifications,
     /// Inactivity close, closing messages, auto-replies and off-hours replies.
     Timers,
+    /// Assigns new and reopened conversations by their channel's routing.
+    Routing,
     /// The 24-hour window of WhatsApp and Instagram, held messages and templates.
     Window,
     /// Only the operator console, a client of the API at `OMNIBUS_CONSOLE_GRPC_URL`.

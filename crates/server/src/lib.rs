@@ -153,6 +153,9 @@ pub async fn run(
     if service.includes(Service::Timers) {
         services::timers::start(&ctx, &mut parts).await?;
     }
+    if service.includes(Service::Routing) {
+        services::routing::start(&ctx, &mut parts);
+    }
     if service.includes(Service::Window) {
         services::window::start(&ctx, &mut parts).await?;
     }

@@ -15,6 +15,7 @@ pub(crate) mod console;
 pub(crate) mod conversations;
 pub(crate) mod ingress;
 pub(crate) mod notifications;
+pub(crate) mod routing;
 pub(crate) mod timers;
 pub(crate) mod window;
 

@@ -16,6 +16,8 @@ mod channels;
 mod contacts;
 mod conversations;
 mod default_template;
+mod lineage;
+mod routing;
 mod start;
 mod window;
 

@@ -28,6 +28,8 @@ pub struct SendTarget {
     pub provider_chat_id: String,
     /// The channel's messenger and status; `None` when the channel is unknown.
     pub channel: Option<(i32, i32)>,
+    /// The bot the channel routes to (its sends are shown as BOT).
+    pub bot_id: String,
 }
 
 /// A message's attachments as stored (provider file ids and links), with
@@ -88,7 +90,7 @@ impl Queries {
         })
     }
 
-    fn pool(&self) -> &sqlx::AnyPool {
+    pub(crate) fn pool(&self) -> &sqlx::AnyPool {
         self.store.pool()
     }
 
@@ -155,6 +157,7 @@ impl Queries {
         for (column, value) in [
             ("c.channel_id", &filter.channel_id),
             ("c.assignee_id", &filter.assignee_id),
+            ("c.group_id", &filter.group_id),
         ] {
             if !value.is_empty() {
                 let p = sql.text(value.as_str());
@@ -171,6 +174,9 @@ impl Queries {
         }
         if filter.unanswered_only {
             sql.push(" AND c.unanswered = 1");
+        }
+        if filter.unassigned_only {
+            sql.push(" AND c.assignee_id = ''");
         }
         if !filter.query.trim().is_empty() {
             let p = sql.text(contains_pattern(filter.query.trim()));
@@ -330,8 +336,9 @@ impl Queries {
         &self,
         conversation_id: &str,
     ) -> Result<Option<SendTarget>, sqlx::Error> {
-        let row: Option<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT c.channel_id, c.provider_chat_id, ch.kind, ch.status
+        type Row = (String, String, Option<i64>, Option<i64>, Option<String>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT c.channel_id, c.provider_chat_id, ch.kind, ch.status, ch.settings
              FROM conv_conversations c LEFT JOIN conv_channels ch ON ch.id = c.channel_id
              WHERE c.id = $1",
         )
@@ -339,10 +346,16 @@ impl Queries {
         .fetch_optional(self.pool())
         .await?;
         Ok(
-            row.map(|(channel_id, provider_chat_id, kind, status)| SendTarget {
-                channel_id,
-                provider_chat_id,
-                channel: kind.zip(status).map(|(k, s)| (k as i32, s as i32)),
+            row.map(|(channel_id, provider_chat_id, kind, status, settings)| {
+                let settings: omnibus_proto::ChannelSettings = settings
+                    .map(|s| crate::codec::decode(&s))
+                    .unwrap_or_default();
+                SendTarget {
+                    channel_id,
+                    provider_chat_id,
+                    channel: kind.zip(status).map(|(k, s)| (k as i32, s as i32)),
+                    bot_id: settings.routing.map(|r| r.bot_id).unwrap_or_default(),
+                }
             }),
         )
     }

@@ -126,7 +126,16 @@ ALTER TABLE conv_conversations ADD COLUMN subject_url TEXT NOT NULL DEFAULT '';
 "#,
     ),
     Migration::portable(
-        10,
+        6,
+        "channels re-created for the same provider account carry on its conversations",
+        r#"
+ALTER TABLE conv_channels ADD COLUMN account_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE conv_channels ADD COLUMN conversation_scope TEXT NOT NULL DEFAULT '';
+CREATE INDEX conv_channels_account ON conv_channels (kind, account_key);
+"#,
+    ),
+    Migration::portable(
+        7,
         "a read receipt kept early that covers the earlier messages too (Instagram)",
         r#"
 ALTER TABLE conv_early_statuses ADD COLUMN and_earlier BIGINT NOT NULL DEFAULT 0;

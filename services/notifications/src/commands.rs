@@ -75,14 +75,24 @@ impl Commands {
     async fn publish(&self, webhook_id: &str, event_id: String, change: Change) -> Result<()> {
         let event = notification_event(event_id, "", "", change);
         let subject = webhook_subject(&self.bus, webhook_id);
-        let published = self.bus.publish(subject, &event).await?;
+        self.publish_and_wait(subject, &event).await
+    }
+
+    /// The event bus these commands publish on.
+    pub(crate) fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Stores `event` and waits until the projection applied it.
+    pub(crate) async fn publish_and_wait(&self, subject: String, event: &Event) -> Result<()> {
+        let published = self.bus.publish(subject, event).await?;
         let mut applied = self.applied.clone();
         let wait = applied.wait_for(|applied| *applied >= published.sequence);
         match tokio::time::timeout(self.read_your_writes, wait).await {
             Ok(Ok(_)) => Ok(()),
             _ => Err(ServiceError::Unavailable(
                 "the change was stored but the notifications view is lagging behind; \
-                 list the webhooks again in a moment"
+                 list again in a moment"
                     .into(),
             )),
         }

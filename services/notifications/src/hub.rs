@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::model::StoredNotification;
 
@@ -18,7 +18,13 @@ use crate::model::StoredNotification;
 pub struct Hub {
     live: broadcast::Sender<Arc<StoredNotification>>,
     presence: Arc<Mutex<HashMap<String, Presence>>>,
+    /// Changes of an operator's shown presence, to be recorded as events.
+    changes: mpsc::UnboundedSender<PresenceChange>,
+    changes_out: Arc<Mutex<Option<mpsc::UnboundedReceiver<PresenceChange>>>>,
 }
+
+/// An operator's shown presence changed.
+pub type PresenceChange = (String, omnibus_proto::Presence);
 
 /// What the hub knows about one operator's connections.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,13 +37,53 @@ pub struct Presence {
     pub chosen: Option<omnibus_proto::Presence>,
 }
 
+impl Presence {
+    /// What routing sees: the choice while connected, AWAY once the last
+    /// stream closed (OFFLINE follows by time, see `OperatorApi`).
+    fn shown(&self) -> omnibus_proto::Presence {
+        use omnibus_proto::Presence as Shown;
+        if self.streams > 0 {
+            self.chosen.unwrap_or(Shown::Online)
+        } else if self.left_at_ms > 0 {
+            Shown::Away
+        } else {
+            Shown::Offline
+        }
+    }
+}
+
 impl Hub {
     /// A hub whose subscribers may fall `capacity` notifications behind.
     pub fn new(capacity: usize) -> Self {
         let (live, _) = broadcast::channel(capacity.max(1));
+        let (changes, changes_out) = mpsc::unbounded_channel();
         Self {
             live,
             presence: Arc::default(),
+            changes,
+            changes_out: Arc::new(Mutex::new(Some(changes_out))),
+        }
+    }
+
+    /// The presence changes (once): whoever takes them records them.
+    pub fn take_presence_changes(&self) -> Option<mpsc::UnboundedReceiver<PresenceChange>> {
+        self.changes_out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Runs `change` on the operator's entry and reports a change of the
+    /// presence it shows.
+    fn update(&self, operator_id: &str, change: impl FnOnce(&mut Presence)) {
+        let mut map = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(operator_id.to_owned()).or_default();
+        let before = entry.shown();
+        change(entry);
+        let after = entry.shown();
+        drop(map);
+        if before != after {
+            let _ = self.changes.send((operator_id.to_owned(), after));
         }
     }
 
@@ -53,10 +99,10 @@ impl Hub {
 
     /// Marks `operator_id` online until the returned guard drops.
     pub fn connect(&self, operator_id: &str) -> PresenceGuard {
-        let mut map = self.presence.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map.entry(operator_id.to_owned()).or_default();
-        entry.streams += 1;
-        entry.left_at_ms = 0;
+        self.update(operator_id, |entry| {
+            entry.streams += 1;
+            entry.left_at_ms = 0;
+        });
         PresenceGuard {
             hub: self.clone(),
             operator_id: operator_id.to_owned(),
@@ -65,9 +111,9 @@ impl Hub {
 
     /// Records the operator's own choice; ONLINE clears it.
     pub fn choose(&self, operator_id: &str, presence: omnibus_proto::Presence) {
-        let mut map = self.presence.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map.entry(operator_id.to_owned()).or_default();
-        entry.chosen = (presence != omnibus_proto::Presence::Online).then_some(presence);
+        self.update(operator_id, |entry| {
+            entry.chosen = (presence != omnibus_proto::Presence::Online).then_some(presence);
+        });
     }
 
     /// Presence of every operator seen since start.
@@ -87,12 +133,11 @@ pub struct PresenceGuard {
 
 impl Drop for PresenceGuard {
     fn drop(&mut self) {
-        let mut map = self.hub.presence.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = map.get_mut(&self.operator_id) {
+        self.hub.update(&self.operator_id, |entry| {
             entry.streams = entry.streams.saturating_sub(1);
             if entry.streams == 0 {
                 entry.left_at_ms = omnibus_core::now_ms();
             }
-        }
+        });
     }
 }

@@ -19,6 +19,8 @@
 //! - [`unanswered`] — fires overdue deadlines as events
 //! - [`commands`], [`queries`], [`api`] — the gRPC side
 //! - [`operators`] — `OperatorService`: presence and dashboard figures
+//! - [`groups`] — operator groups (routing targets), stored as events
+//! - [`presence`] — records presence changes as events
 //! - [`error`] — [`ServiceError`] and its one mapping to gRPC codes
 
 /// Implements `sqlx::FromRow` for `AnyRow` by column name; the workspace's
@@ -37,9 +39,11 @@ macro_rules! from_row {
 pub mod api;
 pub mod commands;
 pub mod error;
+pub mod groups;
 pub mod hub;
 pub mod model;
 pub mod operators;
+pub mod presence;
 pub mod projection;
 pub mod queries;
 pub mod schema;
@@ -108,14 +112,19 @@ impl Notifications {
         store.migrate("notifications", schema::MIGRATIONS).await?;
         let hub = hub::Hub::new(config.live_capacity);
         let (tasks, applied) = spawn_background(&config, &bus, &store, &hub, &shutdown)?;
+        let queries = queries::Queries::new(store.clone());
+        let commands = commands::Commands::new(bus, queries.clone(), applied.clone());
         let operators = operators::OperatorApi {
             store: store.clone(),
             hub: hub.clone(),
             away_for: config.away_for,
+            groups: groups::Groups {
+                commands: commands.clone(),
+                store,
+            },
         };
-        let queries = queries::Queries::new(store);
         let api = api::NotificationApi {
-            commands: commands::Commands::new(bus, queries.clone(), applied.clone()),
+            commands,
             queries,
             hub,
             subscriber_buffer: config.subscriber_buffer,
@@ -187,6 +196,9 @@ fn spawn_background(
         shutdown.clone(),
     ));
     tasks.spawn(dispatcher.run(shutdown.clone()));
+    if let Some(changes) = hub.take_presence_changes() {
+        tasks.spawn(presence::record(bus.clone(), changes, shutdown.clone()));
+    }
     tasks.spawn(unanswered::run(
         bus.clone(),
         store.clone(),

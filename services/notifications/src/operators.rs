@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use omnibus_proto::{
+    DeleteGroupRequest, DeleteGroupResponse, Group, ListGroupsRequest, ListGroupsResponse,
     ListOperatorsRequest, ListOperatorsResponse, Operator, Presence, SetPresenceRequest,
-    operator_service_server::OperatorService,
+    UpsertGroupRequest, operator_service_server::OperatorService,
 };
 use omnibus_store::Store;
 use tonic::{Request, Response, Status};
@@ -35,6 +36,8 @@ pub struct OperatorApi {
     pub hub: Hub,
     /// How long an operator stays AWAY after the last stream closed.
     pub away_for: Duration,
+    /// Operator groups.
+    pub groups: crate::groups::Groups,
 }
 
 #[derive(Default)]
@@ -142,6 +145,31 @@ impl OperatorService for OperatorApi {
             .find(|o| o.id == request.operator_id)
             .unwrap_or_default();
         Ok(Response::new(operator))
+    }
+
+    async fn upsert_group(
+        &self,
+        request: Request<UpsertGroupRequest>,
+    ) -> Result<Response<Group>, Status> {
+        Ok(Response::new(
+            self.groups.upsert(request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_groups(
+        &self,
+        _request: Request<ListGroupsRequest>,
+    ) -> Result<Response<ListGroupsResponse>, Status> {
+        let groups = self.groups.list().await?;
+        Ok(Response::new(ListGroupsResponse { groups }))
+    }
+
+    async fn delete_group(
+        &self,
+        request: Request<DeleteGroupRequest>,
+    ) -> Result<Response<DeleteGroupResponse>, Status> {
+        self.groups.delete(&request.into_inner().id).await?;
+        Ok(Response::new(DeleteGroupResponse {}))
     }
 }
 

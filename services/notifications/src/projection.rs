@@ -133,6 +133,7 @@ async fn apply_event(
         }
         Payload::NoReplyNeeded(_) => conversation::no_reply_needed(conn, out).await,
         Payload::ConversationStarted(started) => conversation::started(conn, out, started).await,
+        Payload::GroupChanged(changed) => crate::groups::changed(conn, changed).await,
         Payload::Notification(notification) => match &notification.change {
             Some(Change::WebhookCreated(created)) => webhooks::created(conn, out, created).await,
             Some(Change::WebhookDeleted(deleted)) => webhooks::deleted(conn, deleted).await,

@@ -84,4 +84,16 @@ CREATE TABLE notif_handled (
 CREATE INDEX notif_handled_day ON notif_handled (day, operator_id);
 "#,
     ),
+    Migration::portable(
+        3,
+        "operator groups (routing targets)",
+        r#"
+CREATE TABLE notif_groups (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    operator_ids TEXT NOT NULL,
+    rule BIGINT NOT NULL
+);
+"#,
+    ),
 ];

@@ -22,6 +22,7 @@ mod notifications;
 mod outbound;
 mod rebuild;
 mod replicas;
+mod routing;
 mod sealed;
 mod security;
 mod telegram_updates;

@@ -24,6 +24,7 @@ impl Commands {
         validate::api_base_url(&request.api_base_url)?;
         let settings = request.settings.unwrap_or_default();
         validate::settings(&settings)?;
+        self.check_routing(&settings).await?;
         let now = now_ms();
         let mut state = ChannelState {
             id: ids::random_id("ch_"),
@@ -36,7 +37,9 @@ impl Commands {
             api_base_url: request.api_base_url,
             created_at_ms: now,
             updated_at_ms: now,
+            ..Default::default()
         };
+        self.link_to_predecessor(&mut state).await?;
         let reply = self.set_up(&state, true).await?;
         complete(&mut state, reply, kind);
         self.store_channel(state, Change::Created, 0).await
@@ -79,6 +82,7 @@ impl Commands {
         }
         if let Some(settings) = request.settings {
             validate::settings(&settings)?;
+            self.check_routing(&settings).await?;
             let before = state.settings.as_ref().map(|s| s.default_template.as_str());
             self.check_default_template(&state.id, kind, before.unwrap_or(""), &settings)
                 .await?;

@@ -40,6 +40,11 @@ impl Commands {
         }
         check_content(&request)?;
         let kind = sendable(&target.channel_id, target.channel)?;
+        let author_kind = if !target.bot_id.is_empty() && target.bot_id == request.operator_id {
+            AuthorKind::Bot
+        } else {
+            AuthorKind::Operator
+        };
         if request.template.is_some()
             && !matches!(kind, ChannelKind::Whatsapp | ChannelKind::Instagram)
         {
@@ -85,7 +90,7 @@ impl Commands {
             attachments: request.attachments,
             reply_to_message_id: request.reply_to_message_id,
             reply_to_provider_message_id,
-            author_kind: AuthorKind::Operator as i32,
+            author_kind: author_kind as i32,
             operator_id: request.operator_id,
             idempotency_key: key.to_owned(),
             template,

@@ -1,7 +1,7 @@
 //! Channel snapshots → `conv_channels`. Credentials are not stored here: the
 //! API never returns them, so only their key names are kept.
 
-use omnibus_proto::{ChannelChanged, ChannelFlagged, ChannelStatus};
+use omnibus_proto::{ChannelChanged, ChannelFlagged, ChannelStatus, channel_changed::Change};
 use sqlx::AnyConnection;
 
 use crate::codec;
@@ -17,12 +17,14 @@ pub(super) async fn apply(
     keys.sort_unstable();
     sqlx::query(
         "INSERT INTO conv_channels (id, kind, name, status, status_reason, settings, api_base_url,
-             credential_keys, created_at_ms, updated_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             credential_keys, created_at_ms, updated_at_ms, account_key, conversation_scope)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name,
              status = excluded.status, status_reason = excluded.status_reason,
              settings = excluded.settings, api_base_url = excluded.api_base_url,
-             credential_keys = excluded.credential_keys, updated_at_ms = excluded.updated_at_ms",
+             credential_keys = excluded.credential_keys, updated_at_ms = excluded.updated_at_ms,
+             account_key = excluded.account_key,
+             conversation_scope = excluded.conversation_scope",
     )
     .bind(state.id.as_str())
     .bind(i64::from(state.kind))
@@ -34,6 +36,30 @@ pub(super) async fn apply(
     .bind(keys.join(","))
     .bind(state.created_at_ms)
     .bind(state.updated_at_ms)
+    .bind(state.account_key.as_str())
+    .bind(state.conversation_scope.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if changed.change == Change::Created as i32 && !state.conversation_scope.is_empty() {
+        carry_on(conn, &state.id, &state.conversation_scope).await?;
+    }
+    Ok(())
+}
+
+/// Moves the conversations of every channel of `scope` to `channel_id`,
+/// the one that re-creates them.
+async fn carry_on(
+    conn: &mut AnyConnection,
+    channel_id: &str,
+    scope: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conv_conversations SET channel_id = $1
+         WHERE channel_id <> $1 AND channel_id IN
+             (SELECT id FROM conv_channels WHERE id = $2 OR conversation_scope = $2)",
+    )
+    .bind(channel_id)
+    .bind(scope)
     .execute(conn)
     .await?;
     Ok(())

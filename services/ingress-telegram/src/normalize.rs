@@ -235,6 +235,10 @@ impl<'a> Context<'a> {
                 .reply_to
                 .map(|id| self.message_id(id))
                 .unwrap_or_default(),
+            reply_to_provider_message_id: said
+                .reply_to
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             author_kind: said.author.into(),
             direction: Direction::Inbound.into(),
             author_name: said.author_name,

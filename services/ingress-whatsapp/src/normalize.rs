@@ -149,12 +149,16 @@ fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Opt
         return Some(event);
     }
     let body = content::of(&message);
-    let reply_to = body
+    let reply_to_wamid = body
         .reply_to_wamid
         .or_else(|| message.context.as_ref().map(|c| c.id.clone()))
         .filter(|id| !id.is_empty())
-        .map(|wamid| chat.message_id(&wamid))
         .unwrap_or_default();
+    let reply_to = if reply_to_wamid.is_empty() {
+        String::new()
+    } else {
+        chat.message_id(&reply_to_wamid)
+    };
     let author_name = match body.author {
         AuthorKind::Contact => chat.author_name(),
         _ => String::new(),
@@ -166,6 +170,7 @@ fn received(channel: &ChannelView<'_>, profiles: &[Profile], raw: &Value) -> Opt
         text: body.text,
         attachments: body.attachments,
         reply_to_message_id: reply_to,
+        reply_to_provider_message_id: reply_to_wamid,
         author_kind: body.author.into(),
         direction: Direction::Inbound.into(),
         author_name,

@@ -194,6 +194,39 @@ async fn a_reaction_shows_on_the_message_reacted_to() {
 }
 
 #[tokio::test]
+async fn a_reaction_to_the_operators_reply_shows_on_that_reply() {
+    let sandbox = Sandbox::start().await;
+    let (channel_id, conversation_id) = customer_wrote(&sandbox).await;
+    let mut api = sandbox.conversations().await;
+    let reply = api
+        .send_message(SendMessageRequest {
+            conversation_id: conversation_id.clone(),
+            text: "Your order ships today".into(),
+            operator_id: "op-1".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("send")
+        .into_inner();
+    let sent = wait_for_message(&sandbox, &conversation_id, &reply.id, "SENT", |m| {
+        !m.provider_message_id.is_empty()
+    })
+    .await;
+    let telegram_id: i64 = sent.provider_message_id.parse().expect("Telegram's id");
+
+    let reaction = json!({"update_id": 2, "message_reaction": {
+        "chat": private_chat(), "message_id": telegram_id, "user": customer(),
+        "date": omnibus_core::now_ms() / 1000,
+        "old_reaction": [], "new_reaction": [{"type": "emoji", "emoji": "❤"}]}});
+    post(&sandbox, &channel_id, &reaction).await;
+    let shown = wait_for_text(&sandbox, &conversation_id, "❤").await;
+    assert_eq!(
+        shown.reply_to_message_id, reply.id,
+        "on our reply, not a customer message"
+    );
+}
+
+#[tokio::test]
 async fn group_service_messages_are_system_lines_on_the_group() {
     let sandbox = Sandbox::start().await;
     let channel = sandbox.telegram_channel(SECRET).await;

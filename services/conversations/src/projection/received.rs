@@ -54,7 +54,37 @@ pub(super) async fn apply(
         for r in &fresh {
             let subject = super::conversation::subject_of(r.received);
             super::conversation::keep_subject(conn, &r.event.conversation_id, subject).await?;
+            link_reply_to_ours(conn, r).await?;
         }
+    }
+    Ok(())
+}
+
+/// Points a customer's answer or reaction at OUR message it is about, when
+/// the provider id it names is one of our sends (the ingress can only
+/// derive ids of the customer's own messages). Replies are rare, so this
+/// costs the common message nothing.
+async fn link_reply_to_ours(conn: &mut AnyConnection, r: &Received<'_>) -> Result<(), sqlx::Error> {
+    let provider_id = r.received.reply_to_provider_message_id.as_str();
+    if provider_id.is_empty() {
+        return Ok(());
+    }
+    let ours: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM conv_messages
+         WHERE conversation_id = $1 AND provider_message_id = $2 AND direction = $3
+         ORDER BY seq LIMIT 1",
+    )
+    .bind(r.event.conversation_id.as_str())
+    .bind(provider_id)
+    .bind(Direction::Outbound as i64)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(ours) = ours {
+        sqlx::query("UPDATE conv_messages SET reply_to_message_id = $1 WHERE id = $2")
+            .bind(ours)
+            .bind(r.received.message_id.as_str())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

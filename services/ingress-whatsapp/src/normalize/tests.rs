@@ -188,6 +188,10 @@ fn a_reply_points_at_the_quoted_message() {
         m.reply_to_message_id,
         ids::inbound_message_id(CHANNEL, WA_ID, quoted)
     );
+    assert_eq!(
+        m.reply_to_provider_message_id, quoted,
+        "for answers to our messages"
+    );
     assert_eq!(m.text, "this one");
 }
 
@@ -200,6 +204,7 @@ fn a_reaction_is_its_emoji_on_the_reacted_message() {
         m.reply_to_message_id,
         ids::inbound_message_id(CHANNEL, WA_ID, reacted)
     );
+    assert_eq!(m.reply_to_provider_message_id, reacted);
     let removed = received(webhook::message(
         WA_ID,
         "wamid.R2",

@@ -286,6 +286,16 @@ impl Inbound {
         }
     }
 
+    /// Events on their conversations, with the parts deliberately skipped
+    /// (static reasons, logged at debug); answered with an empty 200.
+    pub fn conversations(events: Vec<Event>, skipped: &[&str]) -> Self {
+        Self {
+            events: events.into_iter().map(Routed::Conversation).collect(),
+            skipped: skipped.iter().map(|why| (*why).to_owned()).collect(),
+            answer: Answer::Empty,
+        }
+    }
+
     /// Nothing to store; `why` is logged.
     pub fn ignored(why: impl Into<String>) -> Self {
         Self {

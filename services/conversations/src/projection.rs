@@ -46,11 +46,20 @@ impl Rules for ConversationsProjection {
         NAME
     }
 
-    /// Consecutive `MessageReceived` events go together; echoes that may be
-    /// our own sends are looked at one by one.
+    /// Consecutive `MessageReceived` events go together (applied in bulk);
+    /// so do consecutive other events (applied one by one, but in one
+    /// savepoint: a savepoint per event cost two round trips each on
+    /// PostgreSQL). A refused run is retried event by event by the runner.
     fn run_len(&self, rest: &[Step<'_>]) -> usize {
-        rest.iter()
+        let bulk = rest
+            .iter()
             .take_while(|step| run_member(step).is_some())
+            .count();
+        if bulk > 0 {
+            return bulk;
+        }
+        rest.iter()
+            .take_while(|step| run_member(step).is_none())
             .count()
     }
 

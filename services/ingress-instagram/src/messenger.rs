@@ -4,8 +4,7 @@ use std::collections::HashMap;
 
 use axum::http::HeaderMap;
 use omnibus_ingress::{
-    Answer, Call, Context, Inbound, Messenger, ProviderError, Routed, Verdict, Webhook,
-    WebhookError,
+    Answer, Call, Context, Inbound, Messenger, ProviderError, Verdict, Webhook, WebhookError,
 };
 use omnibus_proto::{
     AuthorKind, ChannelKind, ChannelSetupReply, ChannelState, Event, MessageRequested,
@@ -68,15 +67,10 @@ impl Messenger for Instagram {
         // Known post links go in at once; the others follow (`stored`).
         let known = self.permalinks.known(&media_ids(&notification));
         let normalized = normalize(&view, &notification, &known);
-        Ok(Inbound {
-            events: normalized
-                .events
-                .into_iter()
-                .map(Routed::Conversation)
-                .collect(),
-            skipped: normalized.skipped.into_iter().map(str::to_owned).collect(),
-            answer: Answer::Empty,
-        })
+        Ok(Inbound::conversations(
+            normalized.events,
+            &normalized.skipped,
+        ))
     }
 
     async fn after_stored(

@@ -2,8 +2,7 @@
 
 use axum::http::HeaderMap;
 use omnibus_ingress::{
-    Answer, Call, Context, Inbound, Messenger, ProviderError, Routed, Verdict, Webhook,
-    WebhookError,
+    Answer, Call, Context, Inbound, Messenger, ProviderError, Verdict, Webhook, WebhookError,
 };
 use omnibus_proto::{ChannelKind, ChannelSetupReply, ChannelState, MessageRequested};
 use serde_json::Value;
@@ -59,15 +58,10 @@ impl Messenger for Viber {
             parse_callback(webhook.body).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
         let view = view(channel);
         let normalized = normalize(&view, &callback);
-        Ok(Inbound {
-            events: normalized
-                .events
-                .into_iter()
-                .map(Routed::Conversation)
-                .collect(),
-            skipped: normalized.skipped.iter().map(|s| (*s).to_owned()).collect(),
-            answer: normalized.answer.map_or(Answer::Empty, Answer::Json),
-        })
+        Ok(
+            Inbound::conversations(normalized.events, &normalized.skipped)
+                .answer(normalized.answer.map_or(Answer::Empty, Answer::Json)),
+        )
     }
 
     fn plan(

@@ -3,8 +3,7 @@
 use axum::http::HeaderMap;
 use omnibus_ingress::setup::reply;
 use omnibus_ingress::{
-    Answer, Call, Context, Inbound, Messenger, ProviderError, Routed, Verdict, Webhook,
-    WebhookError,
+    Answer, Call, Context, Inbound, Messenger, ProviderError, Verdict, Webhook, WebhookError,
 };
 use omnibus_proto::{
     ChannelKind, ChannelSetupReply, ChannelState, MessageRequested, channel_setup_reply::Outcome,
@@ -64,15 +63,10 @@ impl Messenger for Vk {
             group_id: group_id(channel),
         };
         let normalized = normalize(&view, &notification);
-        Ok(Inbound {
-            events: normalized
-                .events
-                .into_iter()
-                .map(Routed::Conversation)
-                .collect(),
-            skipped: normalized.skipped.iter().map(|s| (*s).to_owned()).collect(),
-            answer: Answer::Text("ok".into()),
-        })
+        Ok(
+            Inbound::conversations(normalized.events, &normalized.skipped)
+                .answer(Answer::Text("ok".into())),
+        )
     }
 
     fn plan(

@@ -4,7 +4,7 @@ use axum::http::{HeaderMap, header};
 use omnibus_bus::Bus;
 use omnibus_core::ids;
 use omnibus_ingress::{
-    Answer, Call, Context, Inbound, Messenger, Provider, ProviderError, Routed, Verdict, Webhook,
+    Call, Context, Inbound, Messenger, Provider, ProviderError, Routed, Verdict, Webhook,
     WebhookError,
 };
 use omnibus_proto::{
@@ -66,15 +66,10 @@ impl Wazzup {
             ));
         }
         let normalized = normalize(&account, parsed, &self.log);
-        Ok(Inbound {
-            events: normalized
-                .events
-                .into_iter()
-                .map(Routed::Conversation)
-                .collect(),
-            skipped: normalized.skipped.into_iter().map(str::to_owned).collect(),
-            answer: Answer::Empty,
-        })
+        Ok(Inbound::conversations(
+            normalized.events,
+            &normalized.skipped,
+        ))
     }
 }
 

@@ -219,20 +219,28 @@ pub(super) async fn dispatched(
     at: i64,
     dispatched: &MessageDispatched,
 ) -> Result<(), sqlx::Error> {
+    // One statement: the provider's id (first one wins) and SENT (forward
+    // only; the SET expressions all read the row as it was).
     sqlx::query(
-        "UPDATE conv_messages SET provider_message_id = $1 WHERE id = $2 AND provider_message_id = ''",
+        "UPDATE conv_messages SET
+             provider_message_id = CASE WHEN provider_message_id = '' THEN $1
+                                        ELSE provider_message_id END,
+             updated_at_ms = CASE WHEN status < $2 THEN $3 ELSE updated_at_ms END,
+             status = CASE WHEN status < $2 THEN $2 ELSE status END
+         WHERE id = $4",
     )
     .bind(dispatched.provider_message_id.as_str())
+    .bind(MessageStatus::Sent as i64)
+    .bind(at)
     .bind(dispatched.message_id.as_str())
     .execute(&mut *conn)
     .await?;
-    advance(conn, &dispatched.message_id, MessageStatus::Sent, "", at).await?;
     apply_early_statuses(conn, conversation_id, dispatched).await
 }
 
 /// Statuses the provider reported before the send call returned (WhatsApp
 /// may deliver `sent` and `delivered` webhooks first), applied now that the
-/// provider's id is known.
+/// provider's id is known; taken off the table in the same statement.
 async fn apply_early_statuses(
     conn: &mut AnyConnection,
     conversation_id: &str,
@@ -241,14 +249,15 @@ async fn apply_early_statuses(
     if dispatched.provider_message_id.is_empty() {
         return Ok(());
     }
-    let early: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT status, failure_reason, at_ms, and_earlier FROM conv_early_statuses
-         WHERE conversation_id = $1 AND provider_message_id = $2 ORDER BY status",
+    let mut early: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "DELETE FROM conv_early_statuses WHERE conversation_id = $1 AND provider_message_id = $2
+         RETURNING status, failure_reason, at_ms, and_earlier",
     )
     .bind(conversation_id)
     .bind(dispatched.provider_message_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
+    early.sort_by_key(|(status, ..)| *status);
     for (status, reason, at, and_earlier) in early {
         let status = MessageStatus::try_from(status as i32).unwrap_or(MessageStatus::Sent);
         advance(conn, &dispatched.message_id, status, &reason, at).await?;
@@ -256,13 +265,6 @@ async fn apply_early_statuses(
             read_earlier(conn, conversation_id, &dispatched.message_id, at).await?;
         }
     }
-    sqlx::query(
-        "DELETE FROM conv_early_statuses WHERE conversation_id = $1 AND provider_message_id = $2",
-    )
-    .bind(conversation_id)
-    .bind(dispatched.provider_message_id.as_str())
-    .execute(conn)
-    .await?;
     Ok(())
 }
 

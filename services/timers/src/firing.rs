@@ -19,7 +19,6 @@ use omnibus_core::Clock;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::TimersError;
 use crate::deadlines::{Deadlines, Op};
 use crate::timer::Timer;
 
@@ -92,7 +91,7 @@ impl FiringLoop {
     /// Waits until the projection applied the stream as it is now, then
     /// mirrors the resulting changes, so nothing cancelled is fired.
     async fn settle(&mut self) {
-        match stream_end(&self.bus).await {
+        match self.bus.stream_end().await {
             Ok(end) => {
                 let mut applied = self.applied.clone();
                 let caught_up = applied.wait_for(|applied| *applied >= end);
@@ -163,14 +162,4 @@ async fn sleep(wait: Option<Duration>) {
         Some(wait) => tokio::time::sleep(wait).await,
         None => std::future::pending().await,
     }
-}
-
-/// The stream's last sequence now.
-pub(crate) async fn stream_end(bus: &Bus) -> Result<u64, TimersError> {
-    let stream = bus
-        .jetstream()
-        .get_stream(bus.stream_name())
-        .await
-        .map_err(|e| omnibus_bus::BusError::Unavailable(e.to_string()))?;
-    Ok(stream.cached_info().state.last_sequence)
 }

@@ -117,7 +117,7 @@ impl Term {
         progress: watch::Sender<u64>,
         stop: CancellationToken,
     ) -> Result<Self, TimersError> {
-        let caught_up_at = firing::stream_end(bus).await?;
+        let caught_up_at = bus.stream_end().await?;
         // Loaded before the projection starts, so no change is missed or
         // applied twice: later changes arrive as ops.
         let mut deadlines = deadlines::Deadlines::default();

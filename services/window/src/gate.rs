@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use omnibus_bus::{Bus, BusError};
+use omnibus_bus::Bus;
 use omnibus_core::Clock;
 use omnibus_store::Store;
 use tokio::sync::{Notify, watch};
@@ -144,7 +144,7 @@ impl Gate {
     /// Lets the projection apply what the stream holds now, so a customer
     /// message stored just before a hold runs out releases it instead.
     async fn settle(&self) {
-        match stream_end(&self.bus).await {
+        match self.bus.stream_end().await {
             Ok(end) => {
                 let mut applied = self.applied.clone();
                 let caught_up = applied.wait_for(|applied| *applied >= end);
@@ -158,14 +158,4 @@ impl Gate {
             Err(err) => tracing::warn!(error = %err, "cannot read the stream's end"),
         }
     }
-}
-
-/// The stream's last sequence now.
-pub(crate) async fn stream_end(bus: &Bus) -> std::result::Result<u64, BusError> {
-    let stream = bus
-        .jetstream()
-        .get_stream(bus.stream_name())
-        .await
-        .map_err(|e| BusError::Unavailable(e.to_string()))?;
-    Ok(stream.cached_info().state.last_sequence)
 }

@@ -102,7 +102,7 @@ impl Window {
         shutdown: CancellationToken,
     ) -> Result<Self> {
         store.migrate("window", schema::MIGRATIONS).await?;
-        let caught_up_at = gate::stream_end(&bus).await?;
+        let caught_up_at = bus.stream_end().await?;
         let (progress, applied) = watch::channel(0);
         let wake = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();

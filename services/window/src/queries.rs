@@ -35,7 +35,7 @@ pub struct CatchUp {
 impl CatchUp {
     /// Waits (bounded) until the projection applied the stream as it is now.
     async fn wait(&self) {
-        let Ok(end) = crate::gate::stream_end(&self.bus).await else {
+        let Ok(end) = self.bus.stream_end().await else {
             return;
         };
         let mut applied = self.applied.clone();

@@ -46,10 +46,6 @@ pub trait Messenger: Send + Sync + Sized + 'static {
     /// `templates.<name>` requests with [`templates`](Self::templates).
     const TEMPLATES: bool = false;
 
-    /// True when [`after_stored`](Self::after_stored) has work to do; the
-    /// kit keeps the stored events of a webhook for it only then.
-    const AFTER_STORED: bool = false;
-
     /// True when the provider's file links expire (Instagram): the kit
     /// copies every inbound attachment into the media keep bucket at
     /// receipt, after the webhook was answered, from a durable consumer.
@@ -116,9 +112,9 @@ pub trait Messenger: Send + Sync + Sized + 'static {
     /// work that must not delay the provider's answer, such as provider
     /// calls an update asks for (Telegram's `answerCallbackQuery`) or
     /// look-ups whose result goes on the stream as further events
-    /// (Instagram's post links). Called only when
-    /// [`AFTER_STORED`](Self::AFTER_STORED) is true, with the body as
-    /// received; a crash loses only this work, never the webhook.
+    /// (Instagram's post links). Called only for a delivery whose
+    /// [`Inbound::follow_up`] is set, with the body as received; a crash
+    /// loses only this work, never the webhook.
     fn after_stored(
         &self,
         context: &Context,
@@ -275,6 +271,11 @@ pub struct Inbound {
     pub skipped: Vec<String>,
     /// The 200 answer's body.
     pub answer: Answer,
+    /// This delivery has work for [`Messenger::after_stored`] (a button
+    /// press to answer, a post link to look up): only then does the kit keep
+    /// its stored events and start the follow-up, so every other webhook
+    /// pays nothing for it.
+    pub follow_up: bool,
 }
 
 impl Inbound {
@@ -293,6 +294,7 @@ impl Inbound {
             events: events.into_iter().map(Routed::Conversation).collect(),
             skipped: skipped.iter().map(|why| (*why).to_owned()).collect(),
             answer: Answer::Empty,
+            follow_up: false,
         }
     }
 
@@ -302,6 +304,12 @@ impl Inbound {
             skipped: vec![why.into()],
             ..Self::default()
         }
+    }
+
+    /// Asks for [`Messenger::after_stored`] once the events are stored.
+    pub fn follow_up(mut self, follow_up: bool) -> Self {
+        self.follow_up = follow_up;
+        self
     }
 
     /// Replaces the 200 answer's body.

@@ -112,7 +112,8 @@ async fn receive<M: Messenger>(
     // One by one, in order: the provider gets 200 only when all are stored,
     // and a retry after a partial failure is deduplicated event by event.
     let mut stored = Vec::new();
-    let result = store_all::<M>(&shared.context.bus, inbound.events, &mut stored).await;
+    let keep = inbound.follow_up.then_some(&mut stored);
+    let result = store_all::<M>(&shared.context.bus, inbound.events, keep).await;
     // Also after a partial failure: the retry finds those events duplicate.
     follow_up(&shared, &channel, &body, stored);
     result?;
@@ -120,19 +121,19 @@ async fn receive<M: Messenger>(
 }
 
 /// Stores `events` in order; the newly stored conversation events are
-/// pushed to `stored` when the messenger follows them up.
+/// pushed to `stored` when there is one (the delivery is followed up).
 async fn store_all<M: Messenger>(
     bus: &omnibus_bus::Bus,
     events: Vec<Routed>,
-    stored: &mut Vec<omnibus_proto::Event>,
+    mut stored: Option<&mut Vec<omnibus_proto::Event>>,
 ) -> Result<(), WebhookError> {
     for routed in events {
         match routed {
             Routed::Conversation(event) => {
                 tracing::Span::current().record("conversation_id", event.conversation_id.as_str());
-                let kept = M::AFTER_STORED.then(|| event.clone());
+                let kept = stored.is_some().then(|| event.clone());
                 if store_inbound(bus, M::name(), event).await?
-                    && let Some(event) = kept
+                    && let (Some(stored), Some(event)) = (stored.as_deref_mut(), kept)
                 {
                     stored.push(event);
                 }

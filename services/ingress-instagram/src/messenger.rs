@@ -36,7 +36,6 @@ impl Messenger for Instagram {
     /// Instagram's attachment links (lookaside CDN) expire within days.
     const COPY_AT_RECEIPT: bool = true;
     const DEFAULT_API_BASE: &'static str = DEFAULT_API_BASE;
-    const AFTER_STORED: bool = true;
 
     fn verify(&self, channel: &ChannelState, headers: &HeaderMap, body: Option<&[u8]>) -> Verdict {
         crate::verify::verify(channel, headers, body)
@@ -64,13 +63,11 @@ impl Messenger for Instagram {
                 .get("account_id")
                 .map_or("", String::as_str),
         };
-        // Known post links go in at once; the others follow (`stored`).
+        // Known post links go in at once; the others follow (`after_stored`).
         let known = self.permalinks.known(&media_ids(&notification));
         let normalized = normalize(&view, &notification, &known);
-        Ok(Inbound::conversations(
-            normalized.events,
-            &normalized.skipped,
-        ))
+        let follow_up = !permalink::missing(&normalized.events).is_empty();
+        Ok(Inbound::conversations(normalized.events, &normalized.skipped).follow_up(follow_up))
     }
 
     async fn after_stored(

@@ -23,8 +23,6 @@ impl Messenger for Telegram {
     const KIND: ChannelKind = ChannelKind::Telegram;
     const SECRET_KEYS: &'static [&'static str] = &["bot_token", "secret_token"];
     const DEFAULT_API_BASE: &'static str = "https://api.telegram.org";
-    /// Button presses are answered once stored.
-    const AFTER_STORED: bool = true;
 
     fn verify(&self, channel: &ChannelState, headers: &HeaderMap, _body: Option<&[u8]>) -> Verdict {
         crate::webhook::verify(channel, headers)
@@ -41,7 +39,10 @@ impl Messenger for Telegram {
             Normalized::Ignored(why) => {
                 Inbound::ignored(format!("update {}: {why}", update.update_id))
             }
-            Normalized::Event(event) => Inbound::event(event),
+            // A button press is answered once stored (`after_stored`).
+            Normalized::Event(event) => {
+                Inbound::event(event).follow_up(update.callback_query.is_some())
+            }
         })
     }
 

@@ -71,7 +71,7 @@ impl Messenger for Whatsapp {
         Ok(Inbound {
             events,
             skipped: normalized.skipped.into_iter().map(str::to_owned).collect(),
-            answer: Answer::Empty,
+            ..Inbound::default()
         })
     }
 

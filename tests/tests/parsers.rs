@@ -233,7 +233,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 fn mutated(fixture: &Value, mutations: &[Mutation]) -> Vec<u8> {
     let mut value = fixture.clone();
     for mutation in mutations {
-        let paths = paths(&value);
+        let paths = omnibus_testkit::fuzz::paths(&value);
         let pick = |at: usize| paths[at % paths.len()].clone();
         match mutation {
             Mutation::Replace(at, new) => *pointer(&mut value, &pick(*at)) = new.clone(),
@@ -248,27 +248,6 @@ fn mutated(fixture: &Value, mutations: &[Mutation]) -> Vec<u8> {
         }
     }
     serde_json::to_vec(&value).expect("json")
-}
-
-/// Every JSON pointer inside `value`, the root included.
-fn paths(value: &Value) -> Vec<String> {
-    let mut all = vec![String::new()];
-    let children: Vec<(String, &Value)> = match value {
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
-            .collect(),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i.to_string(), v))
-            .collect(),
-        _ => Vec::new(),
-    };
-    for (key, child) in children {
-        all.extend(paths(child).into_iter().map(|p| format!("/{key}{p}")));
-    }
-    all
 }
 
 fn pointer<'a>(value: &'a mut Value, path: &str) -> &'a mut Value {

@@ -70,8 +70,9 @@ pub fn mutated(fixture: Value) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// JSON pointers of every value in `value`, the root included.
-fn paths(value: &Value) -> Vec<String> {
+/// JSON pointers of every value in `value`, the root included: where a
+/// mutation may strike.
+pub fn paths(value: &Value) -> Vec<String> {
     let mut out = vec![String::new()];
     let children: Vec<(String, &Value)> = match value {
         Value::Object(map) => map

@@ -13,12 +13,14 @@
 //! - `store`: [`Store`], the pool handle (connect, ping, write transactions).
 //! - `migrate`: [`Migration`] and the per-component runner.
 //! - `checkpoint`: [`Store::checkpoint`] and [`save_checkpoint`].
+//! - `params`: [`Placeholders`] for statements built at run time.
 //! - `runner`: [`Runner`], the one projection loop (batch, savepoint,
 //!   reject, checkpoint) that a projection's [`Rules`] plug into.
 
 mod checkpoint;
 mod error;
 mod migrate;
+mod params;
 mod runner;
 mod store;
 mod url;
@@ -26,6 +28,7 @@ mod url;
 pub use checkpoint::save_checkpoint;
 pub use error::{StoreError, is_refusal};
 pub use migrate::Migration;
+pub use params::Placeholders;
 pub use runner::{Rules, Runner, Step};
 pub use store::Store;
 pub use url::{Backend, component_url};

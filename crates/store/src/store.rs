@@ -18,11 +18,15 @@ static INSTALL_DRIVERS: Once = Once::new();
 /// WAL lets readers run beside the single writer; `synchronous=NORMAL` is
 /// durable across process crashes in WAL mode, losing at most the last
 /// commits on power loss, which replay from the stream restores.
-const SQLITE_PRAGMAS: [&str; 4] = [
+/// `temp_store = MEMORY` keeps the statement journals of the projections'
+/// savepoints in memory instead of temporary files (a tenth of a replay's
+/// time went to writing them).
+const SQLITE_PRAGMAS: [&str; 5] = [
     "PRAGMA busy_timeout = 10000",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
+    "PRAGMA temp_store = MEMORY",
 ];
 
 const SQLITE_MAX_CONNECTIONS: u32 = 8;

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use omnibus_proto::{
     AuthorKind, ConversationStatus, Direction, Event, MessageReceived, MessageStatus, Peer,
 };
+use omnibus_store::Placeholders;
 use sqlx::AnyConnection;
 
 use super::conversation::{has_name, title};
@@ -107,28 +108,31 @@ async fn insert_messages(
              operator_id, text, attachments, template, status, failure_reason, provider_message_id,
              reply_to_message_id, edited, idempotency_key, created_at_ms, updated_at_ms) VALUES ",
     );
-    for (i, _) in rows.iter().enumerate() {
-        let p = |k: usize| format!("${}", i * 12 + k);
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!(
-            "({}, {}, {}, {}, {}, {}, '', {}, {}, '', {}, '', {}, {}, 0, '', {}, {})",
-            p(1),
-            p(2),
-            p(3),
-            p(4),
-            p(5),
-            p(6),
-            p(7),
-            p(8),
-            p(9),
-            p(10),
-            p(11),
-            p(12),
-            p(12)
-        ));
-    }
+    let mut p = Placeholders::for_connection(conn);
+    p.push_rows_with(&mut sql, rows.len(), |sql, p| {
+        let mut next = || p.next();
+        let values = [
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            "''".into(),
+            next(),
+            next(),
+            "''".into(),
+            next(),
+            "''".into(),
+            next(),
+            next(),
+            "0".into(),
+            "''".into(),
+            next(),
+            next(),
+        ];
+        sql.push_str(&values.join(", "));
+    });
     sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
     let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
     for r in rows {
@@ -152,6 +156,7 @@ async fn insert_messages(
             .bind(status as i64)
             .bind(m.provider_message_id.as_str())
             .bind(m.reply_to_message_id.as_str())
+            .bind(super::event_time(r.event))
             .bind(super::event_time(r.event));
     }
     let inserted = query.fetch_all(conn).await?;
@@ -332,11 +337,12 @@ async fn reopened_lines(
     if reopening.is_empty() {
         return Ok(());
     }
-    let mut sql = String::from("SELECT id FROM conv_conversations WHERE status = $1 AND id IN (");
-    let placeholders: Vec<String> = (0..reopening.len())
-        .map(|i| format!("${}", i + 2))
-        .collect();
-    sql.push_str(&placeholders.join(", "));
+    let mut p = Placeholders::for_connection(conn);
+    let mut sql = format!(
+        "SELECT id FROM conv_conversations WHERE status = {} AND id IN (",
+        p.next()
+    );
+    p.push_list(&mut sql, reopening.len());
     sql.push(')');
     let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
         .bind(ConversationStatus::Closed as i64);
@@ -350,21 +356,6 @@ async fn reopened_lines(
         }
     }
     Ok(())
-}
-
-/// `(… $n …), (…)`: `rows` rows of `columns` sequential placeholders.
-fn push_rows(sql: &mut String, rows: usize, columns: usize) {
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        let placeholders: Vec<String> = (1..=columns)
-            .map(|k| format!("${}", i * columns + k))
-            .collect();
-        sql.push('(');
-        sql.push_str(&placeholders.join(", "));
-        sql.push(')');
-    }
 }
 
 /// One statement per kind of row: named or not.
@@ -381,7 +372,7 @@ async fn upsert_contacts(
             "INSERT INTO conv_contacts (id, channel_id, provider_user_id, display_name, username,
                  phone, is_group, created_at_ms, updated_at_ms) VALUES ",
         );
-        push_rows(&mut sql, rows.len(), 9);
+        Placeholders::for_connection(conn).push_rows(&mut sql, rows.len(), 9);
         sql.push_str(if named {
             " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
         } else {
@@ -447,29 +438,35 @@ async fn upsert_conversation_kind(
              title, is_group, status, close_reason, assignee_id, group_id, unread_count,
              unanswered, last_message_id, last_activity_ms, created_at_ms, updated_at_ms) VALUES ",
     );
-    for i in 0..rows.len() {
-        let p = |k: usize| format!("${}", i * 12 + k);
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!(
-            "({}, {}, COALESCE((SELECT kind FROM conv_channels WHERE id = {}), 0), {}, {}, {}, {},
-              1, 0, '', '', {}, {}, {}, {}, {}, {})",
-            p(1),
-            p(2),
-            p(2),
-            p(3),
-            p(4),
-            p(5),
-            p(6),
-            p(7),
-            p(8),
-            p(9),
-            p(10),
-            p(11),
-            p(12)
-        ));
-    }
+    let mut p = Placeholders::for_connection(conn);
+    p.push_rows_with(&mut sql, rows.len(), |sql, p| {
+        let mut next = || p.next();
+        let (id, channel) = (next(), next());
+        let kind = format!(
+            "COALESCE((SELECT kind FROM conv_channels WHERE id = {}), 0)",
+            next()
+        );
+        let values = [
+            id,
+            channel,
+            kind.into(),
+            next(),
+            next(),
+            next(),
+            next(),
+            "1".into(),
+            "0".into(),
+            "''".into(),
+            "''".into(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+        ];
+        sql.push_str(&values.join(", "));
+    });
     let title = if named {
         "excluded.title"
     } else {
@@ -502,6 +499,7 @@ async fn upsert_conversation_kind(
     for r in rows {
         query = query
             .bind(r.id)
+            .bind(r.channel_id)
             .bind(r.channel_id)
             .bind(r.contact_id)
             .bind(r.provider_chat_id)

@@ -360,6 +360,23 @@ impl Delivery {
         })
     }
 
+    /// Like [`Delivery::from_message`], taking the message apart instead of
+    /// copying its headers: a projection reading a backlog makes a delivery
+    /// of every event, and acks only the last message of a batch.
+    pub(crate) fn from_owned(message: async_nats::jetstream::Message) -> Option<Self> {
+        let info = message.info().ok()?;
+        let (sequence, delivered) = (info.stream_sequence, info.delivered);
+        let message = message.message;
+        Some(Self {
+            sequence,
+            subject: message.subject.to_string(),
+            event: Event::decode(message.payload.clone()),
+            headers: message.headers,
+            payload: message.payload,
+            delivered,
+        })
+    }
+
     /// A span for handling this delivery, child of the publisher's trace.
     pub fn span(&self, name: &'static str) -> tracing::Span {
         let (channel_id, conversation_id) = match &self.event {

@@ -190,13 +190,16 @@ async fn read<P: Projection>(
         let Some(chunk) = chunk else {
             return Err(BusError::Unavailable("consumer stream ended".into()));
         };
-        let messages = chunk
+        let mut messages = chunk
             .into_iter()
             .collect::<Result<Vec<_>, _>>()
             .map_err(BusError::unavailable)?;
+        // The last message is kept for the ack; the others are taken apart.
+        let last_message = messages.pop();
         let deliveries: Vec<Delivery> = messages
-            .iter()
-            .filter_map(Delivery::from_message)
+            .into_iter()
+            .filter_map(Delivery::from_owned)
+            .chain(last_message.as_ref().and_then(Delivery::from_message))
             .filter(|d| d.sequence > applied)
             .collect();
         if let Some(last) = deliveries.last() {
@@ -208,7 +211,7 @@ async fn read<P: Projection>(
             park_all(bus, projection.name(), &deliveries, &rejected).await;
             applied = last_sequence;
         }
-        if let Some(last) = messages.last() {
+        if let Some(last) = &last_message {
             // AckPolicy::All: acking the last acknowledges the whole batch.
             if let Err(err) = last.double_ack().await {
                 tracing::warn!(error = %err, "ack failed; the batch will be redelivered and skipped");

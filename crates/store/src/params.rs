@@ -36,7 +36,9 @@ impl Placeholders {
         }
     }
 
-    /// The next placeholder; its value is bound next.
+    /// The next placeholder; its value is bound next. (Not an `Iterator`:
+    /// it never ends, and callers interleave it with SQL text.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Cow<'static, str> {
         self.count += 1;
         if self.anonymous {

@@ -29,6 +29,16 @@ const SQLITE_PRAGMAS: [&str; 5] = [
     "PRAGMA temp_store = MEMORY",
 ];
 
+/// Run on every new PostgreSQL connection. Every table is a projection of
+/// the stream, committed together with its checkpoint, so a commit lost when
+/// the database server crashes (at most `3 × wal_writer_delay`) is lost with
+/// its checkpoint and replayed from the stream: like SQLite's
+/// `synchronous=NORMAL`, a commit need not wait for its WAL flush. The one
+/// state written beside the projections, the webhook dispatcher's delivery
+/// progress, may then send a delivery once more, which its receivers
+/// tolerate already (outbound webhooks are at least once).
+const POSTGRES_SESSION: &str = "SET synchronous_commit = off";
+
 const SQLITE_MAX_CONNECTIONS: u32 = 8;
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 /// How long a query waits for a free pooled connection before `PoolTimedOut`
@@ -137,6 +147,12 @@ async fn sqlite_pool(target: &Target, options: AnyPoolOptions) -> Result<AnyPool
 async fn postgres_pool(target: &Target, options: AnyPoolOptions) -> Result<AnyPool, StoreError> {
     let pool = options
         .max_connections(POSTGRES_MAX_CONNECTIONS)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                sqlx::raw_sql(POSTGRES_SESSION).execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
         .connect(&target.url)
         .await?;
     Ok(pool)

@@ -21,8 +21,10 @@ use sqlx::AnyConnection;
 use super::conversation::{has_name, title};
 use crate::codec::{self, Attachments};
 
-/// Events per statement: 12 parameters a message, far below SQLite's limit.
-const CHUNK: usize = 50;
+/// Events per statement: 13 parameters a message, 2,600 a statement, far
+/// below the limits of SQLite (32,766) and PostgreSQL (65,535); fewer
+/// statements mean fewer round trips on PostgreSQL.
+const CHUNK: usize = 200;
 
 /// One `MessageReceived` of the run and its stream sequence.
 pub(super) struct Received<'a> {

@@ -3,8 +3,8 @@
 //!
 //! Applying events one statement at a time cost 5–7 round trips per
 //! message (load, two for the close timer, arm, two for the auto-replies,
-//! save). Here a run costs two `SELECT`s per 500 conversations to load and
-//! at most three multi-row writes per chunk to store the net result, however
+//! save). Here a run costs two `SELECT`s per 250 conversations to load and
+//! at most three multi-row writes per 250 rows to store the net result, however
 //! many events it holds.
 //!
 //! The rules see exactly what the tables would have told them: `arm` is an

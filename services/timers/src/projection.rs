@@ -4,6 +4,12 @@
 //! a restart or a rebuild from an empty database re-arms exactly the pending
 //! deadlines. The changes of a committed batch ([`Op`]s) then go to the
 //! firing loop, which never sees the effects of a rolled-back batch.
+//!
+//! A run is applied on a [`working::WorkingSet`]: its conversations and
+//! their timers are read once, every event's rules run in memory, and the
+//! net result is written once. A channel snapshot may move the closes of
+//! conversations outside the set, so it is applied in SQL between two
+//! flushes of the set.
 
 use omnibus_bus::Delivery;
 use omnibus_proto::{Event, event::Payload};
@@ -16,6 +22,9 @@ use crate::deadlines::Op;
 
 mod channel;
 mod conversation;
+#[cfg(test)]
+mod tests;
+mod working;
 
 pub use channel::{ChannelInfo, DEFAULT_INACTIVITY_SECONDS};
 
@@ -33,6 +42,7 @@ pub struct TimersProjection {
 pub(crate) struct Step<'a> {
     conn: &'a mut AnyConnection,
     channels: &'a mut channel::ChannelCache,
+    work: &'a mut working::WorkingSet,
     ops: &'a mut Vec<Op>,
 }
 
@@ -73,14 +83,26 @@ impl Rules for TimersProjection {
         run: &[omnibus_store::Step<'_>],
     ) -> Result<Self::Output, sqlx::Error> {
         let mut ops = Vec::new();
-        for one in run {
+        let mut work = working::WorkingSet::default();
+        let mut loaded_until = 0;
+        for (at, one) in run.iter().enumerate() {
+            if is_channel(one) {
+                // Its SQL reads and moves armed closes: write what stands first.
+                work.flush(conn).await?;
+            } else if at >= loaded_until {
+                loaded_until = at + run[at..].iter().take_while(|s| !is_channel(s)).count();
+                work.load(conn, &conversations(&run[at..loaded_until]))
+                    .await?;
+            }
             let mut step = Step {
                 conn: &mut *conn,
                 channels: &mut self.channels,
+                work: &mut work,
                 ops: &mut ops,
             };
             apply_event(&mut step, one.sequence, one.event).await?;
         }
+        work.flush(conn).await?;
         Ok(ops)
     }
 
@@ -92,10 +114,33 @@ impl Rules for TimersProjection {
         }
     }
 
-    /// The cache may hold what a rolled-back savepoint read or wrote.
+    /// The cache may hold what a rolled-back savepoint read or wrote. (The
+    /// working set lives for one `apply` only, so nothing else outlives it.)
     fn discarded(&mut self) {
         self.channels.clear();
     }
+}
+
+fn is_channel(step: &omnibus_store::Step<'_>) -> bool {
+    matches!(step.event.payload, Some(Payload::ChannelChanged(_)))
+}
+
+/// The conversations whose rows and timers `run` reads.
+fn conversations<'a>(run: &[omnibus_store::Step<'a>]) -> Vec<&'a str> {
+    run.iter()
+        .filter(|s| {
+            matches!(
+                s.event.payload,
+                Some(
+                    Payload::MessageReceived(_)
+                        | Payload::MessageRequested(_)
+                        | Payload::ConversationClosed(_)
+                        | Payload::ConversationStarted(_)
+                )
+            )
+        })
+        .map(|s| s.event.conversation_id.as_str())
+        .collect()
 }
 
 async fn apply_event(step: &mut Step<'_>, seq: u64, event: &Event) -> Result<(), sqlx::Error> {

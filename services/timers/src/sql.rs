@@ -1,7 +1,8 @@
 //! Reads and writes of the `timer_` tables, on the projection's transaction.
 
 use omnibus_proto::ChannelKind;
-use sqlx::{AnyConnection, AnyPool, Row as _, any::AnyRow};
+use omnibus_store::Placeholders;
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row as _, any::AnyRow};
 
 use crate::timer::{Timer, TimerKind};
 
@@ -19,53 +20,71 @@ pub struct ConversationRow {
     pub off_hours_answered: i64,
 }
 
-/// Loads a conversation, `None` before its first event.
-pub async fn conversation(
+/// Most rows (or ids) per run-time statement: 8 parameters a timer row at
+/// most, far below SQLite's 32,766 and PostgreSQL's 65,535.
+const CHUNK: usize = 250;
+
+/// The stored rows of the conversations `ids` (those that have one).
+pub async fn conversations(
     conn: &mut AnyConnection,
-    id: &str,
-) -> Result<Option<ConversationRow>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT channel_id, provider_chat_id, open, waiting_since_seq, off_hours_answered
-         FROM timer_conversations WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| {
-        Ok(ConversationRow {
-            id: id.to_owned(),
-            channel_id: r.try_get(0)?,
-            provider_chat_id: r.try_get(1)?,
-            open: r.try_get::<i64, _>(2)? != 0,
-            waiting_since_seq: r.try_get(3)?,
-            off_hours_answered: r.try_get(4)?,
-        })
-    })
-    .transpose()
+    ids: &[&str],
+) -> Result<Vec<ConversationRow>, sqlx::Error> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = String::from(
+            "SELECT id, channel_id, provider_chat_id, open, waiting_since_seq, off_hours_answered
+             FROM timer_conversations WHERE id IN (",
+        );
+        Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
+        sql.push(')');
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            rows.push(ConversationRow {
+                id: r.try_get(0)?,
+                channel_id: r.try_get(1)?,
+                provider_chat_id: r.try_get(2)?,
+                open: r.try_get::<i64, _>(3)? != 0,
+                waiting_since_seq: r.try_get(4)?,
+                off_hours_answered: r.try_get(5)?,
+            });
+        }
+    }
+    Ok(rows)
 }
 
-/// Inserts or replaces a conversation.
-pub async fn save_conversation(
+/// Inserts or replaces conversations (each id at most once).
+pub async fn save_conversations(
     conn: &mut AnyConnection,
-    row: &ConversationRow,
+    rows: &[ConversationRow],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO timer_conversations
-             (id, channel_id, provider_chat_id, open, waiting_since_seq, off_hours_answered)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id,
-             provider_chat_id = excluded.provider_chat_id, open = excluded.open,
-             waiting_since_seq = excluded.waiting_since_seq,
-             off_hours_answered = excluded.off_hours_answered",
-    )
-    .bind(row.id.as_str())
-    .bind(row.channel_id.as_str())
-    .bind(row.provider_chat_id.as_str())
-    .bind(i64::from(row.open))
-    .bind(row.waiting_since_seq)
-    .bind(row.off_hours_answered)
-    .execute(conn)
-    .await?;
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO timer_conversations
+                 (id, channel_id, provider_chat_id, open, waiting_since_seq, off_hours_answered)
+             VALUES ",
+        );
+        Placeholders::for_connection(conn).push_rows(&mut sql, chunk.len(), 6);
+        sql.push_str(
+            " ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id,
+                 provider_chat_id = excluded.provider_chat_id, open = excluded.open,
+                 waiting_since_seq = excluded.waiting_since_seq,
+                 off_hours_answered = excluded.off_hours_answered",
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for row in chunk {
+            query = query
+                .bind(row.id.as_str())
+                .bind(row.channel_id.as_str())
+                .bind(row.provider_chat_id.as_str())
+                .bind(i64::from(row.open))
+                .bind(row.waiting_since_seq)
+                .bind(row.off_hours_answered);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -104,56 +123,82 @@ pub async fn channel(
         .transpose()
 }
 
-/// Arms a timer; true when it was not armed yet.
-pub async fn arm(conn: &mut AnyConnection, timer: &Timer) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO timer_pending (event_id, kind, conversation_id, channel_id, channel_kind,
-             provider_chat_id, text, due_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(timer.event_id.as_str())
-    .bind(timer.kind.as_str())
-    .bind(timer.conversation_id.as_str())
-    .bind(timer.channel_id.as_str())
-    .bind(timer.channel_kind as i64)
-    .bind(timer.provider_chat_id.as_str())
-    .bind(timer.text.as_str())
-    .bind(timer.due_ms)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+/// A stored timer row, with its id and conversation even when its kind is
+/// not one this version knows (`timer` is `None` then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    pub event_id: String,
+    pub conversation_id: String,
+    pub timer: Option<Timer>,
 }
 
-/// Disarms one timer by id; true when it was armed.
-pub async fn disarm(conn: &mut AnyConnection, event_id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM timer_pending WHERE event_id = $1")
-        .bind(event_id)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Disarms every timer of `kind` in a conversation; returns their ids.
-pub async fn disarm_kind(
+/// Every armed timer of the conversations `ids`.
+pub async fn pending_of(
     conn: &mut AnyConnection,
-    conversation_id: &str,
-    kind: TimerKind,
-) -> Result<Vec<String>, sqlx::Error> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT event_id FROM timer_pending WHERE conversation_id = $1 AND kind = $2",
-    )
-    .bind(conversation_id)
-    .bind(kind.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
-    if !ids.is_empty() {
-        sqlx::query("DELETE FROM timer_pending WHERE conversation_id = $1 AND kind = $2")
-            .bind(conversation_id)
-            .bind(kind.as_str())
-            .execute(conn)
-            .await?;
+    ids: &[&str],
+) -> Result<Vec<PendingRow>, sqlx::Error> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = String::from(
+            "SELECT event_id, kind, conversation_id, channel_id, channel_kind, provider_chat_id,
+                 text, due_ms FROM timer_pending WHERE conversation_id IN (",
+        );
+        Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
+        sql.push(')');
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            rows.push(PendingRow {
+                event_id: row.try_get(0)?,
+                conversation_id: row.try_get(2)?,
+                timer: timer(&row)?,
+            });
+        }
     }
-    Ok(ids)
+    Ok(rows)
+}
+
+/// Arms timers whose ids are not armed (an armed id keeps its row).
+pub async fn insert_pending(conn: &mut AnyConnection, timers: &[Timer]) -> Result<(), sqlx::Error> {
+    for chunk in timers.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO timer_pending (event_id, kind, conversation_id, channel_id, channel_kind,
+                 provider_chat_id, text, due_ms) VALUES ",
+        );
+        Placeholders::for_connection(conn).push_rows(&mut sql, chunk.len(), 8);
+        sql.push_str(" ON CONFLICT (event_id) DO NOTHING");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for timer in chunk {
+            query = query
+                .bind(timer.event_id.as_str())
+                .bind(timer.kind.as_str())
+                .bind(timer.conversation_id.as_str())
+                .bind(timer.channel_id.as_str())
+                .bind(timer.channel_kind as i64)
+                .bind(timer.provider_chat_id.as_str())
+                .bind(timer.text.as_str())
+                .bind(timer.due_ms);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Disarms the timers `ids` (those armed).
+pub async fn delete_pending(conn: &mut AnyConnection, ids: &[String]) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = String::from("DELETE FROM timer_pending WHERE event_id IN (");
+        Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
+        sql.push(')');
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Moves every armed `kind` timer of a channel by `delta_ms` (a changed
@@ -174,7 +219,8 @@ pub async fn shift_channel_timers(
     .await?;
     let rows = sqlx::query(
         "SELECT event_id, kind, conversation_id, channel_id, channel_kind, provider_chat_id,
-             text, due_ms FROM timer_pending WHERE channel_id = $1 AND kind = $2",
+             text, due_ms FROM timer_pending WHERE channel_id = $1 AND kind = $2
+         ORDER BY event_id",
     )
     .bind(channel_id)
     .bind(kind.as_str())

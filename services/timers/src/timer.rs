@@ -69,6 +69,15 @@ pub fn parse_event_id(id: &str) -> Option<(TimerKind, &str)> {
     Some((TimerKind::parse(kind)?, key))
 }
 
+/// The conversation a timer's event id names: the segment after the kind
+/// (conversation ids never hold a `:`; an empty one is still one). Any kind,
+/// known to this version or not.
+pub fn conversation_of(id: &str) -> Option<&str> {
+    let rest = id.strip_prefix(ID_PREFIX)?;
+    let (_kind, rest) = rest.split_once(':')?;
+    rest.split(':').next()
+}
+
 /// One armed deadline, with everything needed to fire it without a lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timer {
@@ -150,6 +159,10 @@ mod tests {
             parse_event_id(&id),
             Some((TimerKind::OffHours, "1764057600000"))
         );
+        assert_eq!(conversation_of(&id), Some("cv_1"));
+        assert_eq!(conversation_of("timer:reply:cv_1:42:0"), Some("cv_1"));
+        assert_eq!(conversation_of("timer:future:cv_2:1"), Some("cv_2"));
+        assert_eq!(conversation_of("send:msg_1"), None);
         assert_eq!(parse_event_id("send:msg_1"), None);
         assert_eq!(parse_event_id("timer:nope:cv_1:1"), None);
     }

@@ -14,7 +14,7 @@ use omnibus_proto::{
 use super::Step;
 use super::channel::ChannelInfo;
 use crate::deadlines::Op;
-use crate::sql::{self, ConversationRow};
+use crate::sql::ConversationRow;
 use crate::timer::{self, Timer, TimerKind};
 
 type Result<T = ()> = std::result::Result<T, sqlx::Error>;
@@ -44,7 +44,7 @@ pub(super) async fn received(
         (Direction::Outbound, _) => answered(step, &mut conversation).await?,
         _ => {}
     }
-    sql::save_conversation(step.conn, &conversation).await
+    step.work.save(step.conn, conversation).await
 }
 
 pub(super) async fn requested(
@@ -53,7 +53,11 @@ pub(super) async fn requested(
     event: &Event,
     requested: &MessageRequested,
 ) -> Result {
-    let Some(mut conversation) = sql::conversation(step.conn, &event.conversation_id).await? else {
+    let Some(mut conversation) = step
+        .work
+        .conversation(step.conn, &event.conversation_id)
+        .await?
+    else {
         return Ok(());
     };
     if let Some((kind, key)) = timer::parse_event_id(&event.id) {
@@ -78,7 +82,7 @@ pub(super) async fn requested(
     if matches!(author, AuthorKind::Operator | AuthorKind::ExternalDevice) {
         answered(step, &mut conversation).await?;
     }
-    sql::save_conversation(step.conn, &conversation).await
+    step.work.save(step.conn, conversation).await
 }
 
 pub(super) async fn closed(
@@ -90,7 +94,11 @@ pub(super) async fn closed(
     if timer::parse_event_id(&event.id).is_some() {
         disarm(step, &event.id).await?;
     }
-    let Some(mut conversation) = sql::conversation(step.conn, &event.conversation_id).await? else {
+    let Some(mut conversation) = step
+        .work
+        .conversation(step.conn, &event.conversation_id)
+        .await?
+    else {
         return Ok(());
     };
     if !conversation.open {
@@ -112,7 +120,7 @@ pub(super) async fn closed(
         );
         arm(step, Timer { text, ..closing }).await?;
     }
-    sql::save_conversation(step.conn, &conversation).await
+    step.work.save(step.conn, conversation).await
 }
 
 pub(super) async fn started(
@@ -137,12 +145,15 @@ pub(super) async fn started(
         super::event_time(event),
     )
     .await?;
-    sql::save_conversation(step.conn, &conversation).await
+    step.work.save(step.conn, conversation).await
 }
 
 /// The stored conversation, or a new one for the event's conversation.
 async fn load(step: &mut Step<'_>, event: &Event) -> Result<ConversationRow> {
-    let stored = sql::conversation(step.conn, &event.conversation_id).await?;
+    let stored = step
+        .work
+        .conversation(step.conn, &event.conversation_id)
+        .await?;
     Ok(stored.unwrap_or_else(|| ConversationRow {
         id: event.conversation_id.clone(),
         channel_id: event.channel_id.clone(),
@@ -250,21 +261,28 @@ fn timer(
     }
 }
 
+/// Arms `timer` unless armed already, as the table would.
 async fn arm(step: &mut Step<'_>, timer: Timer) -> Result {
-    if sql::arm(step.conn, &timer).await? {
+    if step.work.arm(step.conn, &timer).await? {
         step.ops.push(Op::Arm(timer));
     }
     Ok(())
 }
 
+/// Disarms the timer whose event came back. The firing loop is told even
+/// when it was not armed here: it may hold it again after a failed publish.
 async fn disarm(step: &mut Step<'_>, event_id: &str) -> Result {
-    sql::disarm(step.conn, event_id).await?;
+    step.work.disarm(step.conn, event_id).await?;
     step.ops.push(Op::Disarm(event_id.to_owned()));
     Ok(())
 }
 
 async fn disarm_kind(step: &mut Step<'_>, conversation_id: &str, kind: TimerKind) -> Result {
-    for id in sql::disarm_kind(step.conn, conversation_id, kind).await? {
+    for id in step
+        .work
+        .disarm_kind(step.conn, conversation_id, kind)
+        .await?
+    {
         step.ops.push(Op::Disarm(id));
     }
     Ok(())

@@ -5,6 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use omnibus_proto::{ChannelKind, MessageRequested, TemplateStatus};
+use omnibus_store::Placeholders;
 use prost::Message as _;
 use sqlx::{AnyConnection, Row as _, any::AnyRow};
 
@@ -63,45 +64,77 @@ fn channel_kind(value: i64) -> ChannelKind {
 
 // === conversations ===
 
+/// Most conversations read or written by one statement: 5 values a row
+/// keeps an upsert far below both backends' parameter limits.
+const CONVERSATION_ROWS: usize = 500;
+
+const CONVERSATION_COLUMNS: &str = "id, channel_id, last_customer_ms, provider_closed, reopen_sent";
+
 /// A conversation, `None` before its first event.
 pub async fn conversation(conn: &mut AnyConnection, id: &str) -> Result<Option<ConversationRow>> {
-    let row = sqlx::query(
-        "SELECT channel_id, last_customer_ms, provider_closed, reopen_sent
-         FROM window_conversations WHERE id = $1",
-    )
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM window_conversations WHERE id = $1"
+    )))
     .bind(id)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| {
-        Ok(ConversationRow {
-            id: id.to_owned(),
-            channel_id: r.try_get(0)?,
-            last_customer_ms: r.try_get(1)?,
-            provider_closed: r.try_get::<i64, _>(2)? != 0,
-            reopen_sent: r.try_get::<i64, _>(3)? != 0,
-        })
-    })
-    .transpose()
+    row.as_ref().map(conversation_row).transpose()
 }
 
-/// Inserts or replaces a conversation.
-pub async fn save_conversation(conn: &mut AnyConnection, row: &ConversationRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO window_conversations
-             (id, channel_id, last_customer_ms, provider_closed, reopen_sent)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id,
-             last_customer_ms = excluded.last_customer_ms,
-             provider_closed = excluded.provider_closed, reopen_sent = excluded.reopen_sent",
-    )
-    .bind(row.id.as_str())
-    .bind(row.channel_id.as_str())
-    .bind(row.last_customer_ms)
-    .bind(i64::from(row.provider_closed))
-    .bind(i64::from(row.reopen_sent))
-    .execute(conn)
-    .await?;
+/// The stored conversations among `ids`, in any order: one `IN (…)`
+/// statement per [`CONVERSATION_ROWS`] ids, so a projection run loads its
+/// conversations in one round trip instead of one per event.
+pub async fn conversations(conn: &mut AnyConnection, ids: &[&str]) -> Result<Vec<ConversationRow>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CONVERSATION_ROWS) {
+        let mut sql =
+            format!("SELECT {CONVERSATION_COLUMNS} FROM window_conversations WHERE id IN (");
+        Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
+        sql.push(')');
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.push(conversation_row(&row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Inserts or replaces conversations (distinct ids): one multi-row upsert
+/// per [`CONVERSATION_ROWS`] rows.
+pub async fn save_conversations(conn: &mut AnyConnection, rows: &[&ConversationRow]) -> Result<()> {
+    for chunk in rows.chunks(CONVERSATION_ROWS) {
+        let mut sql = format!("INSERT INTO window_conversations ({CONVERSATION_COLUMNS}) VALUES ");
+        Placeholders::for_connection(conn).push_rows(&mut sql, chunk.len(), 5);
+        sql.push_str(
+            " ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id,
+                 last_customer_ms = excluded.last_customer_ms,
+                 provider_closed = excluded.provider_closed, reopen_sent = excluded.reopen_sent",
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = query
+                .bind(row.id.as_str())
+                .bind(row.channel_id.as_str())
+                .bind(row.last_customer_ms)
+                .bind(i64::from(row.provider_closed))
+                .bind(i64::from(row.reopen_sent));
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
+}
+
+fn conversation_row(r: &AnyRow) -> Result<ConversationRow> {
+    Ok(ConversationRow {
+        id: r.try_get(0)?,
+        channel_id: r.try_get(1)?,
+        last_customer_ms: r.try_get(2)?,
+        provider_closed: r.try_get::<i64, _>(3)? != 0,
+        reopen_sent: r.try_get::<i64, _>(4)? != 0,
+    })
 }
 
 // === templates ===

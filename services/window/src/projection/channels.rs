@@ -27,6 +27,7 @@ pub(super) async fn changed(step: &mut Step<'_>, changed: &ChannelChanged) -> Re
         human_agent_tag: state.settings.as_ref().is_some_and(|s| s.human_agent_tag),
     };
     sql::save_channel(step.conn, &channel).await?;
+    step.channels.saved(&channel);
     // A new default template may let pending requests be held instead of failed.
     step.touched = true;
     Ok(())
@@ -46,9 +47,7 @@ pub(super) async fn received(
         received.author_kind(),
         AuthorKind::Contact | AuthorKind::Unspecified
     );
-    let windowed = sql::channel(step.conn, &event.channel_id)
-        .await?
-        .is_some_and(|c| omnibus_core::kind::window(c.kind).is_some());
+    let windowed = step.channels.windowed(step.conn, &event.channel_id).await?;
     let at = if event.occurred_at_ms > 0 {
         event.occurred_at_ms
     } else {
@@ -60,7 +59,8 @@ pub(super) async fn received(
         conversation.reopen_sent = false;
         step.touched = true;
     }
-    sql::save_conversation(step.conn, &conversation).await
+    step.conversations.save(conversation);
+    Ok(())
 }
 
 /// Any conversation event: remember the conversation, so GetWindow tells
@@ -70,17 +70,14 @@ pub(super) async fn seen(step: &mut Step<'_>, event: &Event) -> Result {
         return Ok(());
     }
     let conversation = load(step, event).await?;
-    sql::save_conversation(step.conn, &conversation).await
+    step.conversations.save(conversation);
+    Ok(())
 }
 
-/// The stored conversation, or a new one for the event's conversation.
+/// The event's conversation as the run left it, or a new one.
 pub(super) async fn load(step: &mut Step<'_>, event: &Event) -> Result<ConversationRow> {
-    let stored = sql::conversation(step.conn, &event.conversation_id).await?;
-    Ok(stored.unwrap_or_else(|| ConversationRow {
-        id: event.conversation_id.clone(),
-        channel_id: event.channel_id.clone(),
-        ..Default::default()
-    }))
+    let (id, channel_id) = (&event.conversation_id, &event.channel_id);
+    step.conversations.load(step.conn, id, channel_id).await
 }
 
 pub(super) async fn template(

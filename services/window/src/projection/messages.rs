@@ -23,7 +23,7 @@ pub(super) async fn requested(
     if event.id.starts_with(ids::TEMPLATE) {
         let mut conversation = channels::load(step, event).await?;
         conversation.reopen_sent = true;
-        sql::save_conversation(step.conn, &conversation).await?;
+        step.conversations.save(conversation);
     } else if event.id.starts_with(ids::SEND)
         && let Some(message) = sql::message(step.conn, &requested.message_id).await?
     {
@@ -72,7 +72,7 @@ pub(super) async fn held(step: &mut Step<'_>, event: &Event, held: &MessageHeld)
     if !held.template_message_id.is_empty() {
         let mut conversation = channels::load(step, event).await?;
         conversation.reopen_sent = true;
-        sql::save_conversation(step.conn, &conversation).await?;
+        step.conversations.save(conversation);
     }
     step.touched = true;
     Ok(())
@@ -111,15 +111,12 @@ pub(super) async fn outside(
         _ => event.conversation_id.clone(),
     };
     if !conversation_id.is_empty() {
-        let mut conversation = sql::conversation(step.conn, &conversation_id)
-            .await?
-            .unwrap_or_else(|| crate::model::ConversationRow {
-                id: conversation_id.clone(),
-                channel_id: event.channel_id.clone(),
-                ..Default::default()
-            });
+        let mut conversation = step
+            .conversations
+            .load(step.conn, &conversation_id, &event.channel_id)
+            .await?;
         conversation.provider_closed = true;
-        sql::save_conversation(step.conn, &conversation).await?;
+        step.conversations.save(conversation);
     }
     let Some(message) = message else {
         return Ok(());

@@ -1,14 +1,22 @@
-//! [`Emitter`]: collects the notifications one event causes, numbers them
-//! from the event's stream sequence, and stores them with their webhook
-//! deliveries in the projection's transaction.
+//! [`Emitter`]: collects the notifications one event causes and numbers
+//! them from the event's stream sequence. [`Outbox`]: keeps a run's
+//! notifications and stores them, with their webhook deliveries, in a few
+//! multi-row statements instead of one statement per row.
+
+use std::collections::HashSet;
 
 use omnibus_proto::{Event, NotificationKind};
+use omnibus_store::Placeholders;
 use sqlx::AnyConnection;
 
 use crate::model::{ORD_SPAN, StoredNotification, kinds_admit};
 
 /// Delivery states as stored (`DeliveryState` numbers).
 pub(crate) const PENDING: i64 = omnibus_proto::DeliveryState::Pending as i64;
+
+/// Rows per multi-row statement: 8 parameters a row keeps a statement at
+/// 2,000 parameters, far below SQLite's and PostgreSQL's limits.
+const ROWS: usize = 250;
 
 /// The notifications of one event, in the order they happened.
 pub struct Emitter {
@@ -82,86 +90,156 @@ impl Emitter {
             created_at_ms: self.at_ms,
         });
     }
+}
 
-    /// Stores the notifications and queues a delivery per matching active
-    /// webhook; returns the notifications that were new. `hooks` holds the
-    /// active webhooks read for earlier events of the run (read here when
-    /// `None`; the caller resets it when an event changes webhooks).
-    pub async fn flush(
-        self,
-        conn: &mut AnyConnection,
-        hooks: &mut Option<Vec<(String, String)>>,
-    ) -> Result<Vec<StoredNotification>, sqlx::Error> {
-        if self.notes.is_empty() {
-            return Ok(Vec::new());
+/// A notification waiting to be stored, and whether it gets deliveries.
+struct Pending {
+    note: StoredNotification,
+    deliver: bool,
+}
+
+/// The notifications of a run, stored at its end (or before an event that
+/// changes webhooks, so every note gets the deliveries of the webhooks
+/// active when it happened, and a stopped webhook abandons them).
+#[derive(Default)]
+pub struct Outbox {
+    pending: Vec<Pending>,
+    /// Every `ord` of the run: a repeated one would conflict on insert.
+    seen: HashSet<i64>,
+    /// The notifications that were new, in stream order.
+    fresh: Vec<StoredNotification>,
+}
+
+impl Outbox {
+    /// Takes the notifications of one event.
+    pub fn add(&mut self, emitter: Emitter) {
+        let deliver = emitter.deliver;
+        for note in emitter.notes {
+            if self.seen.insert(note.ord) {
+                self.pending.push(Pending { note, deliver });
+            }
         }
-        let hooks: &[(String, String)] = if self.deliver {
-            if hooks.is_none() {
-                let active =
-                    sqlx::query_as("SELECT id, kinds FROM notif_webhooks WHERE status = $1")
-                        .bind(omnibus_proto::WebhookStatus::Active as i64)
-                        .fetch_all(&mut *conn)
-                        .await?;
-                *hooks = Some(active);
-            }
-            hooks.as_deref().unwrap_or_default()
-        } else {
-            &[]
-        };
-        let mut fresh = Vec::with_capacity(self.notes.len());
-        for note in self.notes {
-            if !insert(conn, &note).await? {
-                continue;
-            }
-            for (webhook_id, kinds) in hooks {
-                if kinds_admit(kinds, note.kind) {
-                    queue_delivery(conn, webhook_id, &note).await?;
-                }
-            }
-            fresh.push(note);
+    }
+
+    /// Stores what is pending: the notifications, then a delivery per new
+    /// notification and matching active webhook.
+    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        if self.pending.is_empty() {
+            return Ok(());
         }
-        Ok(fresh)
+        let pending = std::mem::take(&mut self.pending);
+        let mut new = HashSet::with_capacity(pending.len());
+        for chunk in pending.chunks(ROWS) {
+            new.extend(insert_notes(conn, chunk).await?);
+        }
+        let fresh: Vec<Pending> = pending
+            .into_iter()
+            .filter(|p| new.contains(&p.note.ord))
+            .collect();
+        queue_deliveries(conn, &fresh).await?;
+        self.fresh.extend(fresh.into_iter().map(|p| p.note));
+        Ok(())
+    }
+
+    /// The notifications that were new, once everything was flushed.
+    pub fn into_fresh(self) -> Vec<StoredNotification> {
+        debug_assert!(self.pending.is_empty(), "outbox dropped unflushed");
+        self.fresh
     }
 }
 
-/// Inserts `note`; false when it was already there (a replayed event).
-async fn insert(conn: &mut AnyConnection, note: &StoredNotification) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+/// Inserts `rows`; returns the `ord`s that were new (the others were there
+/// already: a replayed event).
+async fn insert_notes(conn: &mut AnyConnection, rows: &[Pending]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut sql = String::from(
         "INSERT INTO notif_notifications \
          (ord, kind, conversation_id, channel_id, message_id, text, operator_id, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (ord) DO NOTHING",
-    )
-    .bind(note.ord)
-    .bind(note.kind as i64)
-    .bind(&note.conversation_id)
-    .bind(&note.channel_id)
-    .bind(&note.message_id)
-    .bind(&note.text)
-    .bind(&note.operator_id)
-    .bind(note.created_at_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+         VALUES ",
+    );
+    Placeholders::for_connection(conn).push_rows(&mut sql, rows.len(), 8);
+    sql.push_str(" ON CONFLICT (ord) DO NOTHING RETURNING ord");
+    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+    for Pending { note, .. } in rows {
+        query = query
+            .bind(note.ord)
+            .bind(note.kind as i64)
+            .bind(note.conversation_id.as_str())
+            .bind(note.channel_id.as_str())
+            .bind(note.message_id.as_str())
+            .bind(note.text.as_str())
+            .bind(note.operator_id.as_str())
+            .bind(note.created_at_ms);
+    }
+    query.fetch_all(&mut *conn).await
 }
 
-async fn queue_delivery(
-    conn: &mut AnyConnection,
-    webhook_id: &str,
-    note: &StoredNotification,
-) -> Result<(), sqlx::Error> {
+/// One delivery to queue: a webhook and the notification it gets.
+struct Queued<'a> {
+    webhook_id: &'a str,
+    note: &'a StoredNotification,
+}
+
+/// Queues a delivery per notification in `fresh` that gets deliveries and
+/// per active webhook whose kinds admit it. The active webhooks are read
+/// here, only when something may be delivered.
+async fn queue_deliveries(conn: &mut AnyConnection, fresh: &[Pending]) -> Result<(), sqlx::Error> {
+    if !fresh.iter().any(|p| p.deliver) {
+        return Ok(());
+    }
+    let hooks: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, kinds FROM notif_webhooks WHERE status = $1")
+            .bind(omnibus_proto::WebhookStatus::Active as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+    let deliveries: Vec<Queued<'_>> = fresh
+        .iter()
+        .filter(|p| p.deliver)
+        .flat_map(|p| {
+            hooks
+                .iter()
+                .filter(move |(_, kinds)| kinds_admit(kinds, p.note.kind))
+                .map(move |(webhook_id, _)| Queued {
+                    webhook_id,
+                    note: &p.note,
+                })
+        })
+        .collect();
     let now = omnibus_core::now_ms();
-    sqlx::query(
+    for chunk in deliveries.chunks(ROWS) {
+        insert_deliveries(conn, chunk, now).await?;
+    }
+    Ok(())
+}
+
+async fn insert_deliveries(
+    conn: &mut AnyConnection,
+    rows: &[Queued<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut sql = String::from(
         "INSERT INTO notif_deliveries \
          (webhook_id, ord, conversation_id, body, state, attempts, created_at_ms, next_attempt_ms) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $6) ON CONFLICT (webhook_id, ord) DO NOTHING",
-    )
-    .bind(webhook_id)
-    .bind(note.ord)
-    .bind(&note.conversation_id)
-    .bind(note.webhook_body(webhook_id))
-    .bind(PENDING)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+         VALUES ",
+    );
+    Placeholders::for_connection(conn).push_rows_with(&mut sql, rows.len(), |sql, p| {
+        let values = [p.next(), p.next(), p.next(), p.next(), p.next()];
+        sql.push_str(&values.join(", "));
+        sql.push_str(", 0, ");
+        let times = [p.next(), p.next()];
+        sql.push_str(&times.join(", "));
+    });
+    sql.push_str(" ON CONFLICT (webhook_id, ord) DO NOTHING");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for row in rows {
+        query = query
+            .bind(row.webhook_id)
+            .bind(row.note.ord)
+            .bind(row.note.conversation_id.as_str())
+            .bind(row.note.webhook_body(row.webhook_id))
+            .bind(PENDING)
+            .bind(now)
+            .bind(now);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use omnibus_proto::{
     DeliveryState, WebhookCreated, WebhookDeleted, WebhookDisabled, WebhookStatus,
+    notification_event::Change,
 };
 use sqlx::AnyConnection;
 
@@ -12,8 +13,22 @@ use crate::model::encode_kinds;
 /// Internal status of a deleted webhook; never shown by the API.
 pub(crate) const DELETED: i64 = -1;
 
+/// Applies a change of webhooks (other changes are not theirs).
+pub async fn changed(
+    conn: &mut AnyConnection,
+    out: &Emitter,
+    change: &Change,
+) -> Result<(), sqlx::Error> {
+    match change {
+        Change::WebhookCreated(c) => created(conn, out, c).await,
+        Change::WebhookDeleted(d) => deleted(conn, d).await,
+        Change::WebhookDisabled(d) => disabled(conn, d).await,
+        Change::UnansweredDetected(_) => Ok(()),
+    }
+}
+
 /// Stores a new subscription; it receives notifications from the next event on.
-pub async fn created(
+async fn created(
     conn: &mut AnyConnection,
     out: &Emitter,
     created: &WebhookCreated,
@@ -35,18 +50,12 @@ pub async fn created(
 }
 
 /// Forgets a subscription and abandons what it still had to deliver.
-pub async fn deleted(
-    conn: &mut AnyConnection,
-    deleted: &WebhookDeleted,
-) -> Result<(), sqlx::Error> {
+async fn deleted(conn: &mut AnyConnection, deleted: &WebhookDeleted) -> Result<(), sqlx::Error> {
     stop(conn, &deleted.webhook_id, DELETED, "deleted").await
 }
 
 /// Stops a subscription that kept failing.
-pub async fn disabled(
-    conn: &mut AnyConnection,
-    disabled: &WebhookDisabled,
-) -> Result<(), sqlx::Error> {
+async fn disabled(conn: &mut AnyConnection, disabled: &WebhookDisabled) -> Result<(), sqlx::Error> {
     stop(
         conn,
         &disabled.webhook_id,

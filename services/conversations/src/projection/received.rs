@@ -26,6 +26,13 @@ use crate::codec::{self, Attachments};
 /// statements mean fewer round trips on PostgreSQL.
 const CHUNK: usize = 200;
 
+/// Whether a multi-row statement of `rows` rows stays prepared in the
+/// connection's statement cache: full chunks and small live runs do; every
+/// other size would be one more cached statement, up to ~100 KiB each.
+fn keep_prepared(rows: usize) -> bool {
+    rows == CHUNK || rows <= 8
+}
+
 /// One `MessageReceived` of the run and its stream sequence.
 pub(super) struct Received<'a> {
     pub seq: u64,
@@ -136,7 +143,8 @@ async fn insert_messages(
         sql.push_str(&values.join(", "));
     });
     sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
-    let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql))
+        .persistent(keep_prepared(rows.len()));
     for r in rows {
         let m = r.received;
         let status = if direction(m) == Direction::Outbound {
@@ -386,7 +394,7 @@ async fn upsert_contacts(
               phone = CASE WHEN excluded.phone = '' THEN conv_contacts.phone ELSE excluded.phone END,
               updated_at_ms = excluded.updated_at_ms",
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(keep_prepared(rows.len()));
         for r in rows {
             query = query
                 .bind(r.id)
@@ -497,7 +505,7 @@ async fn upsert_conversation_kind(
               updated_at_ms = CASE WHEN conv_conversations.updated_at_ms > excluded.updated_at_ms
                   THEN conv_conversations.updated_at_ms ELSE excluded.updated_at_ms END"
     ));
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(keep_prepared(rows.len()));
     for r in rows {
         query = query
             .bind(r.id)

@@ -28,8 +28,8 @@ mod url;
 pub use checkpoint::save_checkpoint;
 pub use error::{StoreError, is_refusal};
 pub use migrate::Migration;
-pub use params::Placeholders;
-pub use runner::{Rules, Runner, Step};
+pub use params::{Placeholders, keep_prepared};
+pub use runner::{MAX_UNSAVED, Rules, Runner, Step};
 pub use store::Store;
 pub use url::{Backend, component_url};
 

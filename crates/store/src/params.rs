@@ -15,6 +15,19 @@ use std::borrow::Cow;
 
 use sqlx::AnyConnection;
 
+/// Runs of up to this many rows (live traffic) stay prepared whatever their
+/// size.
+const SMALL_RUN: usize = 8;
+
+/// Whether a statement built for `rows` rows (or ids), cut into chunks of
+/// `chunk`, stays prepared in the connection's statement cache. Full
+/// chunks and small runs recur; every other size would be one more cached
+/// statement per connection (up to ~100 KiB each) that is rarely used
+/// again. Pass it to `Query::persistent`.
+pub fn keep_prepared(rows: usize, chunk: usize) -> bool {
+    rows == chunk || rows <= SMALL_RUN
+}
+
 /// Hands out the placeholders of one statement, in the order they appear.
 #[derive(Debug, Clone)]
 pub struct Placeholders {

@@ -1,11 +1,11 @@
 //! The projection runner against real databases: a refused event is rolled
 //! back alone and rejected, a refused run is retried one event at a time,
-//! outputs come only from what committed, and the checkpoint moves with the
-//! batch.
+//! outputs come only from what committed, the checkpoint moves with the
+//! batch, and a batch that changes nothing costs no transaction.
 
 use omnibus_bus::{Delivery, Projection};
 use omnibus_proto::Event;
-use omnibus_store::{Migration, Rules, Runner, Step, Store};
+use omnibus_store::{MAX_UNSAVED, Migration, Rules, Runner, Step, Store};
 use omnibus_testkit::TestDatabase;
 use prost::Message as _;
 use sqlx::AnyConnection;
@@ -16,7 +16,8 @@ const ITEMS: Migration = Migration::portable(
     "CREATE TABLE items (id TEXT PRIMARY KEY CHECK (id <> 'refused'))",
 );
 
-/// Inserts each event's id; applies everything as one run.
+/// Inserts each event's id, except `noop…` ones, which change nothing;
+/// applies everything as one run.
 #[derive(Default)]
 struct Items {
     committed: Vec<String>,
@@ -30,6 +31,10 @@ impl Rules for Items {
         "items"
     }
 
+    fn changes(&self, step: &Step<'_>) -> bool {
+        !is_noop(step)
+    }
+
     fn run_len(&self, rest: &[Step<'_>]) -> usize {
         rest.len()
     }
@@ -39,13 +44,14 @@ impl Rules for Items {
         conn: &mut AnyConnection,
         run: &[Step<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
-        for step in run {
+        for step in run.iter().filter(|s| !is_noop(s)) {
             sqlx::query("INSERT INTO items (id) VALUES ($1)")
                 .bind(step.event.id.as_str())
                 .execute(&mut *conn)
                 .await?;
         }
-        Ok(run.iter().map(|s| s.event.id.clone()).collect())
+        let changed = run.iter().filter(|s| !is_noop(s));
+        Ok(changed.map(|s| s.event.id.clone()).collect())
     }
 
     fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Vec<String>>) {
@@ -55,6 +61,10 @@ impl Rules for Items {
     fn discarded(&mut self) {
         self.discarded += 1;
     }
+}
+
+fn is_noop(step: &Step<'_>) -> bool {
+    step.event.id.starts_with("noop")
 }
 
 fn delivery(sequence: u64, id: &str) -> Delivery {
@@ -136,4 +146,86 @@ async fn sqlite_refused_events_are_rejected_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_refused_events_are_rejected_alone() {
     refused_events_are_rejected_alone(TestDatabase::postgres().await).await;
+}
+
+/// A batch that is one run is tried without a savepoint first; refused,
+/// it is rolled back and applied again run by run, then event by event.
+async fn a_refused_single_run_is_applied_again_event_by_event(db: TestDatabase) {
+    let store = Store::connect(db.url()).await.unwrap();
+    store.migrate("items", &[ITEMS]).await.unwrap();
+    let mut runner = Runner::new(store.clone(), Items::default());
+    let batch = [delivery(1, "a"), delivery(2, "refused"), delivery(3, "b")];
+    let rejected = runner.apply(&batch).await.expect("the batch commits");
+    let rejected: Vec<u64> = rejected.iter().map(|r| r.sequence).collect();
+    assert_eq!(rejected, [2]);
+    assert_eq!(items(&store).await, ["a", "b"]);
+    assert_eq!(runner.rules().committed, ["a", "b"]);
+    assert_eq!(
+        runner.rules().discarded,
+        3,
+        "the batch as one run, the run in a savepoint, then refused alone"
+    );
+    assert_eq!(store.checkpoint("items").await.unwrap(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_refused_single_run_is_applied_again_event_by_event() {
+    a_refused_single_run_is_applied_again_event_by_event(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_refused_single_run_is_applied_again_event_by_event() {
+    a_refused_single_run_is_applied_again_event_by_event(TestDatabase::postgres().await).await;
+}
+
+/// Batches of events that change nothing leave the stored checkpoint
+/// behind, which the next batch that changes something carries forward,
+/// and never by more than `MAX_UNSAVED` events.
+async fn batches_that_change_nothing_cost_no_transaction(db: TestDatabase) {
+    let store = Store::connect(db.url()).await.unwrap();
+    store.migrate("items", &[ITEMS]).await.unwrap();
+    let mut runner = Runner::new(store.clone(), Items::default());
+    let noops = [delivery(1, "noop-1"), delivery(2, "noop-2")];
+    assert!(runner.apply(&noops).await.unwrap().is_empty());
+    assert_eq!(
+        store.checkpoint("items").await.unwrap(),
+        0,
+        "no transaction"
+    );
+
+    runner.apply(&[delivery(3, "a")]).await.unwrap();
+    assert_eq!(store.checkpoint("items").await.unwrap(), 3);
+    assert_eq!(items(&store).await, ["a"]);
+
+    let mut sequence = 3;
+    let mut noops = |count: u64| -> Vec<Delivery> {
+        (0..count)
+            .map(|_| {
+                sequence += 1;
+                delivery(sequence, &format!("noop-{sequence}"))
+            })
+            .collect()
+    };
+    let below = noops(MAX_UNSAVED - 1);
+    runner.apply(&below).await.unwrap();
+    assert_eq!(store.checkpoint("items").await.unwrap(), 3);
+    let over = noops(1);
+    runner.apply(&over).await.unwrap();
+    assert_eq!(
+        store.checkpoint("items").await.unwrap(),
+        3 + MAX_UNSAVED,
+        "written once MAX_UNSAVED events went by"
+    );
+    assert_eq!(items(&store).await, ["a"], "the no-ops inserted nothing");
+    assert_eq!(runner.rules().committed, ["a"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_batches_that_change_nothing_cost_no_transaction() {
+    batches_that_change_nothing_cost_no_transaction(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_batches_that_change_nothing_cost_no_transaction() {
+    batches_that_change_nothing_cost_no_transaction(TestDatabase::postgres().await).await;
 }

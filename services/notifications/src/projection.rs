@@ -173,6 +173,20 @@ impl Rules for NotificationsProjection {
         NAME
     }
 
+    /// The events [`Self::apply_event`] acts on; delivery receipts and
+    /// the like cost no transaction.
+    fn changes(&self, step: &Step<'_>) -> bool {
+        Fact::of(step.event).is_some()
+            || matches!(
+                step.event.payload,
+                Some(
+                    Payload::ChannelChanged(_)
+                        | Payload::GroupChanged(_)
+                        | Payload::Notification(_)
+                )
+            )
+    }
+
     /// The whole batch in one savepoint; one event at a time only when the
     /// database refuses something in it.
     fn run_len(&self, rest: &[Step<'_>]) -> usize {

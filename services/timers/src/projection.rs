@@ -71,6 +71,21 @@ impl Rules for TimersProjection {
         NAME
     }
 
+    /// The events [`dispatch`] acts on; delivery receipts and the like
+    /// cost no transaction.
+    fn changes(&self, step: &omnibus_store::Step<'_>) -> bool {
+        matches!(
+            step.event.payload,
+            Some(
+                Payload::ChannelChanged(_)
+                    | Payload::MessageReceived(_)
+                    | Payload::MessageRequested(_)
+                    | Payload::ConversationClosed(_)
+                    | Payload::ConversationStarted(_)
+            )
+        )
+    }
+
     /// The whole batch in one savepoint; one event at a time only when the
     /// database refuses something in it.
     fn run_len(&self, rest: &[omnibus_store::Step<'_>]) -> usize {

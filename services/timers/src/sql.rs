@@ -1,7 +1,7 @@
 //! Reads and writes of the `timer_` tables, on the projection's transaction.
 
 use omnibus_proto::ChannelKind;
-use omnibus_store::Placeholders;
+use omnibus_store::{Placeholders, keep_prepared};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row as _, any::AnyRow};
 
 use crate::timer::{Timer, TimerKind};
@@ -37,7 +37,8 @@ pub async fn conversations(
         );
         Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
         sql.push(')');
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query =
+            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
         for id in chunk {
             query = query.bind(*id);
         }
@@ -73,7 +74,8 @@ pub async fn save_conversations(
                  waiting_since_seq = excluded.waiting_since_seq,
                  off_hours_answered = excluded.off_hours_answered",
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query =
+            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
         for row in chunk {
             query = query
                 .bind(row.id.as_str())
@@ -145,7 +147,8 @@ pub async fn pending_of(
         );
         Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
         sql.push(')');
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query =
+            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
         for id in chunk {
             query = query.bind(*id);
         }
@@ -169,7 +172,8 @@ pub async fn insert_pending(conn: &mut AnyConnection, timers: &[Timer]) -> Resul
         );
         Placeholders::for_connection(conn).push_rows(&mut sql, chunk.len(), 8);
         sql.push_str(" ON CONFLICT (event_id) DO NOTHING");
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query =
+            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
         for timer in chunk {
             query = query
                 .bind(timer.event_id.as_str())
@@ -192,7 +196,8 @@ pub async fn delete_pending(conn: &mut AnyConnection, ids: &[String]) -> Result<
         let mut sql = String::from("DELETE FROM timer_pending WHERE event_id IN (");
         Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
         sql.push(')');
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query =
+            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
         for id in chunk {
             query = query.bind(id.as_str());
         }

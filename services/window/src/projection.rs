@@ -95,6 +95,31 @@ impl Rules for WindowProjection {
         NAME
     }
 
+    /// The events [`dispatch`] acts on. Outbound messages that never went
+    /// through the gate (every Telegram reply, say) and delivery receipts
+    /// cost no transaction.
+    fn changes(&self, step: &omnibus_store::Step<'_>) -> bool {
+        let event = step.event;
+        match &event.payload {
+            Some(Payload::MessageRequested(_)) => {
+                step.subject.starts_with(&self.routes.gate)
+                    || (step.subject.starts_with(&self.routes.send)
+                        && (event.id.starts_with(crate::ids::SEND)
+                            || event.id.starts_with(crate::ids::TEMPLATE)))
+            }
+            Some(Payload::MessageHeld(_)) => event.id.starts_with(crate::ids::HELD),
+            Some(
+                Payload::ChannelChanged(_)
+                | Payload::TemplateChanged(_)
+                | Payload::MessageReceived(_)
+                | Payload::ConversationStarted(_)
+                | Payload::MessageFailed(_)
+                | Payload::MessageOutsideWindow(_),
+            ) => true,
+            _ => false,
+        }
+    }
+
     /// The whole batch in one savepoint; one event at a time only when the
     /// database refuses something in it.
     fn run_len(&self, rest: &[omnibus_store::Step<'_>]) -> usize {

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use omnibus_proto::{ChannelKind, MessageRequested, TemplateStatus};
-use omnibus_store::Placeholders;
+use omnibus_store::{Placeholders, keep_prepared};
 use prost::Message as _;
 use sqlx::{AnyConnection, Row as _, any::AnyRow};
 
@@ -91,7 +91,8 @@ pub async fn conversations(conn: &mut AnyConnection, ids: &[&str]) -> Result<Vec
             format!("SELECT {CONVERSATION_COLUMNS} FROM window_conversations WHERE id IN (");
         Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
         sql.push(')');
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(keep_prepared(chunk.len(), CONVERSATION_ROWS));
         for id in chunk {
             query = query.bind(*id);
         }
@@ -113,7 +114,8 @@ pub async fn save_conversations(conn: &mut AnyConnection, rows: &[&ConversationR
                  last_customer_ms = excluded.last_customer_ms,
                  provider_closed = excluded.provider_closed, reopen_sent = excluded.reopen_sent",
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(keep_prepared(chunk.len(), CONVERSATION_ROWS));
         for row in chunk {
             query = query
                 .bind(row.id.as_str())

@@ -26,11 +26,9 @@ use crate::codec::{self, Attachments};
 /// statements mean fewer round trips on PostgreSQL.
 const CHUNK: usize = 200;
 
-/// Whether a multi-row statement of `rows` rows stays prepared in the
-/// connection's statement cache: full chunks and small live runs do; every
-/// other size would be one more cached statement, up to ~100 KiB each.
+/// Whether a multi-row statement of `rows` rows stays prepared.
 fn keep_prepared(rows: usize) -> bool {
-    rows == CHUNK || rows <= 8
+    omnibus_store::keep_prepared(rows, CHUNK)
 }
 
 /// One `MessageReceived` of the run and its stream sequence.

@@ -14,7 +14,7 @@ use omnibus_proto::{
     MessageFailed, MessageReceived, MessageRequested, NotificationKind as Kind, UnansweredDetected,
     event::Payload, notification_event::Change,
 };
-use omnibus_store::Placeholders;
+use omnibus_store::{Placeholders, keep_prepared};
 use sqlx::AnyConnection;
 
 use super::Emitter;
@@ -81,7 +81,8 @@ impl Conversations {
             );
             Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
             sql.push(')');
-            let mut query = sqlx::query_as::<_, Conv>(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query_as::<_, Conv>(sqlx::AssertSqlSafe(sql))
+                .persistent(keep_prepared(chunk.len(), ROWS));
             for id in chunk {
                 query = query.bind(*id);
             }
@@ -186,7 +187,8 @@ async fn upsert(conn: &mut AnyConnection, rows: &[&Conv]) -> Result<(), sqlx::Er
          waiting_message_id = excluded.waiting_message_id, \
          waiting_since_ms = excluded.waiting_since_ms, deadline_ms = excluded.deadline_ms",
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(keep_prepared(rows.len(), ROWS));
     for conv in rows {
         query = query
             .bind(conv.id.as_str())
@@ -210,7 +212,8 @@ async fn insert_handled(
         String::from("INSERT INTO notif_handled (operator_id, day, conversation_id) VALUES ");
     Placeholders::for_connection(conn).push_rows(&mut sql, rows.len(), 3);
     sql.push_str(" ON CONFLICT (operator_id, day, conversation_id) DO NOTHING");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(keep_prepared(rows.len(), ROWS));
     for (operator_id, day, conversation_id) in rows {
         query = query
             .bind(operator_id.as_str())

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use omnibus_proto::{Event, NotificationKind};
-use omnibus_store::Placeholders;
+use omnibus_store::{Placeholders, keep_prepared};
 use sqlx::AnyConnection;
 
 use crate::model::{ORD_SPAN, StoredNotification, kinds_admit};
@@ -158,7 +158,8 @@ async fn insert_notes(conn: &mut AnyConnection, rows: &[Pending]) -> Result<Vec<
     );
     Placeholders::for_connection(conn).push_rows(&mut sql, rows.len(), 8);
     sql.push_str(" ON CONFLICT (ord) DO NOTHING RETURNING ord");
-    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+        .persistent(keep_prepared(rows.len(), ROWS));
     for Pending { note, .. } in rows {
         query = query
             .bind(note.ord)
@@ -229,7 +230,8 @@ async fn insert_deliveries(
         sql.push_str(&times.join(", "));
     });
     sql.push_str(" ON CONFLICT (webhook_id, ord) DO NOTHING");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(keep_prepared(rows.len(), ROWS));
     for row in rows {
         query = query
             .bind(row.webhook_id)

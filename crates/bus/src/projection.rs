@@ -211,15 +211,13 @@ async fn read<P: Projection>(
             park_all(bus, projection.name(), &deliveries, &rejected).await;
             applied = last_sequence;
         }
-        // What is committed is visible now; readers waiting for their own
-        // writes need not wait for the ack's round trip as well.
-        progress.send_replace(applied);
         if let Some(last) = &last_message {
             // AckPolicy::All: acking the last acknowledges the whole batch.
             if let Err(err) = last.double_ack().await {
                 tracing::warn!(error = %err, "ack failed; the batch will be redelivered and skipped");
             }
         }
+        progress.send_replace(applied);
     }
 }
 

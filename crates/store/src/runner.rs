@@ -163,11 +163,11 @@ impl<R: Rules> Runner<R> {
         &mut self,
         batch: &[Delivery],
     ) -> Result<Option<R::Output>, ProjectionError> {
-        let run: Vec<Step<'_>> = batch.iter().map_while(Step::of).collect();
-        let (Some(last), true) = (batch.last(), run.len() == batch.len()) else {
+        let Some(last) = batch.last() else {
             return Ok(None);
         };
-        if run.is_empty() || self.rules.run_len(&run) < run.len() {
+        let run: Vec<Step<'_>> = batch.iter().map_while(Step::of).collect();
+        if run.len() < batch.len() || self.rules.run_len(&run) < run.len() {
             return Ok(None);
         }
         let mut tx = self.store.begin_write().await.map_err(transient)?;

@@ -74,16 +74,7 @@ impl Rules for TimersProjection {
     /// The events [`dispatch`] acts on; delivery receipts and the like
     /// cost no transaction.
     fn changes(&self, step: &omnibus_store::Step<'_>) -> bool {
-        matches!(
-            step.event.payload,
-            Some(
-                Payload::ChannelChanged(_)
-                    | Payload::MessageReceived(_)
-                    | Payload::MessageRequested(_)
-                    | Payload::ConversationClosed(_)
-                    | Payload::ConversationStarted(_)
-            )
-        )
+        is_channel(step) || is_conversation_event(step)
     }
 
     /// The whole batch in one savepoint; one event at a time only when the
@@ -140,20 +131,23 @@ fn is_channel(step: &omnibus_store::Step<'_>) -> bool {
     matches!(step.event.payload, Some(Payload::ChannelChanged(_)))
 }
 
+/// An event [`dispatch`] applies to its conversation's row and timers.
+fn is_conversation_event(step: &omnibus_store::Step<'_>) -> bool {
+    matches!(
+        step.event.payload,
+        Some(
+            Payload::MessageReceived(_)
+                | Payload::MessageRequested(_)
+                | Payload::ConversationClosed(_)
+                | Payload::ConversationStarted(_)
+        )
+    )
+}
+
 /// The conversations whose rows and timers `run` reads.
 fn conversations<'a>(run: &[omnibus_store::Step<'a>]) -> Vec<&'a str> {
     run.iter()
-        .filter(|s| {
-            matches!(
-                s.event.payload,
-                Some(
-                    Payload::MessageReceived(_)
-                        | Payload::MessageRequested(_)
-                        | Payload::ConversationClosed(_)
-                        | Payload::ConversationStarted(_)
-                )
-            )
-        })
+        .filter(|s| is_conversation_event(s))
         .map(|s| s.event.conversation_id.as_str())
         .collect()
 }

@@ -102,12 +102,9 @@ impl Rules for WindowProjection {
         let event = step.event;
         match &event.payload {
             Some(Payload::MessageRequested(_)) => {
-                step.subject.starts_with(&self.routes.gate)
-                    || (step.subject.starts_with(&self.routes.send)
-                        && (event.id.starts_with(crate::ids::SEND)
-                            || event.id.starts_with(crate::ids::TEMPLATE)))
+                messages::acts_on_request(&self.routes, step.subject, &event.id)
             }
-            Some(Payload::MessageHeld(_)) => event.id.starts_with(crate::ids::HELD),
+            Some(Payload::MessageHeld(_)) => messages::acts_on_hold(&event.id),
             Some(
                 Payload::ChannelChanged(_)
                 | Payload::TemplateChanged(_)

@@ -2,12 +2,26 @@
 
 use omnibus_proto::{Event, MessageFailed, MessageHeld, MessageOutsideWindow, MessageRequested};
 
-use super::{Step, channels};
+use super::{Routes, Step, channels};
 use crate::ids;
 use crate::model::{MessageRow, MessageState};
 use crate::sql;
 
 type Result<T = ()> = std::result::Result<T, sqlx::Error>;
+
+/// Whether [`requested`] acts on a request published on `subject` with
+/// event id `event_id`: one waiting at the gate, or the window's own
+/// forward or default template; every other outbound message passes by.
+pub(super) fn acts_on_request(routes: &Routes, subject: &str, event_id: &str) -> bool {
+    subject.starts_with(&routes.gate)
+        || (subject.starts_with(&routes.send)
+            && (event_id.starts_with(ids::SEND) || event_id.starts_with(ids::TEMPLATE)))
+}
+
+/// Whether [`held`] acts on a hold with event id `event_id` (the window's own).
+pub(super) fn acts_on_hold(event_id: &str) -> bool {
+    event_id.starts_with(ids::HELD)
+}
 
 pub(super) async fn requested(
     step: &mut Step<'_>,
@@ -54,7 +68,7 @@ async fn gated(step: &mut Step<'_>, event: &Event, requested: &MessageRequested)
 }
 
 pub(super) async fn held(step: &mut Step<'_>, event: &Event, held: &MessageHeld) -> Result {
-    if !event.id.starts_with(ids::HELD) {
+    if !acts_on_hold(&event.id) {
         return Ok(());
     }
     let Some(message) = sql::message(step.conn, &held.message_id).await? else {

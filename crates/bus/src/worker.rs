@@ -6,6 +6,7 @@
 //! conversation's commands run one after another, different conversations in
 //! parallel.
 
+use std::collections::HashSet;
 use std::collections::hash_map::DefaultHasher;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -40,7 +41,8 @@ pub struct WorkerConfig {
     pub max_deliver: i64,
     /// One replica at a time consumes (holding the lease `worker.<durable>`),
     /// so one conversation's commands stay in order across replicas; the
-    /// others wait and take over when it stops.
+    /// others wait and take over when it stops, after what it left
+    /// unacknowledged (see `Backlog`).
     pub exclusive: bool,
 }
 
@@ -121,6 +123,11 @@ where
     F: Future<Output = Result<(), WorkError>> + Send + 'static,
 {
     let consumer = durable(bus, config).await?;
+    let mut backlog = if config.exclusive {
+        Backlog::left_by_previous_holder(&consumer, config.ack_wait).await?
+    } else {
+        Backlog::none()
+    };
     let mut messages = consumer
         .stream()
         .max_messages_per_batch(config.lanes.max(1) * 4)
@@ -142,25 +149,127 @@ where
         };
         tasks.spawn(lane.run(rx, handler.clone()));
     }
-    let result = loop {
-        let next = tokio::select! {
+    let mut ready = Vec::new();
+    let result = 'read: loop {
+        tokio::select! {
             () = shutdown.cancelled() => break Ok(()),
-            next = messages.next() => next,
-        };
-        let message = match next {
-            Some(Ok(message)) => message,
-            Some(Err(err)) => break Err(BusError::unavailable(err)),
-            None => break Err(BusError::Unavailable("consumer stream ended".into())),
-        };
-        let lane = lane_of(&message.subject, lanes);
-        if senders[lane].send(message).await.is_err() {
-            break Err(BusError::Unavailable("worker lane stopped".into()));
+            () = tokio::time::sleep_until(backlog.until), if backlog.holds() => {
+                backlog.give_up(&mut ready);
+            }
+            next = messages.next() => match next {
+                Some(Ok(message)) => backlog.admit(message, &mut ready),
+                Some(Err(err)) => break Err(BusError::unavailable(err)),
+                None => break Err(BusError::Unavailable("consumer stream ended".into())),
+            },
+        }
+        for message in ready.drain(..) {
+            let lane = lane_of(&message.subject, lanes);
+            if senders[lane].send(message).await.is_err() {
+                break 'read Err(BusError::Unavailable("worker lane stopped".into()));
+            }
         }
     };
     stop_lanes.cancel();
     drop(senders);
     while tasks.join_next().await.is_some() {}
     result
+}
+
+/// How long after `ack_wait` a new holder still waits for the commands its
+/// predecessor left unacknowledged.
+const BACKLOG_MARGIN: Duration = Duration::from_secs(5);
+
+/// The commands a previous lease holder received and never acknowledged
+/// (it was killed): the server hands them out again only once their
+/// `ack_wait` has run out, after newer commands of the same conversation
+/// could already have been sent. So a new holder holds the newer commands
+/// back until those have come back (or until `ack_wait` and a margin have
+/// passed: a holder that lost its lease may still have acknowledged them),
+/// and one conversation's commands keep their order across a failover. A
+/// graceful handover hands its queued commands back at once (`Nak`), so
+/// they come back first and nothing waits.
+struct Backlog {
+    /// The previous holder received the commands up to this stream sequence.
+    delivered_through: u64,
+    /// How many of those it left unacknowledged.
+    missing: usize,
+    /// The stream sequences of those that came back.
+    returned: HashSet<u64>,
+    /// When to stop waiting for them.
+    until: tokio::time::Instant,
+    /// Newer commands, in the order they arrived.
+    held: Vec<Message>,
+}
+
+impl Backlog {
+    /// Nothing to wait for (workers that are not exclusive keep no order
+    /// across replicas).
+    fn none() -> Self {
+        Self {
+            delivered_through: 0,
+            missing: 0,
+            returned: HashSet::new(),
+            until: tokio::time::Instant::now(),
+            held: Vec::new(),
+        }
+    }
+
+    /// What the consumer's previous holder left unacknowledged.
+    async fn left_by_previous_holder(
+        consumer: &PullConsumer,
+        ack_wait: Duration,
+    ) -> Result<Self, BusError> {
+        let info = consumer.get_info().await.map_err(BusError::unavailable)?;
+        if info.num_ack_pending > 0 {
+            tracing::info!(
+                consumer = %info.name,
+                unacknowledged = info.num_ack_pending,
+                "the previous holder left commands unacknowledged; newer ones wait until they are back"
+            );
+        }
+        Ok(Self {
+            delivered_through: info.delivered.stream_sequence,
+            missing: info.num_ack_pending,
+            until: tokio::time::Instant::now() + ack_wait + BACKLOG_MARGIN,
+            ..Self::none()
+        })
+    }
+
+    /// True while newer commands are held back.
+    fn holds(&self) -> bool {
+        self.returned.len() < self.missing
+    }
+
+    /// Adds to `ready` what may run now: `message` itself, unless it is a
+    /// newer command arriving while the backlog is still away; and every
+    /// held command once the last of the backlog came back.
+    fn admit(&mut self, message: Message, ready: &mut Vec<Message>) {
+        if !self.holds() {
+            ready.push(message);
+            return;
+        }
+        let sequence = message.info().map_or(u64::MAX, |info| info.stream_sequence);
+        if sequence > self.delivered_through {
+            self.held.push(message);
+            return;
+        }
+        self.returned.insert(sequence);
+        ready.push(message);
+        if !self.holds() {
+            ready.append(&mut self.held);
+        }
+    }
+
+    /// Stops waiting: the rest of the backlog was acknowledged after all, or
+    /// is lost to the server's redelivery limits.
+    fn give_up(&mut self, ready: &mut Vec<Message>) {
+        tracing::warn!(
+            missing = self.missing - self.returned.len(),
+            "commands of the previous holder did not come back in time; going on"
+        );
+        self.missing = 0;
+        ready.append(&mut self.held);
+    }
 }
 
 struct Lane {

@@ -273,6 +273,97 @@ async fn workers_retry_park_and_carry_the_trace_context() {
     shutdown.cancel();
 }
 
+/// The command ids an exclusive worker ran, in order; the replica named
+/// `crashing` never finishes the command `stuck`.
+fn exclusive_worker(
+    bus: &Bus,
+    replica: &'static str,
+    ran: Arc<Mutex<Vec<(&'static str, String)>>>,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let config = WorkerConfig {
+        durable: "ordered-sends".into(),
+        filter_subject: bus.subjects().sends("test"),
+        lanes: 2,
+        // Longer than a lease takes to run out (6 s), as in production:
+        // the left command is not back yet when the new holder starts.
+        ack_wait: Duration::from_secs(9),
+        max_deliver: 5,
+        exclusive: true,
+    };
+    let handler = move |delivery: Delivery| {
+        let ran = ran.clone();
+        async move {
+            let id = delivery.event.map(|e| e.id).unwrap_or_default();
+            ran.lock().unwrap().push((replica, id.clone()));
+            if replica == "crashing" && id == "stuck" {
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        }
+    };
+    tokio::spawn(run_worker(bus.clone(), config, handler, shutdown))
+}
+
+#[tokio::test]
+async fn a_new_lease_holder_runs_what_a_killed_one_left_before_newer_commands() {
+    let nats = NatsServer::start().await;
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let (first_bus, second_bus) = (bus(&nats).await, bus(&nats).await);
+    let first_stop = CancellationToken::new();
+    let first = exclusive_worker(&first_bus, "crashing", ran.clone(), first_stop.clone());
+    let publish = |id: &'static str| {
+        let bus = second_bus.clone();
+        async move {
+            let subject = bus.subjects().send("test", "conversation-1");
+            bus.publish(subject, &event(id, "conversation-1"))
+                .await
+                .unwrap();
+        }
+    };
+    publish("before").await;
+    publish("stuck").await;
+    let ran_by = |replica: &'static str, id: &'static str| {
+        let ran = ran.clone();
+        move || {
+            let found = ran.lock().unwrap().contains(&(replica, id.to_owned()));
+            std::future::ready(found.then_some(()))
+        }
+    };
+    wait_until(
+        "the first holder on `stuck`",
+        PATIENCE,
+        ran_by("crashing", "stuck"),
+    )
+    .await;
+    let second_stop = CancellationToken::new();
+    exclusive_worker(&second_bus, "second", ran.clone(), second_stop.clone());
+
+    // Killed: its lanes vanish without an ack or a Nak, its lease is no
+    // longer renewed and runs out.
+    first.abort();
+    let _ = first.await;
+    first_stop.cancel();
+    drop(first_bus);
+    publish("after").await;
+
+    wait_until(
+        "the second holder on `after`",
+        PATIENCE,
+        ran_by("second", "after"),
+    )
+    .await;
+    let by_second: Vec<String> = ran
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(replica, _)| *replica == "second")
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(by_second, ["stuck", "after"], "the left command first");
+    second_stop.cancel();
+}
+
 #[tokio::test]
 async fn media_buckets_hold_files_and_follow_a_changed_retention() {
     use omnibus_bus::{MediaBuckets, MediaFile, MediaRetention, Shelf};

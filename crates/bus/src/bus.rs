@@ -1,5 +1,7 @@
 //! Connection to NATS, the stream, and publishing.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -21,6 +23,10 @@ pub struct Bus {
     subjects: Subjects,
     replicas: usize,
     keyring: Keyring,
+    /// The stream sequence of the latest channel snapshot published through
+    /// this process's bus: a reader of snapshots that is not there yet
+    /// knows its copy may be stale (see [`Bus::channels_written_through`]).
+    channels_written: Arc<AtomicU64>,
 }
 
 /// The stream's acknowledgement of a publish.
@@ -108,6 +114,7 @@ impl Bus {
             subjects: Subjects::new(&config.stream),
             replicas: config.replicas,
             keyring: config.keyring.clone(),
+            channels_written: Arc::default(),
         };
         bus.ensure_stream(config).await?;
         Ok(bus)
@@ -140,6 +147,15 @@ impl Bus {
     /// such as the lease bucket).
     pub fn replicas(&self) -> usize {
         self.replicas
+    }
+
+    /// The stream sequence of the latest channel snapshot this process
+    /// published (0: none). `CreateChannel` and `UpdateChannel` return once
+    /// it is stored; the ingress of the same process re-reads a channel
+    /// while its copy of the snapshots is behind this, so a replaced secret
+    /// is refused as soon as the call returns.
+    pub fn channels_written_through(&self) -> u64 {
+        self.channels_written.load(Ordering::Acquire)
     }
 
     /// The subject scheme of this stream.
@@ -202,6 +218,10 @@ impl Bus {
         };
         omnibus_metrics::event_published(&counted, result);
         let ack = published?;
+        if self.subjects.is_channel(&counted) {
+            self.channels_written
+                .fetch_max(ack.sequence, Ordering::AcqRel);
+        }
         Ok(Published {
             sequence: ack.sequence,
             duplicate: ack.duplicate,

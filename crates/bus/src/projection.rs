@@ -210,14 +210,18 @@ async fn read<P: Projection>(
             };
             park_all(bus, projection.name(), &deliveries, &rejected).await;
             applied = last_sequence;
+            // Committed: readers of the projection may see it now.
+            progress.send_replace(applied);
         }
         if let Some(last) = &last_message {
             // AckPolicy::All: acking the last acknowledges the whole batch.
-            if let Err(err) = last.double_ack().await {
+            // Not waited for: the checkpoint, not the ack, decides where
+            // reading resumes, and a lost ack only redelivers events that
+            // are skipped as already applied.
+            if let Err(err) = last.ack().await {
                 tracing::warn!(error = %err, "ack failed; the batch will be redelivered and skipped");
             }
         }
-        progress.send_replace(applied);
     }
 }
 

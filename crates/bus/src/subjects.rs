@@ -102,6 +102,13 @@ impl Subjects {
         format!("_{}_rpc.{name}", self.prefix)
     }
 
+    /// True for subjects of channel snapshots.
+    pub fn is_channel(&self, subject: &str) -> bool {
+        subject
+            .strip_prefix(&self.prefix)
+            .is_some_and(|rest| rest.starts_with(".channel."))
+    }
+
     /// True for subjects of dead letters.
     pub fn is_dead_letter(&self, subject: &str) -> bool {
         subject
@@ -132,6 +139,8 @@ mod tests {
         );
         assert!(s.is_dead_letter("omnibus.dlq.conversations"));
         assert!(!s.is_dead_letter("omnibus.conv.dlq"));
+        assert!(s.is_channel(&s.channel("ch_1")));
+        assert!(!s.is_channel(&s.conversation("ch_1")));
         // RPC subjects must stay outside the stream's `omnibus.>`.
         assert!(!s.rpc("x").starts_with("omnibus."));
     }

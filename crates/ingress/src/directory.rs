@@ -4,13 +4,19 @@
 //! does not know yet (created a moment ago, possibly through another process)
 //! or whose secret does not match (credentials just changed) re-reads the
 //! channel's last snapshot straight from the stream, so `CreateChannel` and
-//! `UpdateChannel` take effect for webhooks as soon as they return. Negative
+//! `UpdateChannel` take effect for webhooks as soon as they return. A
+//! replaced secret still matches the held copy, so while the reader is
+//! behind a snapshot this very process published, every lookup re-reads its
+//! channel: in one process (`serve all`, or an ingress beside the API that
+//! changed the channel) the old secret is refused once the call returned;
+//! across processes, once the reader caught up (milliseconds). Negative
 //! answers are remembered briefly (for [`NEGATIVE_TTL`]), so repeating them does not
 //! cost a stream lookup each time.
 
 mod negative;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -36,6 +42,9 @@ pub struct ChannelDirectory {
     kind: ChannelKind,
     channels: Arc<RwLock<HashMap<String, Entry>>>,
     negative: Arc<Mutex<NegativeCache>>,
+    /// The stream sequence of the last snapshot the reader has seen, of
+    /// any messenger.
+    read_through: Arc<AtomicU64>,
 }
 
 impl ChannelDirectory {
@@ -46,6 +55,7 @@ impl ChannelDirectory {
             kind,
             channels: Arc::default(),
             negative: Arc::default(),
+            read_through: Arc::default(),
         };
         tokio::spawn(directory.clone().follow(shutdown));
         directory
@@ -101,6 +111,9 @@ impl ChannelDirectory {
     /// The cached channel, or a fresh read when it is not known at all
     /// (unless it was found missing a moment ago).
     pub async fn get(&self, id: &str) -> Result<Option<Arc<ChannelState>>, BusError> {
+        if self.behind_own_writes() {
+            return self.fresh(id).await;
+        }
         let known = {
             let channels = self.channels.read().unwrap_or_else(|e| e.into_inner());
             channels.contains_key(id)
@@ -136,6 +149,12 @@ impl ChannelDirectory {
     pub fn refused(&self, id: &str, fingerprint: u64) {
         self.negative()
             .note_refused(id, fingerprint, Instant::now());
+    }
+
+    /// True while this process published a channel snapshot the reader
+    /// has not seen yet.
+    fn behind_own_writes(&self) -> bool {
+        self.bus.channels_written_through() > self.read_through.load(Ordering::Acquire)
     }
 
     fn negative(&self) -> std::sync::MutexGuard<'_, NegativeCache> {
@@ -239,6 +258,7 @@ impl ChannelDirectory {
                 Ok(event) => self.remember(sequence, &event),
                 Err(err) => tracing::warn!(sequence, error = %err, "undecodable channel snapshot"),
             }
+            self.read_through.fetch_max(sequence, Ordering::AcqRel);
         }
     }
 }

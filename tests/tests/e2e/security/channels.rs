@@ -3,7 +3,8 @@
 //! address the caller just chose.
 
 use omnibus_proto::{ChannelKind, GetChannelRequest, UpdateChannelRequest};
-use omnibus_tests::{Sandbox, whatsapp};
+use omnibus_tests::{Sandbox, telegram, whatsapp};
+use reqwest::StatusCode;
 use tonic::Code;
 
 #[tokio::test]
@@ -96,4 +97,37 @@ async fn moving_a_channel_without_its_credentials_is_refused_and_sends_nothing()
         tokens.iter().all(|t| t == "7000000002:AAE-new_token"),
         "only the new token goes to the new address: {tokens:?}"
     );
+}
+
+/// A leaked webhook secret is replaced with `UpdateChannel`; from the
+/// moment the call returns, the old one is refused and the new one works,
+/// every time (the ingress re-reads a channel while its copy of the
+/// snapshots is behind one its own process published).
+#[tokio::test]
+async fn a_replaced_webhook_secret_is_refused_as_soon_as_the_update_returns() {
+    let sandbox = Sandbox::start().await;
+    let mut api = sandbox.channels().await;
+    let client = reqwest::Client::new();
+    let url = sandbox.http_url();
+    let mut secret = "rotation-0".to_owned();
+    let channel = sandbox.telegram_channel(&secret).await;
+    for round in 1..=15 {
+        let replaced = std::mem::replace(&mut secret, format!("rotation-{round}"));
+        api.update_channel(UpdateChannelRequest {
+            id: channel.id.clone(),
+            credentials: [("secret_token".to_owned(), secret.clone())].into(),
+            ..Default::default()
+        })
+        .await
+        .expect("replace the secret");
+        let update = telegram::text_update(round, 4_242, &format!("round {round}"));
+        let stale = telegram::post_update(&client, &url, &channel.id, &replaced, &update).await;
+        assert_eq!(
+            stale,
+            StatusCode::FORBIDDEN,
+            "round {round}: the old secret"
+        );
+        let fresh = telegram::post_update(&client, &url, &channel.id, &secret, &update).await;
+        assert_eq!(fresh, StatusCode::OK, "round {round}: the new secret");
+    }
 }

@@ -20,6 +20,11 @@ use omnibus_core::ids;
 use omnibus_proto::{AuthorKind, Direction, Event, MessageDispatched, MessageReceived};
 use sqlx::AnyConnection;
 
+/// The statements here write `direction = 2` (outbound) literally: the
+/// index of messages by provider id covers outbound messages only, and a
+/// database uses such a partial index only when the query itself says so.
+const _: () = assert!(Direction::Outbound as i32 == 2);
+
 /// How many of a conversation's latest unconfirmed sends an echo's key is
 /// compared with.
 const RECENT_SENDS: i64 = 200;
@@ -44,11 +49,10 @@ pub(super) async fn is_ours(
         for conversation in conversations {
             let known: Option<(String,)> = sqlx::query_as(
                 "SELECT id FROM conv_messages WHERE conversation_id = $1
-                 AND provider_message_id = $2 AND direction = $3 AND author_kind <> $4 LIMIT 1",
+                 AND provider_message_id = $2 AND direction = 2 AND author_kind <> $3 LIMIT 1",
             )
             .bind(conversation.as_str())
             .bind(received.provider_message_id.as_str())
-            .bind(Direction::Outbound as i64)
             .bind(AuthorKind::ExternalDevice as i64)
             .fetch_optional(&mut *conn)
             .await?;
@@ -109,7 +113,9 @@ async fn customer_conversations(
 /// Our message was sent as `dispatched.provider_message_id`: an echo of it
 /// stored before this outcome (shown as EXTERNAL_DEVICE) is removed, in the
 /// conversation or another of the same customer on the channel, and a
-/// conversation that showed it last shows ours instead.
+/// conversation that showed it last shows ours instead. Every send's
+/// outcome asks, and almost never finds one, so the asking is one
+/// statement.
 pub(super) async fn drop_echo_of(
     conn: &mut AnyConnection,
     event: &Event,
@@ -118,31 +124,22 @@ pub(super) async fn drop_echo_of(
     if dispatched.provider_message_id.is_empty() {
         return Ok(());
     }
-    let contact: Option<(String,)> =
-        sqlx::query_as("SELECT contact_id FROM conv_conversations WHERE id = $1")
-            .bind(event.conversation_id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-    let mut conversations = match contact {
-        Some((contact_id,)) => customer_conversations(conn, event, &contact_id).await?,
-        None => Vec::new(),
-    };
-    conversations.insert(0, event.conversation_id.clone());
-    for conversation in conversations {
-        let echo: Option<(String,)> = sqlx::query_as(
-            "SELECT id FROM conv_messages WHERE conversation_id = $1 AND provider_message_id = $2
-             AND direction = $3 AND author_kind = $4 AND id <> $5 LIMIT 1",
-        )
-        .bind(conversation.as_str())
-        .bind(dispatched.provider_message_id.as_str())
-        .bind(Direction::Outbound as i64)
-        .bind(AuthorKind::ExternalDevice as i64)
-        .bind(dispatched.message_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some((echo_id,)) = echo else {
-            continue;
-        };
+    let echoes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT conversation_id, id FROM conv_messages
+         WHERE provider_message_id = $1 AND direction = 2 AND author_kind = $2 AND id <> $3
+           AND (conversation_id = $4 OR conversation_id IN (
+                SELECT id FROM conv_conversations
+                WHERE contact_id = (SELECT contact_id FROM conv_conversations WHERE id = $4)
+                  AND contact_id <> '' AND channel_id = $5))",
+    )
+    .bind(dispatched.provider_message_id.as_str())
+    .bind(AuthorKind::ExternalDevice as i64)
+    .bind(dispatched.message_id.as_str())
+    .bind(event.conversation_id.as_str())
+    .bind(event.channel_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for (conversation, echo_id) in echoes {
         sqlx::query("DELETE FROM conv_messages WHERE id = $1")
             .bind(echo_id.as_str())
             .execute(&mut *conn)

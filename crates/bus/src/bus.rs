@@ -11,6 +11,7 @@ use omnibus_core::sealed::Keyring;
 use omnibus_proto::Event;
 use prost::Message as _;
 
+use crate::precedence::Turns;
 use crate::{BusConfig, BusError, Subjects, header_safe};
 
 /// A handle on the event stream; cheap to clone and shared by every service
@@ -27,6 +28,8 @@ pub struct Bus {
     /// this process's bus: a reader of snapshots that is not there yet
     /// knows its copy may be stale (see [`Bus::channels_written_through`]).
     channels_written: Arc<AtomicU64>,
+    /// Whether the process's other projections wait for its first one.
+    turns: Turns,
 }
 
 /// The stream's acknowledgement of a publish.
@@ -115,6 +118,7 @@ impl Bus {
             replicas: config.replicas,
             keyring: config.keyring.clone(),
             channels_written: Arc::default(),
+            turns: Turns::default(),
         };
         bus.ensure_stream(config).await?;
         Ok(bus)
@@ -156,6 +160,11 @@ impl Bus {
     /// is refused as soon as the call returns.
     pub fn channels_written_through(&self) -> u64 {
         self.channels_written.load(Ordering::Acquire)
+    }
+
+    /// Turns of the process's projections (see [`crate::precedence`]).
+    pub(crate) fn turns(&self) -> &Turns {
+        &self.turns
     }
 
     /// The subject scheme of this stream.

@@ -18,6 +18,7 @@
 //! - [`bus`] — [`Bus`], connection, stream setup and publishing
 //! - [`headers`] — [`header_safe`]: header values that never break a publish
 //! - [`projection`] — [`run_projection`] and the [`Projection`] trait
+//! - [`precedence`] — [`Precedence`]: what operators read catches up first
 //! - [`worker`] — [`run_worker`]
 //! - [`media`] — [`MediaBuckets`]: the object stores carrying attachment files
 //! - [`lease`] — [`Leases`]: one replica at a time for jobs that must not run twice
@@ -31,6 +32,7 @@ pub mod error;
 pub mod headers;
 pub mod lease;
 pub mod media;
+pub mod precedence;
 pub mod projection;
 pub mod subjects;
 pub mod worker;
@@ -41,6 +43,7 @@ pub use error::BusError;
 pub use headers::header_safe;
 pub use lease::{Lease, Leases};
 pub use media::{MediaBuckets, MediaFile, MediaRetention, Shelf, StoredMedia};
+pub use precedence::Precedence;
 pub use projection::{Projection, ProjectionError, ProjectionOptions, Rejected, run_projection};
 pub use subjects::Subjects;
 pub use worker::{WorkError, WorkerConfig, run_worker};

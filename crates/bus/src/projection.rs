@@ -14,7 +14,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Bus, BusError, Delivery};
+use crate::{Bus, BusError, Delivery, Precedence};
 
 /// A read model built from the stream.
 pub trait Projection: Send + 'static {
@@ -61,6 +61,8 @@ pub struct ProjectionOptions {
     /// `progress` (and their API's read-your-writes) stays current and they
     /// take over when it stops.
     pub shared: bool,
+    /// Whether it catches up before the process's other projections.
+    pub precedence: Precedence,
 }
 
 /// How often a replica without the lease re-reads the checkpoint.
@@ -182,6 +184,7 @@ async fn read<P: Projection>(
         .await
         .map_err(BusError::unavailable)?;
     let mut chunks = messages.ready_chunks(options.batch_size);
+    let first = (options.precedence == Precedence::First).then(|| bus.turns().first_reading());
     loop {
         let chunk = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -204,6 +207,12 @@ async fn read<P: Projection>(
             .collect();
         if let Some(last) = deliveries.last() {
             let last_sequence = last.sequence;
+            if first.is_none() {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = bus.turns().wait_for_first() => {}
+                }
+            }
             let Some(rejected) = apply_until_committed(projection, &deliveries, shutdown).await
             else {
                 return Ok(());
@@ -212,6 +221,10 @@ async fn read<P: Projection>(
             applied = last_sequence;
             // Committed: readers of the projection may see it now.
             progress.send_replace(applied);
+        }
+        if let (Some(first), Some(info)) = (&first, last_message.as_ref().map(|m| m.info())) {
+            // Still on the server; a few batches more wait in the client.
+            first.behind(info.map_or(0, |info| info.pending));
         }
         if let Some(last) = &last_message {
             // AckPolicy::All: acking the last acknowledges the whole batch.

@@ -31,7 +31,7 @@ mod paging;
 mod rows;
 mod sql;
 
-use omnibus_bus::{Bus, ProjectionOptions, run_projection};
+use omnibus_bus::{Bus, Precedence, ProjectionOptions, run_projection};
 use omnibus_proto::{
     channel_service_server::ChannelServiceServer, contact_service_server::ContactServiceServer,
     conversation_service_server::ConversationServiceServer,
@@ -111,6 +111,9 @@ impl Conversations {
             // Replicas sharing PostgreSQL take turns applying; on SQLite
             // there is one process.
             shared: store.backend() == omnibus_store::Backend::Postgres,
+            // What operators read: in `serve all`, the other projections
+            // wait while it catches up.
+            precedence: Precedence::First,
         };
         let projection = tokio::spawn(run_projection(
             bus.clone(),

@@ -53,7 +53,7 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
-use omnibus_bus::{Bus, ProjectionOptions, run_projection};
+use omnibus_bus::{Bus, Precedence, ProjectionOptions, run_projection};
 use omnibus_proto::notification_service_server::NotificationServiceServer;
 use omnibus_proto::operator_service_server::OperatorServiceServer;
 use omnibus_store::Store;
@@ -179,6 +179,7 @@ fn spawn_background(
         batch_size: config.projection_batch,
         // One replica: its live fan-out is fed by this projection.
         shared: false,
+        precedence: Precedence::AfterFirst,
     };
     let dispatcher = webhooks::dispatch::Dispatcher::new(
         store.clone(),

@@ -28,7 +28,7 @@ pub mod state;
 
 use std::sync::{Arc, Mutex};
 
-use omnibus_bus::{Bus, ProjectionOptions, run_projection};
+use omnibus_bus::{Bus, Precedence, ProjectionOptions, run_projection};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -91,6 +91,7 @@ async fn term(bus: &Bus, progress: &watch::Sender<u64>, work: CancellationToken)
         batch_size: 500,
         // Only the lease holder reads (see `Router::start`).
         shared: false,
+        precedence: Precedence::AfterFirst,
     };
     let reader = run_projection(
         bus.clone(),

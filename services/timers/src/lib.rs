@@ -30,7 +30,7 @@ mod sql;
 
 use std::sync::Arc;
 
-use omnibus_bus::{Bus, ProjectionOptions, run_projection};
+use omnibus_bus::{Bus, Precedence, ProjectionOptions, run_projection};
 use omnibus_core::{Clock, SystemClock};
 use omnibus_store::Store;
 use tokio::sync::{mpsc, watch};
@@ -131,6 +131,7 @@ impl Term {
             batch_size: config.projection_batch,
             // Only the active replica runs it (see `Timers::start`).
             shared: false,
+            precedence: Precedence::AfterFirst,
         };
         let projection = projection::TimersProjection::new(store, ops_tx);
         let projection = tokio::spawn(run_projection(

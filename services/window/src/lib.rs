@@ -43,7 +43,7 @@ mod sql;
 use std::sync::Arc;
 use std::time::Duration;
 
-use omnibus_bus::{Bus, ProjectionOptions, run_projection};
+use omnibus_bus::{Bus, Precedence, ProjectionOptions, run_projection};
 use omnibus_core::{Clock, SystemClock};
 use omnibus_proto::template_service_server::TemplateServiceServer;
 use omnibus_store::Store;
@@ -114,6 +114,7 @@ impl Window {
             // One replica (k8s: Recreate): its side effects are driven by
             // this process's own projection.
             shared: false,
+            precedence: Precedence::AfterFirst,
         };
         tasks.spawn(run_projection(
             bus.clone(),

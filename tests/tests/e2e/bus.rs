@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use omnibus_bus::{
-    Bus, BusConfig, Delivery, Projection, ProjectionError, ProjectionOptions, Rejected, WorkError,
-    WorkerConfig, run_projection, run_worker,
+    Bus, BusConfig, Delivery, Precedence, Projection, ProjectionError, ProjectionOptions, Rejected,
+    WorkError, WorkerConfig, run_projection, run_worker,
 };
 use omnibus_proto::{Event, event::Payload};
 use omnibus_testkit::{NatsServer, wait_until};
@@ -101,6 +101,7 @@ fn start(bus: &Bus, recorder: &Recorder) -> (CancellationToken, watch::Receiver<
         filter_subject: bus.subjects().all(),
         batch_size: 100,
         shared: false,
+        precedence: Precedence::AfterFirst,
     };
     tokio::spawn(run_projection(
         bus.clone(),

@@ -18,13 +18,18 @@ use tokio::sync::watch;
 
 /// When a projection applies its batches relative to the others of its
 /// process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precedence {
-    /// What operators read: the others wait while it is far behind.
+    /// What operators read: the `AfterFirst` ones wait while it is far
+    /// behind.
     First,
     /// Waits, batch by batch, while a `First` projection is far behind.
-    #[default]
     AfterFirst,
+    /// Neither leads nor waits: a projection whose service acts on
+    /// deadlines (timers firing, holds running out) settles for what it
+    /// has applied after a short wait, so holding it back could make it
+    /// act on a state that a stored event already changed.
+    Independent,
 }
 
 /// How far behind the end of the stream the first projection may be before

@@ -207,7 +207,7 @@ async fn read<P: Projection>(
             .collect();
         if let Some(last) = deliveries.last() {
             let last_sequence = last.sequence;
-            if first.is_none() {
+            if options.precedence == Precedence::AfterFirst {
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
                     () = bus.turns().wait_for_first() => {}

@@ -91,7 +91,9 @@ async fn term(bus: &Bus, progress: &watch::Sender<u64>, work: CancellationToken)
         batch_size: 500,
         // Only the lease holder reads (see `Router::start`).
         shared: false,
-        precedence: Precedence::AfterFirst,
+        // Decides from its in-memory state: held back, it could decide
+        // on a conversation an operator already took.
+        precedence: Precedence::Independent,
     };
     let reader = run_projection(
         bus.clone(),

@@ -131,7 +131,9 @@ impl Term {
             batch_size: config.projection_batch,
             // Only the active replica runs it (see `Timers::start`).
             shared: false,
-            precedence: Precedence::AfterFirst,
+            // Its deadlines settle for what it applied after a short wait:
+            // it must not be held back.
+            precedence: Precedence::Independent,
         };
         let projection = projection::TimersProjection::new(store, ops_tx);
         let projection = tokio::spawn(run_projection(

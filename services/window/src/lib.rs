@@ -114,7 +114,9 @@ impl Window {
             // One replica (k8s: Recreate): its side effects are driven by
             // this process's own projection.
             shared: false,
-            precedence: Precedence::AfterFirst,
+            // Its deadlines settle for what it applied after a short wait:
+            // it must not be held back.
+            precedence: Precedence::Independent,
         };
         tasks.spawn(run_projection(
             bus.clone(),

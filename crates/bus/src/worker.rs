@@ -186,8 +186,10 @@ const BACKLOG_MARGIN: Duration = Duration::from_secs(5);
 /// back until those have come back (or until `ack_wait` and a margin have
 /// passed: a holder that lost its lease may still have acknowledged them),
 /// and one conversation's commands keep their order across a failover. A
-/// graceful handover hands its queued commands back at once (`Nak`), so
-/// they come back first and nothing waits.
+/// graceful handover hands the commands queued in its lanes back at once
+/// (`Nak`), so they come back first; only commands still in its client's
+/// buffer make the next holder wait. Held commands are never handed back
+/// early: they would overtake the older ones still away.
 struct Backlog {
     /// The previous holder received the commands up to this stream sequence.
     delivered_through: u64,

@@ -20,6 +20,7 @@ mod metrics;
 mod nats_security;
 mod notifications;
 mod outbound;
+mod precedence;
 mod rebuild;
 mod replicas;
 mod routing;

@@ -222,9 +222,9 @@ async fn read<P: Projection>(
             // Committed: readers of the projection may see it now.
             progress.send_replace(applied);
         }
-        if let (Some(first), Some(info)) = (&first, last_message.as_ref().map(|m| m.info())) {
+        if let (Some(first), Some(last)) = (&first, &last_message) {
             // Still on the server; a few batches more wait in the client.
-            first.behind(info.map_or(0, |info| info.pending));
+            first.behind(last.info().map_or(0, |info| info.pending));
         }
         if let Some(last) = &last_message {
             // AckPolicy::All: acking the last acknowledges the whole batch.

@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::PATIENCE;
 
-async fn bus(nats: &NatsServer) -> Bus {
+/// A bus on `nats` (also for the other bus-level tests).
+pub(crate) async fn bus(nats: &NatsServer) -> Bus {
     Bus::connect(&BusConfig {
         nats_url: nats.url(),
         ..BusConfig::default()
@@ -24,7 +25,8 @@ async fn bus(nats: &NatsServer) -> Bus {
     .expect("connect the bus")
 }
 
-fn event(id: &str, conversation: &str) -> Event {
+/// An event of `conversation` that every projection may ignore.
+pub(crate) fn event(id: &str, conversation: &str) -> Event {
     Event {
         id: id.to_owned(),
         conversation_id: conversation.to_owned(),

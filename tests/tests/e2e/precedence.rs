@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use omnibus_bus::precedence::{CLOSE_ENOUGH, LONGEST_WAIT};
 use omnibus_bus::{
-    Bus, BusConfig, Delivery, Precedence, Projection, ProjectionError, ProjectionOptions, Rejected,
+    Bus, Delivery, Precedence, Projection, ProjectionError, ProjectionOptions, Rejected,
     run_projection,
 };
-use omnibus_proto::{Event, event::Payload};
 use omnibus_testkit::{NatsServer, wait_until};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::{bus, event};
 use crate::support::PATIENCE;
 
 /// Events on the stream: the first projection, stuck after one batch,
@@ -79,30 +79,13 @@ async fn first_batch(projection: &Timed) -> Instant {
 #[tokio::test]
 async fn others_wait_for_a_first_projection_far_behind_independent_ones_do_not() {
     let nats = NatsServer::start().await;
-    let bus = Bus::connect(&BusConfig {
-        nats_url: nats.url(),
-        ..BusConfig::default()
-    })
-    .await
-    .expect("connect the bus");
+    let bus = bus(&nats).await;
+    let subject = bus.subjects().conversation("cv_1");
     for n in 0..BACKLOG {
-        let event = Event {
-            id: format!("ev_{n}"),
-            conversation_id: "cv_1".into(),
-            payload: Some(Payload::ConversationRead(Default::default())),
-            ..Default::default()
-        };
-        bus.send(bus.subjects().conversation("cv_1"), &event)
-            .await
-            .expect("send");
+        let backlog = event(&format!("ev_{n}"), "cv_1");
+        bus.send(subject.clone(), &backlog).await.expect("send");
     }
-    let last = Event {
-        id: "ev_last".into(),
-        conversation_id: "cv_1".into(),
-        payload: Some(Payload::ConversationRead(Default::default())),
-        ..Default::default()
-    };
-    bus.publish(bus.subjects().conversation("cv_1"), &last)
+    bus.publish(subject, &event("ev_last", "cv_1"))
         .await
         .expect("the backlog is stored");
 

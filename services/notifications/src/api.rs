@@ -52,7 +52,7 @@ impl NotificationService for NotificationApi {
         let subscription = Subscription::parse(&request)?;
         // Subscribed before answering, so nothing committed after the
         // client has its response can be missed.
-        let live = self.hub.subscribe();
+        let live = self.hub.subscribe(&request.operator_id);
         let (tx, rx) = mpsc::channel(self.subscriber_buffer.max(1));
         let span = tracing::info_span!("subscribe", operator_id = %request.operator_id);
         tokio::spawn(tracing::Instrument::instrument(

@@ -1,22 +1,22 @@
-//! [`Hub`]: fans committed notifications out to live subscribers, and
-//! keeps operator presence (derived from their open streams).
-//!
-//! A `broadcast` ring buffer is shared by all subscribers: publishing never
-//! waits for anyone, and a subscriber that falls more than the capacity
-//! behind finds out on its next receive (`Lagged`) instead of slowing
-//! others down.
+//! [`Hub`]: fans committed notifications out to live subscribers (only to
+//! those that may want each, see [`live`]), and keeps operator presence
+//! (derived from their open streams).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 use crate::model::StoredNotification;
+
+pub mod live;
+
+pub use live::{Live, Missed};
 
 /// Live fan-out of new notifications; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
-    live: broadcast::Sender<Arc<StoredNotification>>,
+    live: live::Fanout,
     presence: Arc<Mutex<HashMap<String, Presence>>>,
     /// Changes of an operator's shown presence, to be recorded as events.
     changes: mpsc::UnboundedSender<PresenceChange>,
@@ -55,10 +55,9 @@ impl Presence {
 impl Hub {
     /// A hub whose subscribers may fall `capacity` notifications behind.
     pub fn new(capacity: usize) -> Self {
-        let (live, _) = broadcast::channel(capacity.max(1));
         let (changes, changes_out) = mpsc::unbounded_channel();
         Self {
-            live,
+            live: live::Fanout::new(capacity),
             presence: Arc::default(),
             changes,
             changes_out: Arc::new(Mutex::new(Some(changes_out))),
@@ -87,14 +86,16 @@ impl Hub {
         }
     }
 
-    /// Announces a committed notification to every live subscriber.
+    /// Announces a committed notification to the live subscribers that
+    /// may want it.
     pub fn publish(&self, note: StoredNotification) {
-        let _ = self.live.send(Arc::new(note));
+        self.live.publish(note);
     }
 
-    /// A receiver of notifications published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredNotification>> {
-        self.live.subscribe()
+    /// A receiver of the notifications published from now on for
+    /// `operator_id` (its own and the unaddressed ones; every one when empty).
+    pub fn subscribe(&self, operator_id: &str) -> Live {
+        self.live.subscribe(operator_id)
     }
 
     /// Marks `operator_id` online until the returned guard drops.

@@ -7,14 +7,13 @@
 //! which only grows.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use omnibus_proto::{Notification, NotificationKind, SubscribeRequest};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
-use crate::hub::Hub;
+use crate::hub::{Hub, Live, Missed};
 use crate::model::{StoredNotification, format_id, parse_id};
 use crate::queries::Queries;
 use crate::{Result, ServiceError};
@@ -75,11 +74,12 @@ impl Subscription {
 }
 
 /// Feeds `tx` until the client goes away, the subscriber lags, or shutdown.
-/// `live` must be taken from the hub before this starts (see the module doc).
+/// `live` must be taken from the hub, for the subscription's operator,
+/// before this starts (see the module doc).
 pub async fn run(
     subscription: Subscription,
     hub: Hub,
-    mut live: broadcast::Receiver<Arc<StoredNotification>>,
+    mut live: Live,
     queries: Queries,
     tx: mpsc::Sender<Result<Notification, Status>>,
     shutdown: CancellationToken,
@@ -115,13 +115,18 @@ pub async fn run(
                     return;
                 }
             }
-            Err(broadcast::error::RecvError::Lagged(_)) if just_replayed => replay = true,
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
+            Err(Missed::Lagged) if just_replayed => {
+                // Fed again before the table is read, as at the start.
+                live = hub.subscribe(&subscription.filter.operator_id);
+                replay = true;
+            }
+            Err(Missed::Lagged) => {
+                let status = lagged(live.capacity(), last);
                 // Bounded: a stuck client must not keep this task forever.
-                let _ = tokio::time::timeout(LAST_WORD, tx.send(Err(lagged(missed, last)))).await;
+                let _ = tokio::time::timeout(LAST_WORD, tx.send(Err(status))).await;
                 return;
             }
-            Err(broadcast::error::RecvError::Closed) => return,
+            Err(Missed::Closed) => return,
         }
     }
 }
@@ -137,7 +142,7 @@ async fn catch_up(
         let page = queries.notifications_after(*last, PAGE).await?;
         let full = page.len() as i64 == PAGE;
         for note in page {
-            if !forward(filter, tx, &Arc::new(note), last).await {
+            if !forward(filter, tx, &note, last).await {
                 return Ok(false);
             }
         }
@@ -164,15 +169,15 @@ async fn forward(
     tx.send(Ok(note.to_proto())).await.is_ok()
 }
 
-/// The final status of a subscriber that fell behind.
-fn lagged(missed: u64, last: i64) -> Status {
+/// The final status of a subscriber that fell more than `capacity` behind.
+fn lagged(capacity: usize, last: i64) -> Status {
     let resume = if last < 0 {
         "subscribe again".to_owned()
     } else {
         format!("subscribe again with after_id {:?}", format_id(last))
     };
     Status::resource_exhausted(format!(
-        "this subscriber fell {missed} notifications behind and was disconnected so others \
+        "this subscriber fell more than {capacity} notifications behind and was disconnected so others \
          are not delayed; {resume} to receive what it missed"
     ))
 }

@@ -17,10 +17,10 @@ use omnibus_proto::{
 use omnibus_store::{Runner, Store};
 use prost::Message as _;
 use sqlx::Connection as _;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 
 use super::NotificationsProjection;
-use crate::hub::Hub;
+use crate::hub::{Hub, Live};
 use crate::model::StoredNotification;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -90,20 +90,14 @@ impl TestDb {
 }
 
 /// The projection on `db`, with what it announces.
-async fn projection(
-    db: &TestDb,
-) -> (
-    Runner<NotificationsProjection>,
-    Store,
-    broadcast::Receiver<Arc<StoredNotification>>,
-) {
+async fn projection(db: &TestDb) -> (Runner<NotificationsProjection>, Store, Live) {
     let store = Store::connect(&db.url).await.expect("connect");
     store
         .migrate("notifications", crate::schema::MIGRATIONS)
         .await
         .expect("migrate");
     let hub = Hub::new(10_000);
-    let announced = hub.subscribe();
+    let announced = hub.subscribe("");
     let runner = NotificationsProjection::new(store.clone(), hub, Arc::new(Notify::new()), DAY_MS);
     (runner, store, announced)
 }
@@ -423,7 +417,7 @@ async fn tables(store: &Store) -> Vec<String> {
 /// Applies `events` in batches of `size`; returns what was announced.
 async fn apply(
     runner: &mut Runner<NotificationsProjection>,
-    announced: &mut broadcast::Receiver<Arc<StoredNotification>>,
+    announced: &mut Live,
     events: &[Delivery],
     size: usize,
 ) -> Vec<StoredNotification> {
@@ -431,7 +425,7 @@ async fn apply(
     for batch in events.chunks(size) {
         let rejected = runner.apply(batch).await.expect("apply");
         assert!(rejected.is_empty(), "rejected: {rejected:?}");
-        while let Ok(note) = announced.try_recv() {
+        while let Some(note) = announced.try_recv() {
             all.push((*note).clone());
         }
     }

@@ -39,7 +39,7 @@ async fn a_stuck_subscriber_is_cut_off_and_the_others_get_everything() {
     let start = |buffer: usize| {
         let subscription = Subscription::parse(&SubscribeRequest::default()).unwrap();
         let (tx, rx) = mpsc::channel(buffer);
-        let live = hub.subscribe();
+        let live = hub.subscribe("");
         let run = subscribe::run(
             subscription,
             hub.clone(),
@@ -124,7 +124,7 @@ async fn a_long_replay_that_overflows_the_live_buffer_replays_again_instead_of_f
         ..Default::default()
     };
     let (tx, mut rx) = mpsc::channel(1);
-    let live = hub.subscribe();
+    let live = hub.subscribe("");
     tokio::spawn(subscribe::run(
         Subscription::parse(&request).unwrap(),
         hub.clone(),

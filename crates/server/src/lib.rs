@@ -23,8 +23,8 @@ use omnibus_bus::{Bus, BusError};
 use omnibus_metrics::LagSource;
 use omnibus_store::Store;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 
 pub use config::{ServerConfig, Service};
 pub use listener::ListenerConfig;
@@ -191,7 +191,7 @@ pub async fn run(
         }))
         .add_routes(grpc.routes())
         .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listeners.grpc),
+            grpc_incoming(listeners.grpc),
             token.clone().cancelled_owned(),
         );
     let http_server = listener::serve(listeners.http, http, listener_config, token.clone());
@@ -206,6 +206,15 @@ pub async fn run(
     grpc_result?;
     http_result?;
     Ok(())
+}
+
+/// The gRPC listener's connections, with Nagle's algorithm off (as the
+/// HTTP listener's). tonic sets `TCP_NODELAY` only on listeners it binds
+/// itself; on ours a response's frames written one after another waited
+/// for the client's delayed ACK, up to 40 ms, which was the tail of every
+/// `Subscribe` stream and unary call.
+fn grpc_incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// A span per HTTP request, with the path only: query strings carry
@@ -259,4 +268,25 @@ fn warn_about_clear_credentials(config: &ServerConfig) {
 
 fn log_connect_failure(err: &BusError, retry_in: Duration) {
     tracing::warn!(error = %err, ?retry_in, "cannot reach NATS JetStream yet");
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn grpc_connections_send_without_waiting_for_acks() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut incoming = grpc_incoming(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let accepted = incoming
+            .next()
+            .await
+            .expect("a connection")
+            .expect("accepted");
+        assert!(accepted.nodelay().expect("read TCP_NODELAY"));
+    }
 }

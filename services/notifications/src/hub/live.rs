@@ -127,7 +127,6 @@ impl Fanout {
         Live {
             rx,
             lagged,
-            capacity: self.capacity,
             route: (operator_id.to_owned(), id),
             fanout: self.clone(),
         }
@@ -168,7 +167,6 @@ pub enum Missed {
 pub struct Live {
     rx: mpsc::Receiver<Arc<StoredNotification>>,
     lagged: Arc<AtomicBool>,
-    capacity: usize,
     route: (String, u64),
     fanout: Fanout,
 }
@@ -191,7 +189,7 @@ impl Live {
 
     /// How many notifications it may fall behind before it lags.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.fanout.capacity
     }
 }
 

@@ -99,11 +99,17 @@ impl System {
         })
     }
 
-    /// Kills the server, drops its database and starts it again on the
-    /// same stream: the projections rebuild from nothing.
-    pub async fn restart_empty(&mut self) -> anyhow::Result<()> {
-        self.server.kill9();
+    /// Stops the server (SIGTERM, as a rolling restart does) and drops its
+    /// database; [`start_again`](Self::start_again) then rebuilds every
+    /// projection from the stream. (After a `kill -9` on PostgreSQL the new
+    /// process would first wait out the dead one's projection leases.)
+    pub async fn stop_and_empty(&mut self) {
+        self.server.terminate(Duration::from_secs(10)).await;
         self.sandbox.db.drop_all().await;
+    }
+
+    /// Starts the server again on the same stream and database URL.
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
         let server = ChildServer::start(&self.binary, &self.env).await;
         self.server_proc = Proc::child_named(SERVER_BINARY)?;
         self.grpc_url = server.grpc_url();

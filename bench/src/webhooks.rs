@@ -196,8 +196,9 @@ pub async fn run(binary: &Path, args: &Args, ceilings: &Ceilings) -> anyhow::Res
     Ok(figures)
 }
 
-/// Restarts `serve all` on an empty database and times it until all
-/// `messages` are visible again (every projection rebuilt from the stream).
+/// Restarts `serve all` on an empty database and times it from the new
+/// process's start until all `messages` are visible again (every
+/// projection rebuilt from the stream).
 async fn restart(
     system: &mut System,
     messages: u64,
@@ -205,8 +206,9 @@ async fn restart(
     ceilings: &Ceilings,
 ) -> anyhow::Result<Figure> {
     let events = system.stream_messages().await?;
+    system.stop_and_empty().await;
     let start = Instant::now();
-    system.restart_empty().await?;
+    system.start_again().await?;
     wait_visible(system, messages).await?;
     let elapsed = start.elapsed();
     let rate = events as f64 / elapsed.as_secs_f64();

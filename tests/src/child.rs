@@ -78,6 +78,25 @@ impl ChildServer {
         format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
+    /// SIGTERM, as Kubernetes stops a pod, then waits up to `grace` for the
+    /// process to exit (SIGKILL after that). A graceful stop gives back the
+    /// leases it holds, so a successor takes over at once instead of after
+    /// their time to live.
+    pub async fn terminate(&mut self, grace: Duration) {
+        let terminated = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        let deadline = tokio::time::Instant::now() + grace;
+        while terminated && tokio::time::Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill9();
+    }
+
     /// SIGKILL: no chance to flush, ack or commit anything.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

@@ -186,9 +186,15 @@ async fn read<P: Projection>(
     let mut chunks = messages.ready_chunks(options.batch_size);
     let first = (options.precedence == Precedence::First).then(|| bus.turns().first_reading());
     loop {
+        // Unconstrained: tokio's cooperative budget makes a task's channel
+        // receives report "not ready" after 128 per turn, so `ready_chunks`
+        // would hand over at most 127 of the messages waiting in the client
+        // and a projection catching up would commit every 127 events (on
+        // SQLite a rebuild ran at half the speed it does with full batches).
+        // A chunk is bounded by `batch_size`, so the task still yields.
         let chunk = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            chunk = chunks.next() => chunk,
+            chunk = tokio::task::unconstrained(chunks.next()) => chunk,
         };
         let Some(chunk) = chunk else {
             return Err(BusError::Unavailable("consumer stream ended".into()));

@@ -418,3 +418,99 @@ async fn media_buckets_hold_files_and_follow_a_changed_retention() {
         "kept across"
     );
 }
+
+/// Records the size of each batch; the first one waits for `release`.
+#[derive(Clone)]
+struct BatchSizes {
+    sizes: Arc<Mutex<Vec<usize>>>,
+    release: Arc<tokio::sync::Semaphore>,
+}
+
+impl Projection for BatchSizes {
+    fn name(&self) -> &str {
+        "batch-sizes"
+    }
+
+    async fn applied_through(&mut self) -> Result<u64, ProjectionError> {
+        Ok(0)
+    }
+
+    async fn apply(&mut self, batch: &[Delivery]) -> Result<Vec<Rejected>, ProjectionError> {
+        let first = {
+            let mut sizes = self.sizes.lock().unwrap();
+            sizes.push(batch.len());
+            sizes.len() == 1
+        };
+        if first {
+            let _ = self.release.acquire().await.expect("open");
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// A projection catching up takes every message already in the client, up
+/// to its batch size, in one batch: tokio's cooperative budget once cut
+/// every batch to 127 events, so a rebuild committed every 127 events.
+#[tokio::test]
+async fn a_projection_catching_up_applies_what_has_arrived_in_one_batch() {
+    const BACKLOG: usize = 1_000;
+    let nats = NatsServer::start().await;
+    let bus = bus(&nats).await;
+    let subject = bus.subjects().conversation("cv_1");
+    for n in 1..BACKLOG {
+        bus.send(subject.clone(), &event(&format!("ev_{n}"), "cv_1"))
+            .await
+            .expect("send");
+    }
+    bus.publish(subject, &event("ev_last", "cv_1"))
+        .await
+        .expect("the backlog is stored");
+
+    let projection = BatchSizes {
+        sizes: Arc::default(),
+        release: Arc::new(tokio::sync::Semaphore::new(0)),
+    };
+    let shutdown = CancellationToken::new();
+    let (progress, mut applied) = watch::channel(0);
+    let options = ProjectionOptions {
+        filter_subject: bus.subjects().all(),
+        batch_size: BACKLOG,
+        shared: false,
+        precedence: Precedence::Independent,
+    };
+    tokio::spawn(run_projection(
+        bus.clone(),
+        options,
+        projection.clone(),
+        progress,
+        shutdown.clone(),
+    ));
+    // While the first batch is held, the server delivers the rest of the
+    // one pull; its answer to this request comes after those messages on
+    // the same connection, so they are all in the client then.
+    let stream = bus
+        .jetstream()
+        .get_stream(bus.stream_name())
+        .await
+        .expect("the stream");
+    wait_until("the whole backlog delivered", PATIENCE, || {
+        let stream = stream.clone();
+        async move {
+            let info = stream.consumer_info("batch-sizes").await.ok()?;
+            (info.num_ack_pending == BACKLOG).then_some(())
+        }
+    })
+    .await;
+    projection.release.add_permits(1);
+    applied
+        .wait_for(|seq| *seq >= BACKLOG as u64)
+        .await
+        .expect("applied");
+    let sizes = projection.sizes.lock().unwrap().clone();
+    assert_eq!(sizes.iter().sum::<usize>(), BACKLOG);
+    assert!(
+        sizes.len() <= 2,
+        "the first batch, then all the others had delivered: {sizes:?}"
+    );
+    shutdown.cancel();
+}

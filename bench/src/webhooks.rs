@@ -209,14 +209,16 @@ async fn restart(
     system.stop_and_empty().await;
     let start = Instant::now();
     system.start_again().await?;
+    let ready = start.elapsed();
     wait_visible(system, messages).await?;
     let elapsed = start.elapsed();
     let rate = events as f64 / elapsed.as_secs_f64();
     report::line(
         "restart on an empty database → all visible",
         format!(
-            "{rate:.0} events/s ({events} events in {:.2} s)",
-            elapsed.as_secs_f64()
+            "{rate:.0} events/s ({events} events in {:.2} s, ready after {:.2} s)",
+            elapsed.as_secs_f64(),
+            ready.as_secs_f64()
         ),
     );
     Ok(Figure::new(

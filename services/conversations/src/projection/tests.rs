@@ -297,3 +297,57 @@ async fn a_read_receipt_with_and_earlier_reads_every_earlier_sent_message() {
 async fn an_early_read_receipt_with_and_earlier_applies_at_dispatch() {
     read_receipts_cover_earlier_messages(true).await;
 }
+
+/// A run of customer messages longer than one statement's chunk, over more
+/// conversations than one upsert takes, with names arriving late, a closed
+/// conversation reopened and a repeated message, gives the state of
+/// applying it event by event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_run_gives_the_same_state_as_event_by_event() {
+    const CHATS: usize = 220;
+    let chats: Vec<String> = (0..CHATS).map(|n| format!("chat{n}")).collect();
+    let mut events: Vec<(&str, i64, Payload)> = vec![
+        ("chat0", 500, received("chat0", "first", "", "")),
+        (
+            "chat0",
+            600,
+            Payload::ConversationClosed(ConversationClosed {
+                reason: CloseReason::Operator as i32,
+                operator_id: "op-1".into(),
+            }),
+        ),
+    ];
+    for n in 0..450 {
+        let chat = chats[n % CHATS].as_str();
+        let name = if n >= CHATS { "Late" } else { "" };
+        events.push((
+            chat,
+            1_000 + n as i64,
+            received(chat, &format!("m{n}"), name, ""),
+        ));
+    }
+    events.push(("chat5", 2_000, received("chat5", "m5", "Again", "")));
+    let events = deliveries(events);
+
+    let one_by_one = TestDatabase::sqlite();
+    let (mut runner, queries) = projection(&one_by_one).await;
+    for delivery in &events {
+        let rejected = runner.apply(std::slice::from_ref(delivery)).await.unwrap();
+        assert!(rejected.is_empty(), "{rejected:?}");
+    }
+    let expected = snapshot(&queries).await;
+    assert_eq!(expected.len(), CHATS);
+    let (chat0, chat0_messages) = &expected[0];
+    assert_eq!(chat0.title, "Late");
+    assert_eq!(
+        chat0_messages.len(),
+        6,
+        "four messages, a close and a reopen line"
+    );
+
+    let db = TestDatabase::sqlite();
+    let (mut runner, queries) = projection(&db).await;
+    let rejected = runner.apply(&events).await.unwrap();
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(snapshot(&queries).await, expected);
+}

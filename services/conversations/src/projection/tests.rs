@@ -123,6 +123,13 @@ fn status(provider_id: &str, status: MessageStatus, and_earlier: bool) -> Payloa
     })
 }
 
+fn closed_by_operator() -> Payload {
+    Payload::ConversationClosed(ConversationClosed {
+        reason: CloseReason::Operator as i32,
+        operator_id: "op-1".into(),
+    })
+}
+
 /// Everything an API caller can see, comparable.
 async fn snapshot(queries: &Queries) -> Vec<(omnibus_proto::Conversation, Vec<Message>)> {
     let request = ListConversationsRequest {
@@ -148,14 +155,7 @@ fn history() -> Vec<Delivery> {
         ("b", 1_100, received("b", "b1", "", "")),
         ("a", 1_200, received("a", "a2", "Ann", "+4915112345678")),
         ("b", 1_150, received("b", "b2", "Bob", "")),
-        (
-            "a",
-            1_300,
-            Payload::ConversationClosed(ConversationClosed {
-                reason: CloseReason::Operator as i32,
-                operator_id: "op-1".into(),
-            }),
-        ),
+        ("a", 1_300, closed_by_operator()),
         ("a", 1_400, received("a", "a3", "", "")),
         ("a", 1_400, received("a", "a1", "Ann", "")),
         ("b", 1_500, requested("out_b1")),
@@ -308,14 +308,7 @@ async fn a_long_run_gives_the_same_state_as_event_by_event() {
     let chats: Vec<String> = (0..CHATS).map(|n| format!("chat{n}")).collect();
     let mut events: Vec<(&str, i64, Payload)> = vec![
         ("chat0", 500, received("chat0", "first", "", "")),
-        (
-            "chat0",
-            600,
-            Payload::ConversationClosed(ConversationClosed {
-                reason: CloseReason::Operator as i32,
-                operator_id: "op-1".into(),
-            }),
-        ),
+        ("chat0", 600, closed_by_operator()),
     ];
     for n in 0..450 {
         let chat = chats[n % CHATS].as_str();

@@ -3,6 +3,7 @@
 
 use omnibus_api::auth::BearerAuth;
 use omnibus_proto::channel_service_client::ChannelServiceClient;
+use omnibus_proto::contact_service_client::ContactServiceClient;
 use omnibus_proto::conversation_service_client::ConversationServiceClient;
 use omnibus_proto::notification_service_client::NotificationServiceClient;
 use omnibus_proto::operator_service_client::OperatorServiceClient;
@@ -39,6 +40,11 @@ impl Api {
     /// `ConversationService`.
     pub fn conversations(&self) -> ConversationServiceClient<Authed> {
         ConversationServiceClient::with_interceptor(self.transport.clone(), self.auth.clone())
+    }
+
+    /// `ContactService`.
+    pub fn contacts(&self) -> ContactServiceClient<Authed> {
+        ContactServiceClient::with_interceptor(self.transport.clone(), self.auth.clone())
     }
 
     /// `ChannelService`.

@@ -40,6 +40,8 @@ pub fn url_enc(text: &str) -> String {
 pub enum Nav {
     /// Conversations.
     Inbox,
+    /// Contacts: the people behind the conversations.
+    Contacts,
     /// Channels and their settings.
     Channels,
     /// Templates.
@@ -48,14 +50,18 @@ pub enum Nav {
     Webhooks,
     /// Operators and the dashboard.
     Operators,
+    /// Operator groups, the targets of routing.
+    Groups,
 }
 
-const NAV: [(Nav, &str, &str); 5] = [
+const NAV: [(Nav, &str, &str); 7] = [
     (Nav::Inbox, "/console/", "Conversations"),
+    (Nav::Contacts, "/console/contacts", "Contacts"),
     (Nav::Channels, "/console/channels", "Channels"),
     (Nav::Templates, "/console/templates", "Templates"),
     (Nav::Webhooks, "/console/webhooks", "Webhooks"),
     (Nav::Operators, "/console/operators", "Operators"),
+    (Nav::Groups, "/console/groups", "Groups"),
 ];
 
 /// A console page: navigation, the signed-in operator, and `body`.

@@ -12,7 +12,8 @@
 //! - `api` — typed gRPC clients carrying the operator's token
 //! - `html` — escaping, the page frame, labels
 //! - `pages` — sign-in, the conversation list, a conversation, actions,
-//!   and the team lead's pages (channels, templates, webhooks, operators)
+//!   contacts (search, edit, merge), and the team lead's pages (channels,
+//!   templates, webhooks, operators, operator groups)
 //! - `live` — the server-sent event stream and presence
 
 mod api;
@@ -73,7 +74,7 @@ pub fn router(config: &ConsoleConfig, shutdown: CancellationToken) -> Result<Rou
 }
 
 fn routes() -> Router<AppState> {
-    use pages::{actions, admin, channels, conversation, list, login};
+    use pages::{actions, admin, channels, contacts, conversation, groups, list, login};
     Router::new()
         .route(
             "/console",
@@ -99,6 +100,18 @@ fn routes() -> Router<AppState> {
         .route("/console/templates/{channel}/sync", post(admin::sync))
         .route("/console/webhooks", get(admin::webhooks))
         .route("/console/operators", get(admin::operators))
+        .route("/console/contacts", get(contacts::list))
+        .route("/console/contacts/{id}", get(contacts::page))
+        .route(
+            "/console/contacts/{id}/edit",
+            post(contacts::actions::update),
+        )
+        .route(
+            "/console/contacts/{id}/merge",
+            post(contacts::actions::merge),
+        )
+        .route("/console/groups", get(groups::page).post(groups::save))
+        .route("/console/groups/{id}/delete", post(groups::delete))
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/console.js", get(js))
 }

@@ -4,7 +4,9 @@ pub(crate) mod actions;
 pub(crate) mod admin;
 pub(crate) mod channels;
 pub(crate) mod compose;
+pub(crate) mod contacts;
 pub(crate) mod conversation;
+pub(crate) mod groups;
 pub(crate) mod list;
 pub(crate) mod login;
 

@@ -3,7 +3,8 @@
 //! arrival, replying, delivery ticks, assignment and closing; and a WhatsApp
 //! conversation past 24 hours offering templates and showing a held message.
 //! Screenshots of the list and a conversation go to
-//! `target/console-screenshots/`.
+//! `target/console-screenshots/`. Contacts (find, edit, merge) and operator
+//! groups have their own files under `console/`.
 
 use omnibus_proto::{
     ChannelSettings, ConversationStatus, ListOperatorsRequest, Presence, TemplateStatus,
@@ -21,6 +22,9 @@ use omnictl::simulate::{TelegramMessageSpec, telegram_update_json};
 use serde_json::Value;
 
 use crate::support::{PATIENCE, wait_for_conversations};
+
+mod contacts;
+mod groups;
 
 const TOKEN: &str = "console-e2e-token";
 const SECRET: &str = "console-secret";

@@ -119,13 +119,25 @@ fn header(c: &Conversation, channel_name: &str, window: Option<&Window>) -> Stri
         w => list::window_tag(c.channel_kind(), w),
     };
     format!(
-        r#"<header class="thread-head"><span class="avatar big" aria-hidden="true">{initials}</span><div><h1 id="conversation-title">{name}</h1><p class="tags">{badge}<span class="channel">{channel}</span><span id="conversation-status">{status}</span><span class="holder" id="conversation-holder">{holder}</span>{window}</p></div></header>"#,
+        r#"<header class="thread-head"><span class="avatar big" aria-hidden="true">{initials}</span><div><h1 id="conversation-title">{name}</h1><p class="tags">{badge}<span class="channel">{channel}</span><span id="conversation-status">{status}</span><span class="holder" id="conversation-holder">{holder}</span>{window}{contact}</p></div></header>"#,
         initials = esc(&list::initials(title)),
         name = esc(title),
         badge = html::kind_badge(c.channel_kind()),
         channel = esc(channel_name),
         status = html::status_pill(c.status()),
+        contact = contact_link(c),
     )
+}
+
+/// The customer's contact page: their other channels and conversations.
+fn contact_link(c: &Conversation) -> String {
+    match c.contact_id.as_str() {
+        "" => String::new(),
+        id => format!(
+            r#"<a id="conversation-contact" href="/console/contacts/{}">Contact</a>"#,
+            url_enc(id)
+        ),
+    }
 }
 
 fn actions(c: &Conversation, operators: &[omnibus_proto::Operator], back: &str) -> String {

@@ -252,4 +252,19 @@ impl Sandbox {
         let mut stream = js.get_stream("OMNIBUS").await.expect("stream");
         stream.info().await.expect("stream info").state.messages
     }
+
+    /// Commands the durable consumer `durable` has handed out and not yet
+    /// seen acknowledged (e.g. `ingress-whatsapp-send`): a test that kills
+    /// the server waits for none, or the next holder rightly waits out
+    /// their `ack_wait` before sending anything newer.
+    pub async fn unacknowledged(&self, durable: &str) -> usize {
+        let client = async_nats::connect(self.nats.url()).await.expect("nats");
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream("OMNIBUS").await.expect("stream");
+        stream
+            .consumer_info(durable)
+            .await
+            .expect("consumer info")
+            .num_ack_pending
+    }
 }

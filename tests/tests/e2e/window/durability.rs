@@ -2,9 +2,12 @@
 //! restart, when the customer answers.
 
 use omnibus_proto::MessageStatus;
+use omnibus_testkit::wait_until;
 use omnibus_tests::child::ChildServer;
 use omnibus_tests::{Sandbox, SandboxOptions};
 use omnibus_whatsapp_standin::StandIn;
+
+use crate::support::PATIENCE;
 
 use super::{create_channel, customer_writes, send, set_default_template, wait_received};
 
@@ -29,6 +32,12 @@ async fn kill_9_with_a_held_message_releases_it_once_after_restart() {
         .unwrap();
     assert_eq!(held.status(), MessageStatus::Held);
     wait_received(&graph, "template:reopen").await;
+    // Killed before the template's ack, the next process would hold the
+    // released message back until the template came back (30 s ack_wait).
+    wait_until("the template acknowledged", PATIENCE, || async {
+        (sandbox.unacknowledged("ingress-whatsapp-send").await == 0).then_some(())
+    })
+    .await;
     server.kill9();
 
     let server = ChildServer::start(BINARY, &env).await;

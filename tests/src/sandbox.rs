@@ -247,10 +247,15 @@ impl Sandbox {
 
     /// Messages currently on the stream.
     pub async fn stream_messages(&self) -> u64 {
+        let mut stream = self.stream().await;
+        stream.info().await.expect("stream info").state.messages
+    }
+
+    /// The event stream, over a connection of its own.
+    async fn stream(&self) -> async_nats::jetstream::stream::Stream {
         let client = async_nats::connect(self.nats.url()).await.expect("nats");
         let js = async_nats::jetstream::new(client);
-        let mut stream = js.get_stream("OMNIBUS").await.expect("stream");
-        stream.info().await.expect("stream info").state.messages
+        js.get_stream("OMNIBUS").await.expect("stream")
     }
 
     /// Commands the durable consumer `durable` has handed out and not yet
@@ -258,10 +263,8 @@ impl Sandbox {
     /// the server waits for none, or the next holder rightly waits out
     /// their `ack_wait` before sending anything newer.
     pub async fn unacknowledged(&self, durable: &str) -> usize {
-        let client = async_nats::connect(self.nats.url()).await.expect("nats");
-        let js = async_nats::jetstream::new(client);
-        let stream = js.get_stream("OMNIBUS").await.expect("stream");
-        stream
+        self.stream()
+            .await
             .consumer_info(durable)
             .await
             .expect("consumer info")

@@ -8,7 +8,7 @@ use omnibus_proto::conversation_service_client::ConversationServiceClient;
 use omnibus_proto::notification_service_client::NotificationServiceClient;
 use omnibus_proto::operator_service_client::OperatorServiceClient;
 use omnibus_proto::template_service_client::TemplateServiceClient;
-use omnibus_proto::{Channel, ListChannelsRequest};
+use omnibus_proto::{Channel, ListChannelsRequest, ListOperatorsRequest, Operator};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as Transport;
 
@@ -65,6 +65,16 @@ impl Api {
     /// `OperatorService`.
     pub fn operators(&self) -> OperatorServiceClient<Authed> {
         OperatorServiceClient::with_interceptor(self.transport.clone(), self.auth.clone())
+    }
+
+    /// Every operator Omnibus knows, with presence.
+    pub async fn all_operators(&self) -> Result<Vec<Operator>, PageError> {
+        Ok(self
+            .operators()
+            .list_operators(ListOperatorsRequest {})
+            .await?
+            .into_inner()
+            .operators)
     }
 
     /// Every live channel (the console shows at most a few hundred).

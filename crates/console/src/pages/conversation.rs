@@ -5,8 +5,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use omnibus_proto::{
     Attachment, AttachmentKind, AuthorKind, Conversation, ConversationStatus, Direction,
-    GetConversationRequest, GetWindowRequest, ListMessagesRequest, ListOperatorsRequest,
-    MarkReadRequest, Message, Window,
+    GetConversationRequest, GetWindowRequest, ListMessagesRequest, MarkReadRequest, Message,
+    Window,
 };
 
 use super::compose;
@@ -64,12 +64,7 @@ pub(crate) async fn page(
     };
     let channels = api.all_channels().await?;
     let channel = channels.iter().find(|c| c.id == conversation.channel_id);
-    let operators = api
-        .operators()
-        .list_operators(ListOperatorsRequest {})
-        .await?
-        .into_inner()
-        .operators;
+    let operators = api.all_operators().await?;
     let pane = list::pane(&api, &session, &filters, &channels, &id).await?;
     let back = format!("/console/c/{}?{}", url_enc(&id), filters.query());
     let composer = compose::composer(&api, &conversation, window.as_ref(), &back).await?;

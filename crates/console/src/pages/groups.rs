@@ -10,8 +10,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse as _, Response};
 use omnibus_proto::{
-    DeleteGroupRequest, Group, GroupRule, ListGroupsRequest, ListOperatorsRequest, Presence,
-    UpsertGroupRequest,
+    DeleteGroupRequest, Group, GroupRule, ListGroupsRequest, Presence, UpsertGroupRequest,
 };
 use serde::Deserialize;
 
@@ -38,12 +37,7 @@ pub(crate) async fn page(
         .await?
         .into_inner()
         .groups;
-    let operators = api
-        .operators()
-        .list_operators(ListOperatorsRequest {})
-        .await?
-        .into_inner()
-        .operators;
+    let operators = api.all_operators().await?;
     let presence: HashMap<&str, Presence> = operators
         .iter()
         .map(|o| (o.id.as_str(), o.presence()))

@@ -6,7 +6,12 @@
 
 use sqlx::AnyConnection;
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
+
+/// The upsert of a checkpoint, shared by both ways of writing one.
+const UPSERT: &str = "INSERT INTO omnibus_checkpoints (projection, stream_sequence) VALUES";
+const ON_CONFLICT: &str =
+    "ON CONFLICT (projection) DO UPDATE SET stream_sequence = excluded.stream_sequence";
 
 impl Store {
     /// Returns the last stream sequence `projection` committed, 0 when none.
@@ -27,6 +32,38 @@ impl Store {
     }
 }
 
+/// The statement that begins a projection's write transaction with its
+/// checkpoint already at `stream_sequence`: the `BEGIN` and the checkpoint
+/// reach the database in one round trip (a script of literals, since a
+/// `BEGIN` takes no parameters) instead of two. Committed, the checkpoint
+/// stands with the batch's state; rolled back, it goes with it.
+///
+/// A script that fails after its `BEGIN` leaves the connection inside a
+/// transaction sqlx does not know of: close that connection, never pool it.
+pub(crate) fn begin_at_checkpoint(
+    backend: Backend,
+    projection: &str,
+    stream_sequence: u64,
+) -> Result<String, StoreError> {
+    let value = sequence_value(projection, stream_sequence)?;
+    let begin = match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    let name = projection.replace('\'', "''");
+    Ok(format!(
+        "{begin}; {UPSERT} ('{name}', {value}) {ON_CONFLICT}"
+    ))
+}
+
+/// `stream_sequence` as the database's signed 64-bit column holds it.
+fn sequence_value(projection: &str, stream_sequence: u64) -> Result<i64, StoreError> {
+    i64::try_from(stream_sequence).map_err(|_| StoreError::CheckpointOutOfRange {
+        projection: projection.to_owned(),
+        value: stream_sequence.into(),
+    })
+}
+
 /// Records that `projection` applied everything up to `stream_sequence`.
 ///
 /// Call it on the projection's own transaction (`&mut tx` derefs to the
@@ -36,14 +73,10 @@ pub async fn save_checkpoint(
     projection: &str,
     stream_sequence: u64,
 ) -> Result<(), StoreError> {
-    let value = i64::try_from(stream_sequence).map_err(|_| StoreError::CheckpointOutOfRange {
-        projection: projection.to_owned(),
-        value: stream_sequence.into(),
-    })?;
-    sqlx::query(
-        "INSERT INTO omnibus_checkpoints (projection, stream_sequence) VALUES ($1, $2) \
-         ON CONFLICT (projection) DO UPDATE SET stream_sequence = excluded.stream_sequence",
-    )
+    let value = sequence_value(projection, stream_sequence)?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{UPSERT} ($1, $2) {ON_CONFLICT}"
+    )))
     .bind(projection)
     .bind(value)
     .execute(&mut *conn)

@@ -25,9 +25,11 @@ use std::future::Future;
 
 use omnibus_bus::{Delivery, Projection, ProjectionError, Rejected};
 use omnibus_proto::Event;
-use sqlx::{AnyConnection, Connection as _};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Connection as _, Transaction};
 
-use crate::{Store, is_refusal, save_checkpoint};
+use crate::checkpoint::begin_at_checkpoint;
+use crate::{Store, is_refusal};
 
 /// Most events a projection acknowledges beyond its stored checkpoint by
 /// skipping batches that change nothing (what a restart replays for
@@ -110,11 +112,19 @@ pub trait Rules: Send + 'static {
 }
 
 /// A [`Projection`] made of a store and a projection's [`Rules`].
+///
+/// The runner keeps one pooled connection for its transactions while they
+/// succeed: taking one from the pool and giving it back for every batch
+/// cost a round trip more each (sqlx tests a connection it takes back).
+/// After any failure the connection is closed and the next batch takes a
+/// fresh one, so a connection the database dropped is not kept.
 pub struct Runner<R> {
     store: Store,
     rules: R,
     /// Events acknowledged since the stored checkpoint without a transaction.
     unsaved: u64,
+    /// The connection the batches are written on, while it works.
+    writer: Option<PoolConnection<Any>>,
 }
 
 impl<R: Rules> Runner<R> {
@@ -124,6 +134,7 @@ impl<R: Rules> Runner<R> {
             store,
             rules,
             unsaved: 0,
+            writer: None,
         }
     }
 
@@ -170,12 +181,10 @@ impl<R: Rules> Runner<R> {
         if run.len() < batch.len() || self.rules.run_len(&run) < run.len() {
             return Ok(None);
         }
-        let mut tx = self.store.begin_write().await.map_err(transient)?;
+        let name = self.rules.name();
+        let mut tx = begin(&self.store, &mut self.writer, name, last.sequence).await?;
         match self.rules.apply(&mut tx, &run).await {
             Ok(output) => {
-                save_checkpoint(&mut tx, self.rules.name(), last.sequence)
-                    .await
-                    .map_err(transient)?;
                 tx.commit().await.map_err(transient)?;
                 Ok(Some(output))
             }
@@ -196,7 +205,11 @@ impl<R: Rules> Runner<R> {
         rejected: &mut Vec<Rejected>,
         outputs: &mut Vec<R::Output>,
     ) -> Result<(), ProjectionError> {
-        let mut tx = self.store.begin_write().await.map_err(transient)?;
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        let name = self.rules.name();
+        let mut tx = begin(&self.store, &mut self.writer, name, last.sequence).await?;
         let mut next = 0;
         while let Some(first) = batch.get(next) {
             let decoded: Vec<Step<'_>> = batch[next..].iter().map_while(Step::of).collect();
@@ -213,65 +226,20 @@ impl<R: Rules> Runner<R> {
                     .rules
                     .run_len(&decoded[at..])
                     .clamp(1, decoded.len() - at);
-                self.apply_run(&mut tx, &decoded[at..at + len], rejected, outputs)
-                    .await?;
+                apply_run(
+                    &mut self.rules,
+                    &mut tx,
+                    &decoded[at..at + len],
+                    rejected,
+                    outputs,
+                )
+                .await?;
                 at += len;
             }
             next += decoded.len();
         }
-        if let Some(last) = batch.last() {
-            save_checkpoint(&mut tx, self.rules.name(), last.sequence)
-                .await
-                .map_err(transient)?;
-        }
         tx.commit().await.map_err(transient)?;
         Ok(())
-    }
-
-    /// Applies `run` together, or one event at a time when that is refused.
-    async fn apply_run(
-        &mut self,
-        tx: &mut AnyConnection,
-        run: &[Step<'_>],
-        rejected: &mut Vec<Rejected>,
-        outputs: &mut Vec<R::Output>,
-    ) -> Result<(), ProjectionError> {
-        if run.len() > 1 && self.savepoint(tx, run, outputs).await?.is_ok() {
-            return Ok(());
-        }
-        for one in run {
-            if let Err(err) = self
-                .savepoint(tx, std::slice::from_ref(one), outputs)
-                .await?
-            {
-                rejected.push(reject(one.delivery, err.to_string()));
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies `run` in a savepoint: `Ok(Err)` when the database refused it
-    /// (rolled back), `Err` for a transient failure (the batch is retried).
-    async fn savepoint(
-        &mut self,
-        tx: &mut AnyConnection,
-        run: &[Step<'_>],
-        outputs: &mut Vec<R::Output>,
-    ) -> Result<Result<(), sqlx::Error>, ProjectionError> {
-        let mut savepoint = tx.begin().await.map_err(transient)?;
-        match self.rules.apply(&mut savepoint, run).await {
-            Ok(output) => {
-                savepoint.commit().await.map_err(transient)?;
-                outputs.push(output);
-                Ok(Ok(()))
-            }
-            Err(err) if !is_refusal(&err) => Err(transient(err)),
-            Err(err) => {
-                savepoint.rollback().await.map_err(transient)?;
-                self.rules.discarded();
-                Ok(Err(err))
-            }
-        }
     }
 }
 
@@ -308,10 +276,76 @@ impl<R: Rules> Projection for Runner<R> {
             }
             Err(err) => {
                 self.rules.discarded();
+                if let Some(mut writer) = self.writer.take() {
+                    writer.close_on_drop();
+                }
                 Err(err)
             }
         }
     }
+}
+
+/// Applies `run` together, or one event at a time when that is refused.
+async fn apply_run<R: Rules>(
+    rules: &mut R,
+    tx: &mut AnyConnection,
+    run: &[Step<'_>],
+    rejected: &mut Vec<Rejected>,
+    outputs: &mut Vec<R::Output>,
+) -> Result<(), ProjectionError> {
+    if run.len() > 1 && savepoint(rules, tx, run, outputs).await?.is_ok() {
+        return Ok(());
+    }
+    for one in run {
+        if let Err(err) = savepoint(rules, tx, std::slice::from_ref(one), outputs).await? {
+            rejected.push(reject(one.delivery, err.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Applies `run` in a savepoint: `Ok(Err)` when the database refused it
+/// (rolled back), `Err` for a transient failure (the batch is retried).
+async fn savepoint<R: Rules>(
+    rules: &mut R,
+    tx: &mut AnyConnection,
+    run: &[Step<'_>],
+    outputs: &mut Vec<R::Output>,
+) -> Result<Result<(), sqlx::Error>, ProjectionError> {
+    let mut savepoint = tx.begin().await.map_err(transient)?;
+    match rules.apply(&mut savepoint, run).await {
+        Ok(output) => {
+            savepoint.commit().await.map_err(transient)?;
+            outputs.push(output);
+            Ok(Ok(()))
+        }
+        Err(err) if !is_refusal(&err) => Err(transient(err)),
+        Err(err) => {
+            savepoint.rollback().await.map_err(transient)?;
+            rules.discarded();
+            Ok(Err(err))
+        }
+    }
+}
+
+/// Begins a batch's transaction on `writer` (taken from the pool when there
+/// is none) with `projection`'s checkpoint at `last` already written in it.
+async fn begin<'c>(
+    store: &Store,
+    writer: &'c mut Option<PoolConnection<Any>>,
+    projection: &str,
+    last: u64,
+) -> Result<Transaction<'c, Any>, ProjectionError> {
+    let script = begin_at_checkpoint(store.backend(), projection, last).map_err(transient)?;
+    if writer.is_none() {
+        *writer = Some(store.pool().acquire().await.map_err(transient)?);
+    }
+    let Some(conn) = writer.as_mut() else {
+        unreachable!("a writer was just put in place");
+    };
+    conn.begin_with(sqlx::AssertSqlSafe(script))
+        .await
+        .map_err(transient)
 }
 
 fn transient(err: impl std::fmt::Display) -> ProjectionError {

@@ -229,3 +229,94 @@ async fn sqlite_batches_that_change_nothing_cost_no_transaction() {
 async fn postgres_batches_that_change_nothing_cost_no_transaction() {
     batches_that_change_nothing_cost_no_transaction(TestDatabase::postgres().await).await;
 }
+
+/// Inserts each event's id; the first time it meets `fail-once` it fails
+/// the way a lost connection does (not a refusal), so the batch is retried.
+#[derive(Default)]
+struct FailsOnce {
+    failed: bool,
+}
+
+impl Rules for FailsOnce {
+    type Output = ();
+
+    /// A quote in the name: the checkpoint is written as a literal.
+    fn name(&self) -> &'static str {
+        "fails'once"
+    }
+
+    fn run_len(&self, rest: &[Step<'_>]) -> usize {
+        rest.len()
+    }
+
+    async fn apply(&mut self, conn: &mut AnyConnection, run: &[Step<'_>]) -> sqlx::Result<()> {
+        for step in run {
+            if step.event.id == "fail-once" && !std::mem::replace(&mut self.failed, true) {
+                return Err(sqlx::Error::Protocol("the connection went away".into()));
+            }
+            sqlx::query("INSERT INTO items (id) VALUES ($1)")
+                .bind(step.event.id.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The checkpoint is written in the same round trip as the batch's
+/// `BEGIN`: a batch that fails takes it back with its rows, and the retry,
+/// on a fresh connection, commits both.
+async fn a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits(db: TestDatabase) {
+    let store = Store::connect(db.url()).await.unwrap();
+    store.migrate("items", &[ITEMS]).await.unwrap();
+    let mut runner = Runner::new(store.clone(), FailsOnce::default());
+    runner.apply(&[delivery(1, "a")]).await.unwrap();
+    assert_eq!(store.checkpoint("fails'once").await.unwrap(), 1);
+
+    let batch = [delivery(2, "b"), delivery(3, "fail-once")];
+    assert!(runner.apply(&batch).await.is_err());
+    assert_eq!(items(&store).await, ["a"]);
+    assert_eq!(store.checkpoint("fails'once").await.unwrap(), 1);
+
+    assert!(runner.apply(&batch).await.unwrap().is_empty());
+    assert_eq!(items(&store).await, ["a", "b", "fail-once"]);
+    assert_eq!(store.checkpoint("fails'once").await.unwrap(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits() {
+    a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits() {
+    a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits(TestDatabase::postgres().await)
+        .await;
+}
+
+/// The runner keeps its connection between batches; when the database
+/// drops it, one batch fails and the next is written on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_writer_connection_the_server_dropped_is_replaced() {
+    let db = TestDatabase::postgres().await;
+    let store = Store::connect(db.url()).await.unwrap();
+    store.migrate("items", &[ITEMS]).await.unwrap();
+    let mut runner = Runner::new(store.clone(), Items::default());
+    runner.apply(&[delivery(1, "a")]).await.unwrap();
+
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let batch = [delivery(2, "b")];
+    assert!(
+        runner.apply(&batch).await.is_err(),
+        "its connection is gone"
+    );
+    runner.apply(&batch).await.expect("a new connection");
+    assert_eq!(items(&store).await, ["a", "b"]);
+    assert_eq!(store.checkpoint("items").await.unwrap(), 2);
+}

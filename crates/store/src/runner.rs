@@ -117,7 +117,8 @@ pub trait Rules: Send + 'static {
 /// succeed: taking one from the pool and giving it back for every batch
 /// cost a round trip more each (sqlx tests a connection it takes back).
 /// After any failure the connection is closed and the next batch takes a
-/// fresh one, so a connection the database dropped is not kept.
+/// fresh one, so a connection the database dropped is not kept. Drop the
+/// runner before [`Store::close`], which waits for every connection.
 pub struct Runner<R> {
     store: Store,
     rules: R,

@@ -15,6 +15,7 @@ use crate::contacts::{self, phone::Region};
 mod activity;
 mod channel;
 mod conversation;
+mod early;
 mod echo;
 mod message;
 mod received;
@@ -30,12 +31,19 @@ pub struct ConversationsProjection {
     changes: broadcast::Sender<String>,
     /// Where phones without a country code are read (contact joins).
     region: Region,
+    /// Which conversations hold statuses waiting for their send's outcome.
+    early: early::EarlyStatuses,
 }
 
 impl ConversationsProjection {
     /// The projection writing into `store`.
     pub fn new(store: Store, changes: broadcast::Sender<String>, region: Region) -> Runner<Self> {
-        Runner::new(store, Self { changes, region })
+        let rules = Self {
+            changes,
+            region,
+            early: early::EarlyStatuses::default(),
+        };
+        Runner::new(store, rules)
     }
 }
 
@@ -75,9 +83,19 @@ impl Rules for ConversationsProjection {
             return contacts::projection::seen_run(conn, events, self.region).await;
         }
         for step in run {
-            apply_event(conn, step.sequence, step.event, self.region).await?;
+            apply_conversation_event(conn, &mut self.early, step.sequence, step.event).await?;
+            contacts::projection::apply(conn, step.sequence, step.event, self.region).await?;
         }
         Ok(())
+    }
+
+    /// The early statuses read or kept may be from what was rolled back.
+    fn discarded(&mut self) {
+        self.early.forget();
+    }
+
+    fn resumed(&mut self, _applied: u64) {
+        self.early.forget();
     }
 
     fn committed(&mut self, batch: &[Delivery], _outputs: Vec<()>) {
@@ -105,18 +123,9 @@ fn run_member<'a>(step: &Step<'a>) -> Option<received::Received<'a>> {
     }
 }
 
-async fn apply_event(
-    conn: &mut AnyConnection,
-    seq: u64,
-    event: &Event,
-    region: Region,
-) -> Result<(), sqlx::Error> {
-    apply_conversation_event(conn, seq, event).await?;
-    contacts::projection::apply(conn, seq, event, region).await
-}
-
 async fn apply_conversation_event(
     conn: &mut AnyConnection,
+    early: &mut early::EarlyStatuses,
     seq: u64,
     event: &Event,
 ) -> Result<(), sqlx::Error> {
@@ -133,7 +142,7 @@ async fn apply_conversation_event(
             message::requested(conn, seq, event, requested).await
         }
         Payload::MessageDispatched(dispatched) => {
-            message::dispatched(conn, conversation_id, at, dispatched).await?;
+            message::dispatched(conn, early, conversation_id, at, dispatched).await?;
             echo::drop_echo_of(conn, event, dispatched).await
         }
         Payload::MessageHeld(held) => message::held(conn, seq, at, held).await,
@@ -144,7 +153,7 @@ async fn apply_conversation_event(
             message::failed(conn, seq, conversation_id, at, failed).await
         }
         Payload::DeliveryStatusChanged(changed) => {
-            message::status_changed(conn, conversation_id, at, changed).await
+            message::status_changed(conn, early, conversation_id, at, changed).await
         }
         Payload::ConversationClosed(closed) => {
             if conversation::closed(conn, conversation_id, at, closed).await? {

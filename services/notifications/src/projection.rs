@@ -31,7 +31,7 @@ mod emit;
 mod tests;
 mod webhooks;
 
-use conversation::{Channels, Conversations, Fact};
+use conversation::{Channels, Conversations, Fact, HandledStored};
 pub use emit::Emitter;
 use emit::Outbox;
 pub(crate) use webhooks::{DELETED, stop as stop_webhook};
@@ -55,6 +55,8 @@ pub struct NotificationsProjection {
     /// Channels' UNANSWERED thresholds, kept across runs (few, and written
     /// only here); dropped whenever something is rolled back.
     channels: Channels,
+    /// Answers counted already, kept across runs like `channels`.
+    handled: HandledStored,
 }
 
 impl NotificationsProjection {
@@ -71,6 +73,7 @@ impl NotificationsProjection {
             delivery_horizon_ms,
             rebuilt_at_ms: 0,
             channels: Channels::default(),
+            handled: HandledStored::default(),
         };
         Runner::new(store, rules)
     }
@@ -98,7 +101,7 @@ impl NotificationsProjection {
             outbox.add(emitter);
         }
         outbox.flush(conn).await?;
-        conversations.store(conn).await?;
+        conversations.store(conn, &mut self.handled).await?;
         Ok(outbox.into_fresh())
     }
 
@@ -198,6 +201,7 @@ impl Rules for NotificationsProjection {
             self.rebuilt_at_ms = omnibus_core::now_ms();
         }
         self.channels.clear();
+        self.handled.clear();
     }
 
     async fn apply(
@@ -219,9 +223,10 @@ impl Rules for NotificationsProjection {
         }
     }
 
-    /// The thresholds read or written may come from what was rolled back.
-    /// (Conversations and notifications live only within a run.)
+    /// The thresholds and answers read or written may come from what was
+    /// rolled back. (Conversations and notifications live only within a run.)
     fn discarded(&mut self) {
         self.channels.clear();
+        self.handled.clear();
     }
 }

@@ -8,6 +8,7 @@ use omnibus_proto::{
 use sqlx::AnyConnection;
 
 use super::conversation::{self, Effect};
+use super::early::EarlyStatuses;
 use super::echo;
 use crate::codec::{self, Attachments};
 
@@ -215,6 +216,7 @@ async fn advance(
 
 pub(super) async fn dispatched(
     conn: &mut AnyConnection,
+    early: &mut EarlyStatuses,
     conversation_id: &str,
     at: i64,
     dispatched: &MessageDispatched,
@@ -235,6 +237,9 @@ pub(super) async fn dispatched(
     .bind(dispatched.message_id.as_str())
     .execute(&mut *conn)
     .await?;
+    if !early.may_have(conn, conversation_id).await? {
+        return Ok(());
+    }
     apply_early_statuses(conn, conversation_id, dispatched).await
 }
 
@@ -349,6 +354,7 @@ pub(super) async fn failed(
 
 pub(super) async fn status_changed(
     conn: &mut AnyConnection,
+    early: &mut EarlyStatuses,
     conversation_id: &str,
     at: i64,
     changed: &DeliveryStatusChanged,
@@ -369,7 +375,10 @@ pub(super) async fn status_changed(
         .await?;
         match found {
             Some((id,)) => id,
-            None => return keep_early_status(conn, conversation_id, at, changed, status).await,
+            None => {
+                early.kept(conversation_id);
+                return keep_early_status(conn, conversation_id, at, changed, status).await;
+            }
         }
     } else {
         changed.message_id.clone()

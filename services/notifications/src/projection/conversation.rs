@@ -153,8 +153,13 @@ impl Conversations {
     }
 
     /// Writes what the run changed: one upsert per [`ROWS`] conversations
-    /// that differ from what was read, one insert per [`ROWS`] answers.
-    pub async fn store(&mut self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    /// that differ from what was read, one insert per [`ROWS`] answers not
+    /// yet in `stored`.
+    pub async fn store(
+        &mut self,
+        conn: &mut AnyConnection,
+        stored: &mut HandledStored,
+    ) -> Result<(), sqlx::Error> {
         let changed: Vec<&Conv> = self
             .slots
             .values()
@@ -167,11 +172,51 @@ impl Conversations {
         for chunk in changed.chunks(ROWS) {
             upsert(conn, chunk).await?;
         }
-        let handled: Vec<_> = self.handled.iter().collect();
+        let handled: Vec<_> = self
+            .handled
+            .iter()
+            .filter(|row| !stored.contains(row))
+            .collect();
         for chunk in handled.chunks(ROWS) {
             insert_handled(conn, chunk).await?;
         }
+        stored.extend(std::mem::take(&mut self.handled));
         Ok(())
+    }
+}
+
+/// The `notif_handled` rows this projection knows to be in the table, so an
+/// operator's second answer of the day in a conversation (most answers)
+/// costs no statement. Only today's and yesterday's rows are kept; cleared
+/// whenever something is rolled back, since the rows may be from it.
+#[derive(Debug, Default)]
+pub(super) struct HandledStored {
+    /// `(operator, conversation)` by UTC day.
+    by_day: BTreeMap<i64, BTreeSet<(String, String)>>,
+}
+
+impl HandledStored {
+    fn contains(&self, (operator, day, conversation): &(String, i64, String)) -> bool {
+        self.by_day
+            .get(day)
+            .is_some_and(|rows| rows.contains(&(operator.clone(), conversation.clone())))
+    }
+
+    fn extend(&mut self, rows: BTreeSet<(String, i64, String)>) {
+        for (operator, day, conversation) in rows {
+            self.by_day
+                .entry(day)
+                .or_default()
+                .insert((operator, conversation));
+        }
+        while self.by_day.len() > 2 {
+            self.by_day.pop_first();
+        }
+    }
+
+    /// Forgets everything (after a rollback).
+    pub fn clear(&mut self) {
+        self.by_day.clear();
     }
 }
 

@@ -512,8 +512,10 @@ async fn same_state_in_any_batches(one_by_one: TestDb, others: Vec<TestDb>) {
             notes_again, notes_before,
             "applied again in batches of {size}"
         );
+        drop(runner);
         store.close().await;
     }
+    drop(runner);
     store.close().await;
     one_by_one.remove().await;
     for db in others {

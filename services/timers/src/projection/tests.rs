@@ -417,6 +417,7 @@ async fn replay(db: &Database, history: &History, size: usize) -> Snapshot {
         ops.extend(batch);
     }
     let snapshot = snapshot(&store, ops).await;
+    drop(runner);
     store.close().await;
     snapshot
 }

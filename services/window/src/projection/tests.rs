@@ -433,6 +433,7 @@ async fn the_same_history_gives_the_same_tables_in_any_batches(postgres: bool) {
     check_history(&first);
     let woke_again_one_by_one = apply(&mut runner, &wake, &replayed, 1).await;
     let second = tables(&store).await;
+    drop(runner);
     store.close().await;
 
     for size in [3, 7, events.len()] {
@@ -452,6 +453,7 @@ async fn the_same_history_gives_the_same_tables_in_any_batches(postgres: bool) {
             any_per_batch(&woke_again_one_by_one, size),
             "the gate woken again, batches of {size}"
         );
+        drop(runner);
         store.close().await;
     }
 }

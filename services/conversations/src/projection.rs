@@ -15,8 +15,8 @@ use crate::contacts::{self, phone::Region};
 mod activity;
 mod channel;
 mod conversation;
-mod early;
 mod echo;
+mod known;
 mod message;
 mod received;
 #[cfg(test)]
@@ -32,7 +32,9 @@ pub struct ConversationsProjection {
     /// Where phones without a country code are read (contact joins).
     region: Region,
     /// Which conversations hold statuses waiting for their send's outcome.
-    early: early::EarlyStatuses,
+    early: known::Known,
+    /// Which channels hold echoes a send's outcome may replace.
+    echoes: known::Known,
 }
 
 impl ConversationsProjection {
@@ -41,7 +43,8 @@ impl ConversationsProjection {
         let rules = Self {
             changes,
             region,
-            early: early::EarlyStatuses::default(),
+            early: known::Known::new(known::EARLY_STATUSES),
+            echoes: known::Known::new(known::ECHOES),
         };
         Runner::new(store, rules)
     }
@@ -83,7 +86,11 @@ impl Rules for ConversationsProjection {
             return contacts::projection::seen_run(conn, events, self.region).await;
         }
         for step in run {
-            apply_conversation_event(conn, &mut self.early, step.sequence, step.event).await?;
+            let known = Lookups {
+                early: &mut self.early,
+                echoes: &mut self.echoes,
+            };
+            apply_conversation_event(conn, known, step.sequence, step.event).await?;
             contacts::projection::apply(conn, step.sequence, step.event, self.region).await?;
         }
         Ok(())
@@ -92,10 +99,12 @@ impl Rules for ConversationsProjection {
     /// The early statuses read or kept may be from what was rolled back.
     fn discarded(&mut self) {
         self.early.forget();
+        self.echoes.forget();
     }
 
     fn resumed(&mut self, _applied: u64) {
         self.early.forget();
+        self.echoes.forget();
     }
 
     fn committed(&mut self, batch: &[Delivery], _outputs: Vec<()>) {
@@ -123,9 +132,15 @@ fn run_member<'a>(step: &Step<'a>) -> Option<received::Received<'a>> {
     }
 }
 
+/// The rare rows a send's outcome looks for, known in memory.
+struct Lookups<'a> {
+    early: &'a mut known::Known,
+    echoes: &'a mut known::Known,
+}
+
 async fn apply_conversation_event(
     conn: &mut AnyConnection,
-    early: &mut early::EarlyStatuses,
+    known: Lookups<'_>,
     seq: u64,
     event: &Event,
 ) -> Result<(), sqlx::Error> {
@@ -136,13 +151,21 @@ async fn apply_conversation_event(
     let conversation_id = event.conversation_id.as_str();
     match payload {
         Payload::ChannelChanged(changed) => channel::apply(conn, changed).await,
-        Payload::MessageReceived(received) => message::received(conn, seq, event, received).await,
+        Payload::MessageReceived(received) => {
+            if echo::may_be_ours(received) {
+                known.echoes.add(&event.channel_id);
+            }
+            message::received(conn, seq, event, received).await
+        }
         Payload::MessageEdited(edited) => message::edited(conn, seq, event, edited).await,
         Payload::MessageRequested(requested) => {
             message::requested(conn, seq, event, requested).await
         }
         Payload::MessageDispatched(dispatched) => {
-            message::dispatched(conn, early, conversation_id, at, dispatched).await?;
+            message::dispatched(conn, known.early, conversation_id, at, dispatched).await?;
+            if !known.echoes.may_have(conn, &event.channel_id).await? {
+                return Ok(());
+            }
             echo::drop_echo_of(conn, event, dispatched).await
         }
         Payload::MessageHeld(held) => message::held(conn, seq, at, held).await,
@@ -153,7 +176,7 @@ async fn apply_conversation_event(
             message::failed(conn, seq, conversation_id, at, failed).await
         }
         Payload::DeliveryStatusChanged(changed) => {
-            message::status_changed(conn, early, conversation_id, at, changed).await
+            message::status_changed(conn, known.early, conversation_id, at, changed).await
         }
         Payload::ConversationClosed(closed) => {
             if conversation::closed(conn, conversation_id, at, closed).await? {

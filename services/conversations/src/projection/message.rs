@@ -8,8 +8,8 @@ use omnibus_proto::{
 use sqlx::AnyConnection;
 
 use super::conversation::{self, Effect};
-use super::early::EarlyStatuses;
 use super::echo;
+use super::known::Known;
 use crate::codec::{self, Attachments};
 
 /// A row of `conv_messages` about to be inserted.
@@ -216,7 +216,7 @@ async fn advance(
 
 pub(super) async fn dispatched(
     conn: &mut AnyConnection,
-    early: &mut EarlyStatuses,
+    early: &mut Known,
     conversation_id: &str,
     at: i64,
     dispatched: &MessageDispatched,
@@ -354,7 +354,7 @@ pub(super) async fn failed(
 
 pub(super) async fn status_changed(
     conn: &mut AnyConnection,
-    early: &mut EarlyStatuses,
+    early: &mut Known,
     conversation_id: &str,
     at: i64,
     changed: &DeliveryStatusChanged,
@@ -376,7 +376,7 @@ pub(super) async fn status_changed(
         match found {
             Some((id,)) => id,
             None => {
-                early.kept(conversation_id);
+                early.add(conversation_id);
                 return keep_early_status(conn, conversation_id, at, changed, status).await;
             }
         }

@@ -44,15 +44,6 @@ const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 /// How long a query waits for a free pooled connection before `PoolTimedOut`
 /// (reported as `Unavailable`).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-/// A pooled connection idle for longer is pinged before it is handed out.
-///
-/// sqlx pings every connection it hands out by default: one more round
-/// trip per query or transaction (for SQLite a hand-off to the connection's
-/// thread and back), which under live traffic was about a third of all the
-/// round trips a projection made. A connection in use moments ago is
-/// alive; one idle this long may have been cut (a database restart, a
-/// firewall dropping idle flows) and is tested, and replaced when dead.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// A connection pool to the projection database, cheap to clone.
 #[derive(Clone, Debug)]
@@ -80,17 +71,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
         let target = Target::parse(url)?;
-        let options = AnyPoolOptions::new()
-            .acquire_timeout(acquire_timeout)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PING_WHEN_IDLE_FOR {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            });
+        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
         let pool = match target.backend {
             Backend::Sqlite => sqlite_pool(&target, options).await?,
             Backend::Postgres => postgres_pool(&target, options).await?,

@@ -31,10 +31,8 @@ pub struct ConversationsProjection {
     changes: broadcast::Sender<String>,
     /// Where phones without a country code are read (contact joins).
     region: Region,
-    /// Which conversations hold statuses waiting for their send's outcome.
-    early: known::Known,
-    /// Which channels hold echoes a send's outcome may replace.
-    echoes: known::Known,
+    /// Which conversations and channels hold what a send's outcome looks for.
+    known: known::Lookups,
 }
 
 impl ConversationsProjection {
@@ -43,8 +41,7 @@ impl ConversationsProjection {
         let rules = Self {
             changes,
             region,
-            early: known::Known::new(known::EARLY_STATUSES),
-            echoes: known::Known::new(known::ECHOES),
+            known: known::Lookups::default(),
         };
         Runner::new(store, rules)
     }
@@ -86,25 +83,19 @@ impl Rules for ConversationsProjection {
             return contacts::projection::seen_run(conn, events, self.region).await;
         }
         for step in run {
-            let known = Lookups {
-                early: &mut self.early,
-                echoes: &mut self.echoes,
-            };
-            apply_conversation_event(conn, known, step.sequence, step.event).await?;
+            apply_conversation_event(conn, &mut self.known, step.sequence, step.event).await?;
             contacts::projection::apply(conn, step.sequence, step.event, self.region).await?;
         }
         Ok(())
     }
 
-    /// The early statuses read or kept may be from what was rolled back.
+    /// What the lookups read or kept may be from what was rolled back.
     fn discarded(&mut self) {
-        self.early.forget();
-        self.echoes.forget();
+        self.known.forget();
     }
 
     fn resumed(&mut self, _applied: u64) {
-        self.early.forget();
-        self.echoes.forget();
+        self.known.forget();
     }
 
     fn committed(&mut self, batch: &[Delivery], _outputs: Vec<()>) {
@@ -132,15 +123,9 @@ fn run_member<'a>(step: &Step<'a>) -> Option<received::Received<'a>> {
     }
 }
 
-/// The rare rows a send's outcome looks for, known in memory.
-struct Lookups<'a> {
-    early: &'a mut known::Known,
-    echoes: &'a mut known::Known,
-}
-
 async fn apply_conversation_event(
     conn: &mut AnyConnection,
-    known: Lookups<'_>,
+    known: &mut known::Lookups,
     seq: u64,
     event: &Event,
 ) -> Result<(), sqlx::Error> {
@@ -162,11 +147,8 @@ async fn apply_conversation_event(
             message::requested(conn, seq, event, requested).await
         }
         Payload::MessageDispatched(dispatched) => {
-            message::dispatched(conn, known.early, conversation_id, at, dispatched).await?;
-            if !known.echoes.may_have(conn, &event.channel_id).await? {
-                return Ok(());
-            }
-            echo::drop_echo_of(conn, event, dispatched).await
+            message::dispatched(conn, &mut known.early, conversation_id, at, dispatched).await?;
+            echo::drop_echo_of(conn, &mut known.echoes, event, dispatched).await
         }
         Payload::MessageHeld(held) => message::held(conn, seq, at, held).await,
         Payload::ChannelFlagged(flagged) => {
@@ -176,7 +158,7 @@ async fn apply_conversation_event(
             message::failed(conn, seq, conversation_id, at, failed).await
         }
         Payload::DeliveryStatusChanged(changed) => {
-            message::status_changed(conn, known.early, conversation_id, at, changed).await
+            message::status_changed(conn, &mut known.early, conversation_id, at, changed).await
         }
         Payload::ConversationClosed(closed) => {
             if conversation::closed(conn, conversation_id, at, closed).await? {

@@ -20,6 +20,8 @@ use omnibus_core::ids;
 use omnibus_proto::{AuthorKind, Direction, Event, MessageDispatched, MessageReceived};
 use sqlx::AnyConnection;
 
+use super::known::Known;
+
 /// The statements here write `direction = 2` (outbound) literally: the
 /// index of messages by provider id covers outbound messages only, and a
 /// database uses such a partial index only when the query itself says so.
@@ -115,13 +117,16 @@ async fn customer_conversations(
 /// conversation or another of the same customer on the channel, and a
 /// conversation that showed it last shows ours instead. Every send's
 /// outcome asks, and almost never finds one, so the asking is one
-/// statement.
+/// statement, and none on a channel `stored_echoes` says holds no echo.
 pub(super) async fn drop_echo_of(
     conn: &mut AnyConnection,
+    stored_echoes: &mut Known,
     event: &Event,
     dispatched: &MessageDispatched,
 ) -> Result<(), sqlx::Error> {
-    if dispatched.provider_message_id.is_empty() {
+    if dispatched.provider_message_id.is_empty()
+        || !stored_echoes.may_have(conn, &event.channel_id).await?
+    {
         return Ok(());
     }
     let echoes: Vec<(String, String)> = sqlx::query_as(

@@ -10,15 +10,41 @@ use omnibus_proto::{AuthorKind, Direction};
 use sqlx::AnyConnection;
 
 /// The conversations with rows in `conv_early_statuses`.
-pub(super) const EARLY_STATUSES: &str = "SELECT DISTINCT conversation_id FROM conv_early_statuses";
+const EARLY_STATUSES: &str = "SELECT DISTINCT conversation_id FROM conv_early_statuses";
 
 /// The channels with stored echoes that an outcome may replace (outbound,
 /// from the business phone, with the provider's id).
-pub(super) const ECHOES: &str = "SELECT DISTINCT c.channel_id FROM conv_messages m
+const ECHOES: &str = "SELECT DISTINCT c.channel_id FROM conv_messages m
      JOIN conv_conversations c ON c.id = m.conversation_id
      WHERE m.direction = 2 AND m.author_kind = 5 AND m.provider_message_id <> ''";
 const _: () = assert!(Direction::Outbound as i32 == 2);
 const _: () = assert!(AuthorKind::ExternalDevice as i32 == 5);
+
+/// Both sets a send's outcome consults.
+#[derive(Debug)]
+pub(super) struct Lookups {
+    /// Conversations that hold statuses waiting for their send's outcome.
+    pub early: Known,
+    /// Channels that hold echoes a send's outcome may replace.
+    pub echoes: Known,
+}
+
+impl Default for Lookups {
+    fn default() -> Self {
+        Self {
+            early: Known::new(EARLY_STATUSES),
+            echoes: Known::new(ECHOES),
+        }
+    }
+}
+
+impl Lookups {
+    /// Reads both again when next asked.
+    pub fn forget(&mut self) {
+        self.early.forget();
+        self.echoes.forget();
+    }
+}
 
 /// The ids `query` finds, read once, then kept up to date by the
 /// projection (the only writer). A superset: an id stays after its rows

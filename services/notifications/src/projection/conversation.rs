@@ -191,32 +191,30 @@ impl Conversations {
 /// whenever something is rolled back, since the rows may be from it.
 #[derive(Debug, Default)]
 pub(super) struct HandledStored {
-    /// `(operator, conversation)` by UTC day.
-    by_day: BTreeMap<i64, BTreeSet<(String, String)>>,
+    /// `(operator, UTC day, conversation)`, as [`Conversations`] counts them.
+    rows: BTreeSet<(String, i64, String)>,
+    /// The latest day among `rows`.
+    latest_day: i64,
 }
 
 impl HandledStored {
-    fn contains(&self, (operator, day, conversation): &(String, i64, String)) -> bool {
-        self.by_day
-            .get(day)
-            .is_some_and(|rows| rows.contains(&(operator.clone(), conversation.clone())))
+    fn contains(&self, row: &(String, i64, String)) -> bool {
+        self.rows.contains(row)
     }
 
-    fn extend(&mut self, rows: BTreeSet<(String, i64, String)>) {
-        for (operator, day, conversation) in rows {
-            self.by_day
-                .entry(day)
-                .or_default()
-                .insert((operator, conversation));
-        }
-        while self.by_day.len() > 2 {
-            self.by_day.pop_first();
+    fn extend(&mut self, mut rows: BTreeSet<(String, i64, String)>) {
+        let latest = rows.iter().map(|(_, day, _)| *day).max();
+        self.rows.append(&mut rows);
+        if let Some(latest) = latest.filter(|day| *day > self.latest_day) {
+            self.latest_day = latest;
+            self.rows.retain(|(_, day, _)| *day >= latest - 1);
         }
     }
 
     /// Forgets everything (after a rollback).
     pub fn clear(&mut self) {
-        self.by_day.clear();
+        self.rows.clear();
+        self.latest_day = 0;
     }
 }
 

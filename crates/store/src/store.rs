@@ -129,8 +129,15 @@ async fn sqlite_pool(target: &Target, options: AnyPoolOptions) -> Result<AnyPool
             .await
             .map_err(sqlx::Error::Io)?;
     }
+    // A SQLite connection is a file handle in this process that nothing
+    // outside can cut, so sqlx's ping before handing one out (a hand-off to
+    // the connection's thread and back, on every query of the API) finds
+    // nothing; the ping on its release, which flushes what a cancelled
+    // query left behind, stays. PostgreSQL keeps both: the server may have
+    // dropped a pooled connection.
     let pool = options
         .max_connections(SQLITE_MAX_CONNECTIONS)
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 for pragma in SQLITE_PRAGMAS {

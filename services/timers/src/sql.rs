@@ -24,70 +24,232 @@ pub struct ConversationRow {
 /// most, far below SQLite's 32,766 and PostgreSQL's 65,535.
 const CHUNK: usize = 250;
 
-/// The stored rows of the conversations `ids` (those that have one).
-pub async fn conversations(
+/// The stored rows of the conversations `ids` (those that have one) and
+/// their armed timers, in one round trip per chunk of ids: the two reads a
+/// working set starts with for every run.
+pub async fn load(
     conn: &mut AnyConnection,
     ids: &[&str],
-) -> Result<Vec<ConversationRow>, sqlx::Error> {
-    let mut rows = Vec::with_capacity(ids.len());
+) -> Result<(Vec<ConversationRow>, Vec<PendingRow>), sqlx::Error> {
+    let (mut rows, mut pending) = (Vec::with_capacity(ids.len()), Vec::new());
     for chunk in ids.chunks(CHUNK) {
+        // Both tables under one column list; the columns line up by type
+        // (PostgreSQL requires it), and the first tells the tables apart.
+        let mut p = Placeholders::for_connection(conn);
         let mut sql = String::from(
-            "SELECT id, channel_id, provider_chat_id, open, waiting_since_seq, off_hours_answered
+            "SELECT 'c', id, channel_id, provider_chat_id, NULL, open, NULL, NULL,
+                 waiting_since_seq, off_hours_answered
              FROM timer_conversations WHERE id IN (",
         );
-        Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
+        p.push_list(&mut sql, chunk.len());
+        sql.push_str(
+            ") UNION ALL
+             SELECT 'p', event_id, kind, conversation_id, channel_id, channel_kind,
+                 provider_chat_id, text, due_ms, NULL
+             FROM timer_pending WHERE conversation_id IN (",
+        );
+        p.push_list(&mut sql, chunk.len());
         sql.push(')');
         let mut query =
             sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-        for id in chunk {
+        for id in chunk.iter().chain(chunk) {
             query = query.bind(*id);
         }
         for r in query.fetch_all(&mut *conn).await? {
-            rows.push(ConversationRow {
-                id: r.try_get(0)?,
-                channel_id: r.try_get(1)?,
-                provider_chat_id: r.try_get(2)?,
-                open: r.try_get::<i64, _>(3)? != 0,
-                waiting_since_seq: r.try_get(4)?,
-                off_hours_answered: r.try_get(5)?,
-            });
+            if r.try_get::<String, _>(0)? == "c" {
+                rows.push(ConversationRow {
+                    id: r.try_get(1)?,
+                    channel_id: r.try_get(2)?,
+                    provider_chat_id: r.try_get(3)?,
+                    open: r.try_get::<i64, _>(5)? != 0,
+                    waiting_since_seq: r.try_get(8)?,
+                    off_hours_answered: r.try_get(9)?,
+                });
+            } else {
+                pending.push(PendingRow {
+                    event_id: r.try_get(1)?,
+                    conversation_id: r.try_get(3)?,
+                    timer: timer_from(&r, 1)?,
+                });
+            }
         }
     }
-    Ok(rows)
+    Ok((rows, pending))
 }
 
-/// Inserts or replaces conversations (each id at most once).
-pub async fn save_conversations(
+/// Writes what a working set's run changed: conversation rows to insert or
+/// replace (each id at most once), timer rows to delete, then timers to
+/// arm (an id already armed keeps its row). Deletes go before inserts, so a
+/// timer armed again differently is replaced.
+///
+/// A live run changes a row or two of each, and the three writes then go
+/// as one statement: on SQLite one script of three statements, on
+/// PostgreSQL one statement whose first writes are `WITH` clauses. Those
+/// all see the table as it was, so PostgreSQL only takes that path when no
+/// deleted id is armed again; larger runs go chunk by chunk.
+pub async fn write_changes(
     conn: &mut AnyConnection,
-    rows: &[ConversationRow],
+    upserts: &[ConversationRow],
+    deletes: &[String],
+    inserts: &[Timer],
 ) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO timer_conversations
-                 (id, channel_id, provider_chat_id, open, waiting_since_seq, off_hours_answered)
-             VALUES ",
-        );
-        Placeholders::for_connection(conn).push_rows(&mut sql, chunk.len(), 6);
-        sql.push_str(
-            " ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id,
-                 provider_chat_id = excluded.provider_chat_id, open = excluded.open,
-                 waiting_since_seq = excluded.waiting_since_seq,
-                 off_hours_answered = excluded.off_hours_answered",
-        );
-        let mut query =
-            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-        for row in chunk {
-            query = query
-                .bind(row.id.as_str())
-                .bind(row.channel_id.as_str())
-                .bind(row.provider_chat_id.as_str())
-                .bind(i64::from(row.open))
-                .bind(row.waiting_since_seq)
-                .bind(row.off_hours_answered);
+    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let writes = [upserts.len(), deletes.len(), inserts.len()];
+    let one_statement = writes.iter().filter(|n| **n > 0).count() > 1
+        && writes.iter().all(|n| *n <= CHUNK)
+        && (sqlite || !rearmed(deletes, inserts));
+    if !one_statement {
+        for chunk in upserts.chunks(CHUNK) {
+            let sql = statement(conn, |s, p| push_upsert(s, p, chunk.len()));
+            let query =
+                sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
+            bind_conversations(query, chunk).execute(&mut *conn).await?;
         }
-        query.execute(&mut *conn).await?;
+        for chunk in deletes.chunks(CHUNK) {
+            let sql = statement(conn, |s, p| push_delete(s, p, chunk.len()));
+            let query =
+                sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
+            bind_ids(query, chunk).execute(&mut *conn).await?;
+        }
+        for chunk in inserts.chunks(CHUNK) {
+            let sql = statement(conn, |s, p| push_insert(s, p, chunk.len()));
+            let query =
+                sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
+            bind_timers(query, chunk).execute(&mut *conn).await?;
+        }
+        return Ok(());
     }
+    let mut p = Placeholders::for_connection(conn);
+    let mut parts = Vec::with_capacity(3);
+    for (n, push) in [
+        (
+            upserts.len(),
+            push_upsert as fn(&mut String, &mut Placeholders, usize),
+        ),
+        (deletes.len(), push_delete),
+        (inserts.len(), push_insert),
+    ] {
+        if n > 0 {
+            let mut part = String::new();
+            push(&mut part, &mut p, n);
+            parts.push(part);
+        }
+    }
+    let sql = if sqlite {
+        parts.join(";\n")
+    } else {
+        with_clauses(&parts)
+    };
+    // Live runs (a row or none of each) recur; other sizes would crowd the
+    // connection's statement cache.
+    let persistent = writes.iter().all(|n| *n <= 1);
+    let query = sqlx::query(AssertSqlSafe(sql)).persistent(persistent);
+    let query = bind_timers(
+        bind_ids(bind_conversations(query, upserts), deletes),
+        inserts,
+    );
+    query.execute(conn).await?;
     Ok(())
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Whether a timer id is both deleted and inserted (armed again differently).
+fn rearmed(deletes: &[String], inserts: &[Timer]) -> bool {
+    let deleted: std::collections::HashSet<&str> = deletes.iter().map(String::as_str).collect();
+    inserts
+        .iter()
+        .any(|t| deleted.contains(t.event_id.as_str()))
+}
+
+/// One statement written by `push` with fresh placeholders.
+fn statement(conn: &AnyConnection, push: impl FnOnce(&mut String, &mut Placeholders)) -> String {
+    let mut sql = String::new();
+    push(&mut sql, &mut Placeholders::for_connection(conn));
+    sql
+}
+
+/// `WITH w0 AS (first), w1 AS (second) last`: PostgreSQL runs every
+/// data-modifying `WITH` clause, referenced or not.
+fn with_clauses(parts: &[String]) -> String {
+    let Some((last, first)) = parts.split_last() else {
+        return String::new();
+    };
+    let mut sql = String::from("WITH ");
+    for (i, part) in first.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("w{i} AS ({part})"));
+    }
+    sql.push(' ');
+    sql.push_str(last);
+    sql
+}
+
+fn push_upsert(sql: &mut String, p: &mut Placeholders, rows: usize) {
+    sql.push_str(
+        "INSERT INTO timer_conversations
+             (id, channel_id, provider_chat_id, open, waiting_since_seq, off_hours_answered)
+         VALUES ",
+    );
+    p.push_rows(sql, rows, 6);
+    sql.push_str(
+        " ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id,
+             provider_chat_id = excluded.provider_chat_id, open = excluded.open,
+             waiting_since_seq = excluded.waiting_since_seq,
+             off_hours_answered = excluded.off_hours_answered",
+    );
+}
+
+fn bind_conversations<'q>(mut query: Query<'q>, rows: &'q [ConversationRow]) -> Query<'q> {
+    for row in rows {
+        query = query
+            .bind(row.id.as_str())
+            .bind(row.channel_id.as_str())
+            .bind(row.provider_chat_id.as_str())
+            .bind(i64::from(row.open))
+            .bind(row.waiting_since_seq)
+            .bind(row.off_hours_answered);
+    }
+    query
+}
+
+fn push_delete(sql: &mut String, p: &mut Placeholders, ids: usize) {
+    sql.push_str("DELETE FROM timer_pending WHERE event_id IN (");
+    p.push_list(sql, ids);
+    sql.push(')');
+}
+
+fn bind_ids<'q>(mut query: Query<'q>, ids: &'q [String]) -> Query<'q> {
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    query
+}
+
+fn push_insert(sql: &mut String, p: &mut Placeholders, rows: usize) {
+    sql.push_str(
+        "INSERT INTO timer_pending (event_id, kind, conversation_id, channel_id, channel_kind,
+             provider_chat_id, text, due_ms) VALUES ",
+    );
+    p.push_rows(sql, rows, 8);
+    sql.push_str(" ON CONFLICT (event_id) DO NOTHING");
+}
+
+fn bind_timers<'q>(mut query: Query<'q>, timers: &'q [Timer]) -> Query<'q> {
+    for timer in timers {
+        query = query
+            .bind(timer.event_id.as_str())
+            .bind(timer.kind.as_str())
+            .bind(timer.conversation_id.as_str())
+            .bind(timer.channel_id.as_str())
+            .bind(timer.channel_kind as i64)
+            .bind(timer.provider_chat_id.as_str())
+            .bind(timer.text.as_str())
+            .bind(timer.due_ms);
+    }
+    query
 }
 
 /// Stores a channel snapshot's parts the timers use.
@@ -132,78 +294,6 @@ pub struct PendingRow {
     pub event_id: String,
     pub conversation_id: String,
     pub timer: Option<Timer>,
-}
-
-/// Every armed timer of the conversations `ids`.
-pub async fn pending_of(
-    conn: &mut AnyConnection,
-    ids: &[&str],
-) -> Result<Vec<PendingRow>, sqlx::Error> {
-    let mut rows = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut sql = String::from(
-            "SELECT event_id, kind, conversation_id, channel_id, channel_kind, provider_chat_id,
-                 text, due_ms FROM timer_pending WHERE conversation_id IN (",
-        );
-        Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
-        sql.push(')');
-        let mut query =
-            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            rows.push(PendingRow {
-                event_id: row.try_get(0)?,
-                conversation_id: row.try_get(2)?,
-                timer: timer(&row)?,
-            });
-        }
-    }
-    Ok(rows)
-}
-
-/// Arms timers whose ids are not armed (an armed id keeps its row).
-pub async fn insert_pending(conn: &mut AnyConnection, timers: &[Timer]) -> Result<(), sqlx::Error> {
-    for chunk in timers.chunks(CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO timer_pending (event_id, kind, conversation_id, channel_id, channel_kind,
-                 provider_chat_id, text, due_ms) VALUES ",
-        );
-        Placeholders::for_connection(conn).push_rows(&mut sql, chunk.len(), 8);
-        sql.push_str(" ON CONFLICT (event_id) DO NOTHING");
-        let mut query =
-            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-        for timer in chunk {
-            query = query
-                .bind(timer.event_id.as_str())
-                .bind(timer.kind.as_str())
-                .bind(timer.conversation_id.as_str())
-                .bind(timer.channel_id.as_str())
-                .bind(timer.channel_kind as i64)
-                .bind(timer.provider_chat_id.as_str())
-                .bind(timer.text.as_str())
-                .bind(timer.due_ms);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Disarms the timers `ids` (those armed).
-pub async fn delete_pending(conn: &mut AnyConnection, ids: &[String]) -> Result<(), sqlx::Error> {
-    for chunk in ids.chunks(CHUNK) {
-        let mut sql = String::from("DELETE FROM timer_pending WHERE event_id IN (");
-        Placeholders::for_connection(conn).push_list(&mut sql, chunk.len());
-        sql.push(')');
-        let mut query =
-            sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-        for id in chunk {
-            query = query.bind(id.as_str());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// Moves every armed `kind` timer of a channel by `delta_ms` (a changed
@@ -260,22 +350,28 @@ pub async fn all_pending(pool: &AnyPool) -> Result<Vec<Timer>, sqlx::Error> {
 }
 
 fn timer(row: &AnyRow) -> Result<Option<Timer>, sqlx::Error> {
-    let kind: String = row.try_get(1)?;
+    timer_from(row, 0)
+}
+
+/// The timer in the eight columns from `first` on (as `timer_pending`
+/// orders them); `None` for a kind this version does not know.
+fn timer_from(row: &AnyRow, first: usize) -> Result<Option<Timer>, sqlx::Error> {
+    let kind: String = row.try_get(first + 1)?;
     let Some(kind) = TimerKind::parse(&kind) else {
         return Ok(None);
     };
-    let channel_kind: i64 = row.try_get(4)?;
+    let channel_kind: i64 = row.try_get(first + 4)?;
     Ok(Some(Timer {
-        event_id: row.try_get(0)?,
+        event_id: row.try_get(first)?,
         kind,
-        conversation_id: row.try_get(2)?,
-        channel_id: row.try_get(3)?,
+        conversation_id: row.try_get(first + 2)?,
+        channel_id: row.try_get(first + 3)?,
         channel_kind: i32::try_from(channel_kind)
             .ok()
             .and_then(|k| ChannelKind::try_from(k).ok())
             .unwrap_or(ChannelKind::Unspecified),
-        provider_chat_id: row.try_get(5)?,
-        text: row.try_get(6)?,
-        due_ms: row.try_get(7)?,
+        provider_chat_id: row.try_get(first + 5)?,
+        text: row.try_get(first + 6)?,
+        due_ms: row.try_get(first + 7)?,
     }))
 }

@@ -493,3 +493,103 @@ async fn batches_give_the_tables_and_deadlines_of_one_by_one_on_postgres() {
     let n = history().deliveries.len();
     batches_equal_one_by_one(Database::postgres, &[3, n]).await;
 }
+
+fn stored_timer(conversation: &str, key: &str, due_ms: i64) -> Timer {
+    Timer {
+        event_id: timer::event_id(TimerKind::Close, conversation, key),
+        kind: TimerKind::Close,
+        conversation_id: conversation.into(),
+        channel_id: "ch_a".into(),
+        channel_kind: ChannelKind::Telegram,
+        provider_chat_id: "42".into(),
+        text: String::new(),
+        due_ms,
+    }
+}
+
+fn conversation_row(id: &str, waiting_since_seq: i64) -> sql::ConversationRow {
+    sql::ConversationRow {
+        id: id.into(),
+        channel_id: "ch_a".into(),
+        provider_chat_id: "42".into(),
+        open: true,
+        waiting_since_seq,
+        off_hours_answered: 0,
+    }
+}
+
+/// A flush's three writes, whichever way they go (one statement or one
+/// each), leave what running them in order would: a timer deleted and
+/// armed again differently is replaced, and the load reads back both
+/// tables, a timer of an unknown kind included.
+async fn writes_then_loads(database: Database) {
+    let store = Store::connect(&database.url()).await.unwrap();
+    store.migrate("timers", schema::MIGRATIONS).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let (a, b) = (stored_timer("cv_1", "1", 10), stored_timer("cv_1", "2", 20));
+    let first = [conversation_row("cv_1", 1)];
+    sql::write_changes(&mut conn, &first, &[], &[a.clone(), b.clone()])
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO timer_pending (event_id, kind, conversation_id, channel_id, channel_kind,
+             provider_chat_id, text, due_ms) VALUES ('timer:future:cv_1:9', 'future', 'cv_1', 'ch_a', 1, '42', '', 5)",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+
+    // Re-armed: `a` deleted and inserted again with a new due time.
+    let a_later = Timer {
+        due_ms: 11,
+        ..a.clone()
+    };
+    let c = stored_timer("cv_2", "3", 30);
+    let upserts = [conversation_row("cv_1", 7), conversation_row("cv_2", 0)];
+    let deletes = [a.event_id.clone(), b.event_id.clone()];
+    sql::write_changes(&mut conn, &upserts, &deletes, &[a_later.clone(), c.clone()])
+        .await
+        .unwrap();
+    // Disjoint: `c` deleted, `b` armed again, a row changed.
+    let upserts = [conversation_row("cv_2", 4)];
+    sql::write_changes(&mut conn, &upserts, &[c.event_id.clone()], &[b.clone()])
+        .await
+        .unwrap();
+
+    let (mut rows, mut pending) = sql::load(&mut conn, &["cv_1", "cv_2", "cv_3"])
+        .await
+        .unwrap();
+    rows.sort_by(|x, y| x.id.cmp(&y.id));
+    pending.sort_by(|x, y| x.event_id.cmp(&y.event_id));
+    assert_eq!(
+        rows,
+        [conversation_row("cv_1", 7), conversation_row("cv_2", 4)]
+    );
+    let armed: Vec<(&str, Option<i64>)> = pending
+        .iter()
+        .map(|p| (p.event_id.as_str(), p.timer.as_ref().map(|t| t.due_ms)))
+        .collect();
+    assert_eq!(
+        armed,
+        [
+            ("timer:close:cv_1:1", Some(11)),
+            ("timer:close:cv_1:2", Some(20)),
+            ("timer:future:cv_1:9", None),
+        ]
+    );
+    assert_eq!(pending[0].timer.as_ref(), Some(&a_later));
+    assert!(pending.iter().all(|p| p.conversation_id == "cv_1"));
+    drop(conn);
+    store.close().await;
+    database.remove().await;
+}
+
+#[tokio::test]
+async fn one_statement_writes_and_the_joint_load_agree_on_sqlite() {
+    writes_then_loads(Database::sqlite()).await;
+}
+
+#[tokio::test]
+async fn one_statement_writes_and_the_joint_load_agree_on_postgres() {
+    writes_then_loads(Database::postgres().await).await;
+}

@@ -3,9 +3,10 @@
 //!
 //! Applying events one statement at a time cost 5–7 round trips per
 //! message (load, two for the close timer, arm, two for the auto-replies,
-//! save). Here a run costs two `SELECT`s per 250 conversations to load and
-//! at most three multi-row writes per 250 rows to store the net result, however
-//! many events it holds.
+//! save). Here a run costs one `SELECT` per 250 conversations to load and
+//! one statement to store the net result of a live run (at most three
+//! multi-row writes per 250 rows for a larger one), however many events
+//! it holds.
 //!
 //! The rules see exactly what the tables would have told them: `arm` is an
 //! `INSERT … ON CONFLICT DO NOTHING` against the rows as they stand after
@@ -65,8 +66,7 @@ impl WorkingSet {
         if missing.is_empty() {
             return Ok(());
         }
-        let rows = sql::conversations(conn, &missing).await?;
-        let pending = sql::pending_of(conn, &missing).await?;
+        let (rows, pending) = sql::load(conn, &missing).await?;
         self.add_loaded(&missing, rows, pending);
         Ok(())
     }
@@ -157,9 +157,7 @@ impl WorkingSet {
     /// Writes the net result of the run so far and starts afresh.
     pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result {
         let net = self.take_changes();
-        sql::save_conversations(conn, &net.upserts).await?;
-        sql::delete_pending(conn, &net.deletes).await?;
-        sql::insert_pending(conn, &net.inserts).await
+        sql::write_changes(conn, &net.upserts, &net.deletes, &net.inserts).await
     }
 
     /// The rows that changed, the timer rows to delete (disarmed, or armed

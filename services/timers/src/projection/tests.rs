@@ -552,9 +552,14 @@ async fn writes_then_loads(database: Database) {
         .unwrap();
     // Disjoint: `c` deleted, `b` armed again, a row changed.
     let upserts = [conversation_row("cv_2", 4)];
-    sql::write_changes(&mut conn, &upserts, &[c.event_id.clone()], &[b.clone()])
-        .await
-        .unwrap();
+    sql::write_changes(
+        &mut conn,
+        &upserts,
+        std::slice::from_ref(&c.event_id),
+        std::slice::from_ref(&b),
+    )
+    .await
+    .unwrap();
 
     let (mut rows, mut pending) = sql::load(&mut conn, &["cv_1", "cv_2", "cv_3"])
         .await

@@ -38,7 +38,7 @@ pub struct Placeholders {
 impl Placeholders {
     /// Placeholders for a statement run on `conn`.
     pub fn for_connection(conn: &AnyConnection) -> Self {
-        Self::anonymous(conn.backend_name().eq_ignore_ascii_case("sqlite"))
+        Self::anonymous(crate::Backend::of(conn) == crate::Backend::Sqlite)
     }
 
     /// `?` when `anonymous` (SQLite), `$1, $2, …` otherwise.

@@ -13,6 +13,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The dialect `conn` speaks, for statements written per backend.
+    pub fn of(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Self::Sqlite
+        } else {
+            Self::Postgres
+        }
+    }
+}
+
 /// A parsed database URL, ready for `AnyPoolOptions::connect`.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Target {

@@ -1,7 +1,7 @@
 //! Reads and writes of the `timer_` tables, on the projection's transaction.
 
 use omnibus_proto::ChannelKind;
-use omnibus_store::{Placeholders, keep_prepared};
+use omnibus_store::{Backend, Placeholders, keep_prepared};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row as _, any::AnyRow};
 
 use crate::timer::{Timer, TimerKind};
@@ -93,39 +93,20 @@ pub async fn write_changes(
     deletes: &[String],
     inserts: &[Timer],
 ) -> Result<(), sqlx::Error> {
-    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let sqlite = Backend::of(conn) == Backend::Sqlite;
     let writes = [upserts.len(), deletes.len(), inserts.len()];
     let one_statement = writes.iter().filter(|n| **n > 0).count() > 1
         && writes.iter().all(|n| *n <= CHUNK)
         && (sqlite || !rearmed(deletes, inserts));
     if !one_statement {
-        for chunk in upserts.chunks(CHUNK) {
-            let sql = statement(conn, |s, p| push_upsert(s, p, chunk.len()));
-            let query =
-                sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-            bind_conversations(query, chunk).execute(&mut *conn).await?;
-        }
-        for chunk in deletes.chunks(CHUNK) {
-            let sql = statement(conn, |s, p| push_delete(s, p, chunk.len()));
-            let query =
-                sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-            bind_ids(query, chunk).execute(&mut *conn).await?;
-        }
-        for chunk in inserts.chunks(CHUNK) {
-            let sql = statement(conn, |s, p| push_insert(s, p, chunk.len()));
-            let query =
-                sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-            bind_timers(query, chunk).execute(&mut *conn).await?;
-        }
-        return Ok(());
+        chunked(conn, upserts, push_upsert, bind_conversations).await?;
+        chunked(conn, deletes, push_delete, bind_ids).await?;
+        return chunked(conn, inserts, push_insert, bind_timers).await;
     }
     let mut p = Placeholders::for_connection(conn);
     let mut parts = Vec::with_capacity(3);
     for (n, push) in [
-        (
-            upserts.len(),
-            push_upsert as fn(&mut String, &mut Placeholders, usize),
-        ),
+        (upserts.len(), push_upsert as Push),
         (deletes.len(), push_delete),
         (inserts.len(), push_insert),
     ] {
@@ -154,6 +135,9 @@ pub async fn write_changes(
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
+/// Appends one write of `n` rows (or ids), taking its placeholders.
+type Push = fn(&mut String, &mut Placeholders, usize);
+
 /// Whether a timer id is both deleted and inserted (armed again differently).
 fn rearmed(deletes: &[String], inserts: &[Timer]) -> bool {
     let deleted: std::collections::HashSet<&str> = deletes.iter().map(String::as_str).collect();
@@ -162,11 +146,25 @@ fn rearmed(deletes: &[String], inserts: &[Timer]) -> bool {
         .any(|t| deleted.contains(t.event_id.as_str()))
 }
 
-/// One statement written by `push` with fresh placeholders.
-fn statement(conn: &AnyConnection, push: impl FnOnce(&mut String, &mut Placeholders)) -> String {
-    let mut sql = String::new();
-    push(&mut sql, &mut Placeholders::for_connection(conn));
-    sql
+/// Writes `items` a chunk per statement, each written by `push` and
+/// bound by `bind`.
+async fn chunked<T>(
+    conn: &mut AnyConnection,
+    items: &[T],
+    push: Push,
+    bind: for<'q> fn(Query<'q>, &'q [T]) -> Query<'q>,
+) -> Result<(), sqlx::Error> {
+    for chunk in items.chunks(CHUNK) {
+        let mut sql = String::new();
+        push(
+            &mut sql,
+            &mut Placeholders::for_connection(conn),
+            chunk.len(),
+        );
+        let query = sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
+        bind(query, chunk).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// `WITH w0 AS (first), w1 AS (second) last`: PostgreSQL runs every

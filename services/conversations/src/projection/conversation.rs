@@ -264,34 +264,6 @@ pub(super) async fn no_reply_needed(
     Ok(())
 }
 
-/// Records a new message as the conversation's latest activity.
-pub(super) async fn touched(
-    conn: &mut AnyConnection,
-    conversation_id: &str,
-    message_id: &str,
-    at: i64,
-    effect: Effect,
-) -> Result<(), sqlx::Error> {
-    let (unread, unanswered) = match effect {
-        Effect::Answered => ("unread_count", "0"),
-        Effect::Neutral => ("unread_count", "unanswered"),
-    };
-    let sql = format!(
-        "UPDATE conv_conversations SET unread_count = {unread}, unanswered = {unanswered},
-             last_message_id = $1,
-             last_activity_ms = CASE WHEN last_activity_ms > $2 THEN last_activity_ms ELSE $2 END,
-             updated_at_ms = CASE WHEN updated_at_ms > $2 THEN updated_at_ms ELSE $2 END
-         WHERE id = $3"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(message_id)
-        .bind(at)
-        .bind(conversation_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// What a new outbound or system message means for the unanswered state
 /// (customer messages count in `received`).
 #[derive(Debug, Clone, Copy)]

@@ -5,9 +5,10 @@ use omnibus_proto::{
     MessageFailed, MessageHeld, MessageReceived, MessageRequested, MessageStatus, TemplateRef,
     message_failed::Kind as FailureKind,
 };
+use omnibus_store::Backend;
 use sqlx::AnyConnection;
 
-use super::conversation::{self, Effect};
+use super::conversation::Effect;
 use super::echo;
 use super::known::Known;
 use crate::codec::{self, Attachments};
@@ -31,37 +32,70 @@ struct NewMessage<'a> {
     at: i64,
 }
 
-/// Inserts the message unless it exists; true when it was new.
-async fn insert(conn: &mut AnyConnection, m: &NewMessage<'_>) -> Result<bool, sqlx::Error> {
+/// The insert of a new message: `$1` its id, `$3` its conversation, `$15`
+/// its time (the numbers the conversation's update below refers to).
+const INSERT_MESSAGE: &str =
+    "INSERT INTO conv_messages (id, seq, conversation_id, direction, author_kind, author_name,
+         operator_id, text, attachments, template, status, failure_reason, provider_message_id,
+         reply_to_message_id, edited, idempotency_key, created_at_ms, updated_at_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', $12, $13, 0, $14, $15, $15)
+     ON CONFLICT (id) DO NOTHING";
+
+/// Inserts the message unless it exists and, only when it was new, records
+/// it as its conversation's latest activity; one statement either way (a
+/// round trip less per send). True when the message was new and its
+/// conversation exists.
+///
+/// SQLite runs the two as a script, the update gated on `changes()` (which
+/// still counts the insert while the update runs); PostgreSQL as a `WITH`
+/// clause whose `RETURNING` row gates the update.
+async fn insert_and_touch(
+    conn: &mut AnyConnection,
+    m: &NewMessage<'_>,
+    effect: Effect,
+) -> Result<bool, sqlx::Error> {
+    let (unread, unanswered) = match effect {
+        Effect::Answered => ("unread_count", "0"),
+        Effect::Neutral => ("unread_count", "unanswered"),
+    };
+    let touch = format!(
+        "UPDATE conv_conversations SET unread_count = {unread}, unanswered = {unanswered},
+             last_message_id = $1,
+             last_activity_ms = CASE WHEN last_activity_ms > $15 THEN last_activity_ms ELSE $15 END,
+             updated_at_ms = CASE WHEN updated_at_ms > $15 THEN updated_at_ms ELSE $15 END
+         WHERE id = $3"
+    );
+    let sql = match Backend::of(conn) {
+        Backend::Sqlite => format!("{INSERT_MESSAGE}; {touch} AND changes() = 1"),
+        Backend::Postgres => format!(
+            "WITH inserted AS ({INSERT_MESSAGE} RETURNING 1)
+             {touch} AND EXISTS (SELECT 1 FROM inserted)"
+        ),
+    };
     let attachments = codec::encode(&Attachments {
         items: m.attachments.to_vec(),
     });
     let template = m.template.map(codec::encode).unwrap_or_default();
-    let result = sqlx::query(
-        "INSERT INTO conv_messages (id, seq, conversation_id, direction, author_kind, author_name,
-             operator_id, text, attachments, template, status, failure_reason, provider_message_id,
-             reply_to_message_id, edited, idempotency_key, created_at_ms, updated_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', $12, $13, 0, $14, $15, $15)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(m.id)
-    .bind(m.seq as i64)
-    .bind(m.conversation_id)
-    .bind(m.direction as i64)
-    .bind(m.author_kind as i64)
-    .bind(m.author_name)
-    .bind(m.operator_id)
-    .bind(m.text)
-    .bind(attachments)
-    .bind(template)
-    .bind(m.status as i64)
-    .bind(m.provider_message_id)
-    .bind(m.reply_to_message_id)
-    .bind(m.idempotency_key)
-    .bind(m.at)
-    .execute(conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    let result = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(m.id)
+        .bind(m.seq as i64)
+        .bind(m.conversation_id)
+        .bind(m.direction as i64)
+        .bind(m.author_kind as i64)
+        .bind(m.author_name)
+        .bind(m.operator_id)
+        .bind(m.text)
+        .bind(attachments)
+        .bind(template)
+        .bind(m.status as i64)
+        .bind(m.provider_message_id)
+        .bind(m.reply_to_message_id)
+        .bind(m.idempotency_key)
+        .bind(m.at)
+        .execute(conn)
+        .await?;
+    // SQLite counts the insert and the update, PostgreSQL the update only.
+    Ok(result.rows_affected() > 0)
 }
 
 /// One `MessageReceived` outside a run: an echo of the business phone that
@@ -171,23 +205,18 @@ pub(super) async fn requested(
         idempotency_key: &requested.idempotency_key,
         at,
     };
-    if !insert(conn, &row).await? {
-        // A held message released by the window service: list it where it
-        // went out, after the template and the customer's answer.
-        return move_held(conn, &requested.message_id, seq).await;
-    }
     let effect = match author_kind {
         AuthorKind::Operator | AuthorKind::ExternalDevice => Effect::Answered,
         _ => Effect::Neutral,
     };
-    conversation::touched(
-        conn,
-        &event.conversation_id,
-        &requested.message_id,
-        at,
-        effect,
-    )
-    .await
+    if insert_and_touch(conn, &row, effect).await? {
+        return Ok(());
+    }
+    // A held message released by the window service: list it where it went
+    // out, after the template and the customer's answer. (A new message of
+    // a conversation we do not hold lands here too; its `seq` is this one,
+    // so nothing moves.)
+    move_held(conn, &requested.message_id, seq).await
 }
 
 /// Moves a message's status forward; never backwards, and FAILED is final
@@ -346,9 +375,7 @@ pub(super) async fn failed(
         idempotency_key: "",
         at,
     };
-    if insert(conn, &notice).await? {
-        conversation::touched(conn, conversation_id, &notice_id, at, Effect::Neutral).await?;
-    }
+    insert_and_touch(conn, &notice, Effect::Neutral).await?;
     Ok(())
 }
 

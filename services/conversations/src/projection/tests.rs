@@ -7,6 +7,7 @@ use omnibus_proto::{
     AuthorKind, CloseReason, ConversationClosed, DeliveryStatusChanged, Direction, Event,
     ListConversationsRequest, Message, MessageDispatched, MessageEdited, MessageFailed,
     MessageReceived, MessageRequested, MessageStatus, Peer, event::Payload,
+    message_failed::Kind as FailureKind,
 };
 use omnibus_store::{Runner, Store};
 use omnibus_testkit::TestDatabase;
@@ -343,4 +344,80 @@ async fn a_long_run_gives_the_same_state_as_event_by_event() {
     let rejected = runner.apply(&events).await.unwrap();
     assert!(rejected.is_empty(), "{rejected:?}");
     assert_eq!(snapshot(&queries).await, expected);
+}
+
+fn held(id: &str) -> Payload {
+    Payload::MessageRequested(MessageRequested {
+        initial_status: MessageStatus::Held as i32,
+        ..match requested(id) {
+            Payload::MessageRequested(r) => r,
+            _ => unreachable!(),
+        }
+    })
+}
+
+/// (last message, unanswered, unread, last activity) of conversation `a`.
+async fn latest(queries: &Queries) -> (String, bool, u32, i64) {
+    let mut all = snapshot(queries).await;
+    let (a, _) = all.remove(0);
+    let at = a
+        .updated_at
+        .map_or(0, |t| t.seconds * 1_000 + i64::from(t.nanos) / 1_000_000);
+    let last = a.last_message.map(|m| m.id).unwrap_or_default();
+    (last, a.unanswered, a.unread_count, at)
+}
+
+/// An operator's message is the conversation's latest and answers it; the
+/// same request again (a held message released) is not news; the notice
+/// of a blocked bot is the latest but answers nothing. The insert and the
+/// conversation's update are one statement, gated per store.
+async fn outbound_messages_touch_their_conversation(db: TestDatabase) {
+    let (mut runner, queries) = projection(&db).await;
+    let mut apply = async |chat, at, payload| {
+        let rejected = runner
+            .apply(&deliveries(vec![(chat, at, payload)]))
+            .await
+            .unwrap();
+        assert!(rejected.is_empty(), "{rejected:?}");
+    };
+    apply("a", 1_000, received("a", "a1", "Ann", "")).await;
+    assert_eq!(latest(&queries).await, ("a1".into(), true, 1, 1_000));
+    apply("a", 1_100, requested("out_1")).await;
+    assert_eq!(latest(&queries).await, ("out_1".into(), false, 1, 1_100));
+    apply("a", 1_200, held("out_held")).await;
+    apply("a", 1_300, received("a", "a2", "", "")).await;
+    assert_eq!(latest(&queries).await, ("a2".into(), true, 2, 1_300));
+    apply("a", 1_400, requested("out_held")).await;
+    assert_eq!(
+        latest(&queries).await,
+        ("a2".into(), true, 2, 1_300),
+        "a released hold changes nothing but its place"
+    );
+    let blocked = Payload::MessageFailed(MessageFailed {
+        message_id: "out_1".into(),
+        reason: "blocked".into(),
+        kind: FailureKind::RecipientBlocked as i32,
+        ..MessageFailed::default()
+    });
+    apply("a", 1_500, blocked.clone()).await;
+    assert_eq!(
+        latest(&queries).await,
+        ("out_1-blocked".into(), true, 2, 1_500)
+    );
+    apply("a", 1_600, blocked).await;
+    assert_eq!(
+        latest(&queries).await,
+        ("out_1-blocked".into(), true, 2, 1_500),
+        "one notice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_messages_touch_their_conversation_on_sqlite() {
+    outbound_messages_touch_their_conversation(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_messages_touch_their_conversation_on_postgres() {
+    outbound_messages_touch_their_conversation(TestDatabase::postgres().await).await;
 }

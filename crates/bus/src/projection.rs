@@ -185,6 +185,7 @@ async fn read<P: Projection>(
         .map_err(BusError::unavailable)?;
     let mut chunks = messages.ready_chunks(options.batch_size);
     let first = (options.precedence == Precedence::First).then(|| bus.turns().first_reading());
+    let mut ack = LazyAck::default();
     loop {
         // Unconstrained: tokio's cooperative budget makes a task's channel
         // receives report "not ready" after 128 per turn, so `ready_chunks`
@@ -193,7 +194,14 @@ async fn read<P: Projection>(
         // SQLite a rebuild ran at half the speed it does with full batches).
         // A chunk is bounded by `batch_size`, so the task still yields.
         let chunk = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
+            () = shutdown.cancelled() => {
+                ack.send().await;
+                return Ok(());
+            }
+            () = ack.due() => {
+                ack.send().await;
+                continue;
+            }
             chunk = tokio::task::unconstrained(chunks.next()) => chunk,
         };
         let Some(chunk) = chunk else {
@@ -221,6 +229,7 @@ async fn read<P: Projection>(
             }
             let Some(rejected) = apply_until_committed(projection, &deliveries, shutdown).await
             else {
+                ack.send().await;
                 return Ok(());
             };
             park_all(bus, projection.name(), &deliveries, &rejected).await;
@@ -232,14 +241,51 @@ async fn read<P: Projection>(
             // Still on the server; a few batches more wait in the client.
             first.behind(last.info().map_or(0, |info| info.pending));
         }
-        if let Some(last) = &last_message {
-            // AckPolicy::All: acking the last acknowledges the whole batch.
-            // Not waited for: the checkpoint, not the ack, decides where
-            // reading resumes, and a lost ack only redelivers events that
-            // are skipped as already applied.
-            if let Err(err) = last.ack().await {
-                tracing::warn!(error = %err, "ack failed; the batch will be redelivered and skipped");
-            }
+        if let Some(last) = last_message {
+            ack.hold(last);
+        }
+    }
+}
+
+/// How long an applied batch may wait for its ack: a later batch's ack
+/// covers it (`AckPolicy::All`), so under a steady stream a projection acks
+/// a few times a second instead of once per event, far inside `ack_wait`.
+const ACK_WITHIN: Duration = Duration::from_millis(100);
+
+/// The ack of the last applied message, sent at most [`ACK_WITHIN`] after
+/// the first batch it covers.
+///
+/// Not waited for, and safe to lose: the checkpoint, not the ack, decides
+/// where reading resumes, and an unacked message is only redelivered after
+/// `ack_wait` and skipped as already applied.
+#[derive(Default)]
+struct LazyAck {
+    last: Option<async_nats::jetstream::Message>,
+    due: Option<tokio::time::Instant>,
+}
+
+impl LazyAck {
+    /// Keeps `applied` as the message to ack (it covers the ones before it).
+    fn hold(&mut self, applied: async_nats::jetstream::Message) {
+        self.last = Some(applied);
+        self.due
+            .get_or_insert_with(|| tokio::time::Instant::now() + ACK_WITHIN);
+    }
+
+    /// Resolves when an ack is held and due; pending forever otherwise.
+    async fn due(&self) {
+        match self.due {
+            Some(due) => tokio::time::sleep_until(due).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn send(&mut self) {
+        self.due = None;
+        if let Some(last) = self.last.take()
+            && let Err(err) = last.ack().await
+        {
+            tracing::warn!(error = %err, "ack failed; the batch will be redelivered and skipped");
         }
     }
 }

@@ -189,6 +189,57 @@ async fn projections_start_after_their_checkpoint_and_park_what_they_refuse() {
     shutdown.cancel();
 }
 
+/// Acks are coalesced (one covers every batch before it), yet nothing
+/// applied stays unacknowledged: once the stream is quiet, and again on
+/// shutdown, the consumer's ack floor is the last applied event, so a
+/// restarted projection takes up the same consumer instead of a new one.
+#[tokio::test]
+async fn applied_events_are_acknowledged_once_quiet_and_on_shutdown() {
+    let nats = NatsServer::start().await;
+    let bus = bus(&nats).await;
+    let subject = bus.subjects().conversation("cv_1");
+    let recorder = Recorder::default();
+    let (shutdown, mut applied) = start(&bus, &recorder);
+    for n in 1..=5u64 {
+        bus.publish(subject.clone(), &event(&format!("e{n}"), "cv_1"))
+            .await
+            .unwrap();
+        applied.wait_for(|seq| *seq >= n).await.unwrap();
+    }
+    let stream = bus
+        .jetstream()
+        .get_stream(bus.stream_name())
+        .await
+        .expect("the stream");
+    let acked_through = |sequence: u64| {
+        let stream = stream.clone();
+        async move {
+            let info = stream.consumer_info("recorder").await.ok()?;
+            (info.ack_floor.stream_sequence == sequence && info.num_ack_pending == 0)
+                .then_some(info.created)
+        }
+    };
+    let created = wait_until("acked once quiet", PATIENCE, || acked_through(5)).await;
+
+    bus.publish(subject.clone(), &event("e6", "cv_1"))
+        .await
+        .unwrap();
+    applied.wait_for(|seq| *seq >= 6).await.unwrap();
+    shutdown.cancel();
+    wait_until("acked on shutdown", PATIENCE, || acked_through(6)).await;
+
+    bus.publish(subject, &event("e7", "cv_1")).await.unwrap();
+    let (shutdown, _) = start(&bus, &recorder);
+    wait_until("the new event", PATIENCE, || async {
+        recorder.ids().contains(&"e7".to_owned()).then_some(())
+    })
+    .await;
+    let again = wait_until("acked after the restart", PATIENCE, || acked_through(7)).await;
+    assert_eq!(again, created, "the same consumer, taken up where it was");
+    assert_eq!(recorder.ids(), ["e1", "e2", "e3", "e4", "e5", "e6", "e7"]);
+    shutdown.cancel();
+}
+
 #[tokio::test]
 async fn workers_retry_park_and_carry_the_trace_context() {
     omnibus_telemetry::init_for_tests();

@@ -258,30 +258,42 @@ const ACK_WITHIN: Duration = Duration::from_millis(100);
 /// Not waited for, and safe to lose: the checkpoint, not the ack, decides
 /// where reading resumes, and an unacked message is only redelivered after
 /// `ack_wait` and skipped as already applied.
-#[derive(Default)]
 struct LazyAck {
     last: Option<async_nats::jetstream::Message>,
-    due: Option<tokio::time::Instant>,
+    /// Set when an ack is first held; one timer, reset rather than made
+    /// anew for every batch.
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Default for LazyAck {
+    fn default() -> Self {
+        Self {
+            last: None,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        }
+    }
 }
 
 impl LazyAck {
     /// Keeps `applied` as the message to ack (it covers the ones before it).
     fn hold(&mut self, applied: async_nats::jetstream::Message) {
+        if self.last.is_none() {
+            let due = tokio::time::Instant::now() + ACK_WITHIN;
+            self.timer.as_mut().reset(due);
+        }
         self.last = Some(applied);
-        self.due
-            .get_or_insert_with(|| tokio::time::Instant::now() + ACK_WITHIN);
     }
 
     /// Resolves when an ack is held and due; pending forever otherwise.
-    async fn due(&self) {
-        match self.due {
-            Some(due) => tokio::time::sleep_until(due).await,
-            None => std::future::pending().await,
+    async fn due(&mut self) {
+        if self.last.is_some() {
+            self.timer.as_mut().await;
+        } else {
+            std::future::pending().await
         }
     }
 
     async fn send(&mut self) {
-        self.due = None;
         if let Some(last) = self.last.take()
             && let Err(err) = last.ack().await
         {

@@ -19,6 +19,8 @@ mod echo;
 mod known;
 mod message;
 mod received;
+
+pub(crate) use message::queued;
 #[cfg(test)]
 mod tests;
 

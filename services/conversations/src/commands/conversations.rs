@@ -107,7 +107,15 @@ impl Commands {
             Payload::MessageRequested(requested),
         );
         let subject = self.bus.subjects().outbound(kind, conversation_id);
-        self.publish(subject, &event).await?;
+        let published = self.publish(subject, &event).await?;
+        if !published.duplicate
+            && let Some(Payload::MessageRequested(requested)) = &event.payload
+        {
+            // New, and applied by now: the message is what the event says,
+            // so answering needs no query.
+            return Ok(crate::projection::queued(&event, requested));
+        }
+        // The same idempotency key sent twice at once: the first one's.
         self.queries
             .message(&message_id)
             .await?

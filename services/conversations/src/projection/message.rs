@@ -1,7 +1,8 @@
 //! Messages: inbound, edits, outbound requests and their delivery statuses.
 
+use omnibus_core::clock::timestamp;
 use omnibus_proto::{
-    AuthorKind, DeliveryStatusChanged, Direction, Event, MessageDispatched, MessageEdited,
+    AuthorKind, DeliveryStatusChanged, Direction, Event, Message, MessageDispatched, MessageEdited,
     MessageFailed, MessageHeld, MessageReceived, MessageRequested, MessageStatus, TemplateRef,
     message_failed::Kind as FailureKind,
 };
@@ -176,24 +177,23 @@ pub(super) async fn edited(
     Ok(())
 }
 
-pub(super) async fn requested(
-    conn: &mut AnyConnection,
+/// The row a `MessageRequested` stores: the one place its rules live, for
+/// the projection and for the API's answer to `SendMessage` ([`queued`]).
+fn requested_row<'a>(
     seq: u64,
-    event: &Event,
-    requested: &MessageRequested,
-) -> Result<(), sqlx::Error> {
-    let at = super::event_time(event);
-    let author_kind = AuthorKind::try_from(requested.author_kind).unwrap_or(AuthorKind::Operator);
+    event: &'a Event,
+    requested: &'a MessageRequested,
+) -> NewMessage<'a> {
     let status = match MessageStatus::try_from(requested.initial_status) {
         Ok(MessageStatus::Unspecified) | Err(_) => MessageStatus::Pending,
         Ok(status) => status,
     };
-    let row = NewMessage {
+    NewMessage {
         id: &requested.message_id,
         seq,
         conversation_id: &event.conversation_id,
         direction: Direction::Outbound,
-        author_kind,
+        author_kind: AuthorKind::try_from(requested.author_kind).unwrap_or(AuthorKind::Operator),
         author_name: "",
         operator_id: &requested.operator_id,
         text: &requested.text,
@@ -203,8 +203,45 @@ pub(super) async fn requested(
         provider_message_id: "",
         reply_to_message_id: &requested.reply_to_message_id,
         idempotency_key: &requested.idempotency_key,
-        at,
-    };
+        at: super::event_time(event),
+    }
+}
+
+/// The message a new `MessageRequested` stores, as the API reads it back
+/// right after it was applied: `SendMessage` answers with it instead of a
+/// query.
+pub(crate) fn queued(event: &Event, requested: &MessageRequested) -> Message {
+    let row = requested_row(0, event, requested);
+    Message {
+        id: row.id.to_owned(),
+        conversation_id: row.conversation_id.to_owned(),
+        direction: row.direction as i32,
+        author_kind: row.author_kind as i32,
+        text: row.text.to_owned(),
+        attachments: row.attachments.to_vec(),
+        status: row.status as i32,
+        failure_reason: String::new(),
+        provider_message_id: row.provider_message_id.to_owned(),
+        created_at: timestamp(row.at),
+        updated_at: timestamp(row.at),
+        reply_to_message_id: row.reply_to_message_id.to_owned(),
+        author_name: row.author_name.to_owned(),
+        operator_id: row.operator_id.to_owned(),
+        edited: false,
+        idempotency_key: row.idempotency_key.to_owned(),
+        template: row.template.cloned(),
+        deleted: false,
+    }
+}
+
+pub(super) async fn requested(
+    conn: &mut AnyConnection,
+    seq: u64,
+    event: &Event,
+    requested: &MessageRequested,
+) -> Result<(), sqlx::Error> {
+    let row = requested_row(seq, event, requested);
+    let author_kind = row.author_kind;
     let effect = match author_kind {
         AuthorKind::Operator | AuthorKind::ExternalDevice => Effect::Answered,
         _ => Effect::Neutral,

@@ -6,7 +6,7 @@ use omnibus_testkit::wait_until;
 use omnibus_tests::{Sandbox, SandboxOptions};
 use omnibus_whatsapp_standin::StandIn;
 
-use crate::support::PATIENCE;
+use crate::support::{PATIENCE, all_messages};
 
 use super::{
     conversations_api, create_channel, customer_writes, received, send, set_default_template,
@@ -94,6 +94,13 @@ async fn held_and_released(options: SandboxOptions) {
     let second = send(&grpc, &conversation, "second").await.unwrap();
     assert_eq!(first.status(), MessageStatus::Held, "{first:?}");
     assert_eq!(second.status(), MessageStatus::Held);
+    // SendMessage answers from the event it stored, not from a query: the
+    // same message the history lists.
+    let listed = all_messages(&sandbox, &conversation).await;
+    for sent in [&first, &second] {
+        let stored = listed.iter().find(|m| m.id == sent.id);
+        assert_eq!(stored, Some(sent), "as listed");
+    }
     let got = wait_received(&graph, "template:reopen").await;
     assert_eq!(got, ["template:reopen"], "one template, no free text yet");
     wait_until("both messages held", PATIENCE, || async {

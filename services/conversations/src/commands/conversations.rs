@@ -12,8 +12,10 @@ use crate::error::{Result, ServiceError};
 use crate::validate::{MAX_IDEMPOTENCY_KEY, MAX_TEXT};
 
 impl Commands {
-    /// Queues a message for delivery and returns it as PENDING. A repeated
-    /// idempotency key returns the original message and sends nothing.
+    /// Queues a message for delivery and returns it as queued: PENDING, or
+    /// HELD when the 24-hour window holds it until the customer answers. A
+    /// repeated idempotency key returns the original message as it stands
+    /// and sends nothing.
     pub async fn send_message(&self, request: SendMessageRequest) -> Result<Message> {
         let conversation_id = request.conversation_id.as_str();
         if conversation_id.is_empty() {

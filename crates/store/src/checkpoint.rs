@@ -56,6 +56,32 @@ pub(crate) fn begin_at_checkpoint(
     ))
 }
 
+/// `statements` wrapped so that they commit together with `projection`'s
+/// checkpoint, whose value is parameter `$sequence_param`, in one round
+/// trip: on SQLite a script from `BEGIN IMMEDIATE` to `COMMIT`; on
+/// PostgreSQL one statement (autocommitted, so atomic) with the checkpoint
+/// as a data-modifying `WITH` clause, joined to the statement's own `WITH`
+/// clause when it has one.
+///
+/// A script that fails after its `BEGIN` leaves the connection inside a
+/// transaction sqlx does not know of: close that connection, never pool it.
+pub(crate) fn in_one_round_trip(
+    backend: Backend,
+    projection: &str,
+    statements: &str,
+    sequence_param: usize,
+) -> String {
+    let name = projection.replace('\'', "''");
+    let checkpoint = format!("{UPSERT} ('{name}', ${sequence_param}) {ON_CONFLICT}");
+    match backend {
+        Backend::Sqlite => format!("BEGIN IMMEDIATE; {checkpoint}; {statements}; COMMIT"),
+        Backend::Postgres => match statements.trim_start().strip_prefix("WITH ") {
+            Some(clauses) => format!("WITH omnibus_checkpoint AS ({checkpoint}), {clauses}"),
+            None => format!("WITH omnibus_checkpoint AS ({checkpoint}) {statements}"),
+        },
+    }
+}
+
 /// `stream_sequence` as the database's signed 64-bit column holds it.
 fn sequence_value(projection: &str, stream_sequence: u64) -> Result<i64, StoreError> {
     i64::try_from(stream_sequence).map_err(|_| StoreError::CheckpointOutOfRange {

@@ -16,12 +16,14 @@
 //! - `params`: [`Placeholders`] for statements built at run time.
 //! - `runner`: [`Runner`], the one projection loop (batch, savepoint,
 //!   reject, checkpoint) that a projection's [`Rules`] plug into.
+//! - `shot`: [`Shot`], a live event written in one round trip.
 
 mod checkpoint;
 mod error;
 mod migrate;
 mod params;
 mod runner;
+mod shot;
 mod store;
 mod url;
 
@@ -29,7 +31,8 @@ pub use checkpoint::save_checkpoint;
 pub use error::{StoreError, is_refusal};
 pub use migrate::Migration;
 pub use params::{Placeholders, keep_prepared};
-pub use runner::{MAX_UNSAVED, Rules, Runner, Step};
+pub use runner::{MAX_JOINED_SHOTS, MAX_UNSAVED, Rules, Runner, Step};
+pub use shot::{Param, Shot};
 pub use store::Store;
 pub use url::{Backend, component_url};
 

@@ -15,6 +15,13 @@
 //! together) is first applied without a savepoint; only when the database
 //! refuses it is it rolled back and applied again run by run.
 //!
+//! A batch whose events the projection can each write as a [`Shot`] (on
+//! PostgreSQL a batch of one, on SQLite up to [`MAX_JOINED_SHOTS`] joined
+//! into one script) goes to the database in one round trip together with
+//! its `BEGIN`, checkpoint and `COMMIT`, instead of three or more: live
+//! traffic's batches are a few events, and the round trips, not the SQL,
+//! were most of their time.
+//!
 //! A batch in which no event can change the projection's tables
 //! ([`Rules::changes`]) costs no transaction: it is acknowledged and the
 //! stored checkpoint catches up with the next batch that commits. A
@@ -28,14 +35,19 @@ use omnibus_proto::Event;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection as _, Transaction};
 
-use crate::checkpoint::begin_at_checkpoint;
-use crate::{Store, is_refusal};
+use crate::checkpoint::{begin_at_checkpoint, in_one_round_trip};
+use crate::{Backend, Shot, Store, is_refusal};
 
 /// Most events a projection acknowledges beyond its stored checkpoint by
 /// skipping batches that change nothing (what a restart replays for
 /// nothing). Live traffic of a kind a projection ignores (delivery receipts
 /// in the timers, say) thus costs one checkpoint write per this many.
 pub const MAX_UNSAVED: u64 = 5_000;
+
+/// Most [`Shot`]s joined into one SQLite script: live traffic comes a few
+/// events a batch; a rebuild's full batches are applied the usual way, in
+/// runs.
+pub const MAX_JOINED_SHOTS: usize = 8;
 
 /// One decoded event of a run, with where it came from.
 #[derive(Clone, Copy)]
@@ -97,6 +109,19 @@ pub trait Rules: Send + 'static {
         run: &[Step<'_>],
     ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send;
 
+    /// `step` as one [`Shot`] with what it hands on, when the projection
+    /// can write it so; `None` (the default) applies it with
+    /// [`Rules::apply`]. A batch goes as shots only when each of its events
+    /// does. The shot must change exactly what `apply` would, and decide
+    /// nothing from stored state or from what an earlier event of the batch
+    /// changes: the shots of a batch are all built before its transaction
+    /// begins. When the database refuses them, nothing of them is kept and
+    /// the batch goes to `apply`, which rejects what it refuses.
+    fn shot(&self, step: &Step<'_>, backend: Backend) -> Option<(Shot, Self::Output)> {
+        let _ = (step, backend);
+        None
+    }
+
     /// After the batch committed, with the outputs of its committed runs.
     fn committed(&mut self, batch: &[Delivery], outputs: Vec<Self::Output>) {
         let _ = (batch, outputs);
@@ -126,6 +151,8 @@ pub struct Runner<R> {
     unsaved: u64,
     /// The connection the batches are written on, while it works.
     writer: Option<PoolConnection<Any>>,
+    /// Shots that failed and went the usual way.
+    shot_fallbacks: u64,
 }
 
 impl<R: Rules> Runner<R> {
@@ -136,6 +163,7 @@ impl<R: Rules> Runner<R> {
             rules,
             unsaved: 0,
             writer: None,
+            shot_fallbacks: 0,
         }
     }
 
@@ -152,6 +180,13 @@ impl<R: Rules> Runner<R> {
         &self.rules
     }
 
+    /// How many [`Shot`]s failed and went the usual way: refusals, and
+    /// shots the database could not run at all (for tests and inspection;
+    /// a shot that never works costs a round trip more per event).
+    pub fn shot_fallbacks(&self) -> u64 {
+        self.shot_fallbacks
+    }
+
     /// Applies `batch` and commits it with its checkpoint. A batch that is
     /// one run is first tried without a savepoint (two statements fewer,
     /// which is most of live traffic's cost); only when that is refused is
@@ -162,11 +197,67 @@ impl<R: Rules> Runner<R> {
         rejected: &mut Vec<Rejected>,
         outputs: &mut Vec<R::Output>,
     ) -> Result<(), ProjectionError> {
+        if self.apply_as_shots(batch, outputs).await {
+            return Ok(());
+        }
         if let Some(output) = self.apply_as_one_run(batch).await? {
             outputs.push(output);
             return Ok(());
         }
         self.apply_run_by_run(batch, rejected, outputs).await
+    }
+
+    /// True when every event of `batch` is a [`Shot`] and they committed
+    /// together (on SQLite up to [`MAX_JOINED_SHOTS`] joined in one script;
+    /// on PostgreSQL a batch of one). After any failure nothing of it is
+    /// kept: the writer is closed (a SQLite script may have stopped inside
+    /// its transaction) and the batch goes the usual way, which tells a
+    /// refusal (rejected) from a failure (retried).
+    async fn apply_as_shots(&mut self, batch: &[Delivery], outputs: &mut Vec<R::Output>) -> bool {
+        let backend = self.store.backend();
+        let most = match backend {
+            Backend::Sqlite => MAX_JOINED_SHOTS,
+            Backend::Postgres => 1,
+        };
+        let Some(last) = batch.last().filter(|_| batch.len() <= most) else {
+            return false;
+        };
+        let Ok(sequence) = i64::try_from(last.sequence) else {
+            return false;
+        };
+        let mut shots = Vec::with_capacity(batch.len());
+        let mut outs = Vec::with_capacity(batch.len());
+        for delivery in batch {
+            let Some((shot, output)) =
+                Step::of(delivery).and_then(|s| self.rules.shot(&s, backend))
+            else {
+                return false;
+            };
+            shots.push(shot);
+            outs.push(output);
+        }
+        let shot = Shot::join(shots);
+        let name = self.rules.name();
+        let wrapped = in_one_round_trip(backend, name, &shot.sql, shot.params.len() + 1);
+        // Joined scripts of more than two differ from batch to batch.
+        let query = shot
+            .query(wrapped)
+            .bind(sequence)
+            .persistent(batch.len() <= 2);
+        let result = match writer(&self.store, &mut self.writer).await {
+            Ok(conn) => query.execute(&mut **conn).await.map(drop),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = result {
+            self.shot_fallbacks += 1;
+            tracing::debug!(projection = name, error = %err, "a shot failed; applying its batch the usual way");
+            if let Some(mut writer) = self.writer.take() {
+                writer.close_on_drop();
+            }
+            return false;
+        }
+        outputs.extend(outs);
+        true
     }
 
     /// `Some` when `batch` is one run and it committed; `None` when it is
@@ -338,15 +429,24 @@ async fn begin<'c>(
     last: u64,
 ) -> Result<Transaction<'c, Any>, ProjectionError> {
     let script = begin_at_checkpoint(store.backend(), projection, last).map_err(transient)?;
+    let conn = self::writer(store, writer).await.map_err(transient)?;
+    conn.begin_with(sqlx::AssertSqlSafe(script))
+        .await
+        .map_err(transient)
+}
+
+/// The runner's writer connection, taken from the pool when there is none.
+async fn writer<'c>(
+    store: &Store,
+    writer: &'c mut Option<PoolConnection<Any>>,
+) -> Result<&'c mut PoolConnection<Any>, sqlx::Error> {
     if writer.is_none() {
-        *writer = Some(store.pool().acquire().await.map_err(transient)?);
+        *writer = Some(store.pool().acquire().await?);
     }
     let Some(conn) = writer.as_mut() else {
         unreachable!("a writer was just put in place");
     };
-    conn.begin_with(sqlx::AssertSqlSafe(script))
-        .await
-        .map_err(transient)
+    Ok(conn)
 }
 
 fn transient(err: impl std::fmt::Display) -> ProjectionError {

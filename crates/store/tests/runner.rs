@@ -1,11 +1,12 @@
 //! The projection runner against real databases: a refused event is rolled
 //! back alone and rejected, a refused run is retried one event at a time,
 //! outputs come only from what committed, the checkpoint moves with the
-//! batch, and a batch that changes nothing costs no transaction.
+//! batch, a batch that changes nothing costs no transaction, and a single
+//! event a projection writes as a shot costs one statement.
 
 use omnibus_bus::{Delivery, Projection};
 use omnibus_proto::Event;
-use omnibus_store::{MAX_UNSAVED, Migration, Rules, Runner, Step, Store};
+use omnibus_store::{Backend, MAX_UNSAVED, Migration, Rules, Runner, Shot, Step, Store};
 use omnibus_testkit::TestDatabase;
 use prost::Message as _;
 use sqlx::AnyConnection;
@@ -319,4 +320,176 @@ async fn postgres_a_writer_connection_the_server_dropped_is_replaced() {
     runner.apply(&batch).await.expect("a new connection");
     assert_eq!(items(&store).await, ["a", "b"]);
     assert_eq!(store.checkpoint("items").await.unwrap(), 2);
+}
+
+/// Writes every event as a shot (its id and `<id>-too`, two statements),
+/// except `plain…` ones; counts the calls of `apply`.
+#[derive(Default)]
+struct Shots {
+    applied: usize,
+    committed: Vec<String>,
+}
+
+impl Rules for Shots {
+    type Output = Vec<String>;
+
+    /// A quote in the name: the checkpoint's name is a literal in the shot.
+    fn name(&self) -> &'static str {
+        "shot's"
+    }
+
+    fn run_len(&self, rest: &[Step<'_>]) -> usize {
+        rest.len()
+    }
+
+    fn shot(&self, step: &Step<'_>, backend: Backend) -> Option<(Shot, Vec<String>)> {
+        let id = step.event.id.as_str();
+        if id.starts_with("plain") {
+            return None;
+        }
+        let sql = match backend {
+            Backend::Sqlite => {
+                "INSERT INTO items (id) VALUES ($1 || '-too'); INSERT INTO items (id) VALUES ($1)"
+            }
+            Backend::Postgres => {
+                "WITH too AS (INSERT INTO items (id) VALUES ($1 || '-too'))
+                 INSERT INTO items (id) VALUES ($1)"
+            }
+        };
+        Some((Shot::new(sql, vec![id.into()]), vec![id.to_owned()]))
+    }
+
+    async fn apply(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[Step<'_>],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        self.applied += 1;
+        for step in run {
+            sqlx::query("INSERT INTO items (id) VALUES ($1 || '-too')")
+                .bind(step.event.id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("INSERT INTO items (id) VALUES ($1)")
+                .bind(step.event.id.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(run.iter().map(|s| s.event.id.clone()).collect())
+    }
+
+    fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Vec<String>>) {
+        self.committed.extend(outputs.into_iter().flatten());
+    }
+}
+
+/// A batch of one event its rules write as a shot commits in one
+/// statement with its checkpoint (on SQLite so do a few joined); a shot the
+/// database refuses halfway keeps nothing, its batch is then applied the
+/// usual way (the refused event rejected), and the next shot works on a
+/// clean connection.
+async fn a_single_event_goes_in_one_shot(db: TestDatabase) {
+    let store = Store::connect(db.url()).await.unwrap();
+    store.migrate("items", &[ITEMS]).await.unwrap();
+    let mut runner = Runner::new(store.clone(), Shots::default());
+
+    assert!(runner.apply(&[delivery(1, "a")]).await.unwrap().is_empty());
+    assert_eq!(items(&store).await, ["a", "a-too"]);
+    assert_eq!(store.checkpoint("shot's").await.unwrap(), 1);
+    assert_eq!(runner.rules().applied, 0, "written by the shot alone");
+    assert_eq!(runner.shot_fallbacks(), 0);
+
+    let rejected = runner.apply(&[delivery(2, "refused")]).await.unwrap();
+    let rejected: Vec<u64> = rejected.iter().map(|r| r.sequence).collect();
+    assert_eq!(rejected, [2], "refused by the shot, then by apply");
+    assert_eq!(
+        items(&store).await,
+        ["a", "a-too"],
+        "nothing of the refused shot's first statement"
+    );
+    assert_eq!(store.checkpoint("shot's").await.unwrap(), 2);
+    let after_refusal = runner.rules().applied;
+    assert!(after_refusal > 0, "the refused event went to apply");
+    assert_eq!(runner.shot_fallbacks(), 1);
+
+    assert!(runner.apply(&[delivery(3, "b")]).await.unwrap().is_empty());
+    assert_eq!(runner.rules().applied, after_refusal, "a shot again");
+    assert_eq!(store.checkpoint("shot's").await.unwrap(), 3);
+
+    let batch = [delivery(4, "c"), delivery(5, "plain-d")];
+    assert!(runner.apply(&batch).await.unwrap().is_empty());
+    assert_eq!(
+        runner.rules().applied,
+        after_refusal + 1,
+        "not all shots: apply"
+    );
+    assert!(
+        runner
+            .apply(&[delivery(6, "plain-e")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(runner.rules().applied, after_refusal + 2, "no shot: apply");
+    assert_eq!(store.checkpoint("shot's").await.unwrap(), 6);
+
+    // Several shots: one script on SQLite, `apply` on PostgreSQL.
+    let joined = store.backend() == Backend::Sqlite;
+    let applied = runner.rules().applied;
+    let batch = [delivery(7, "f"), delivery(8, "g"), delivery(9, "h")];
+    assert!(runner.apply(&batch).await.unwrap().is_empty());
+    let expected = if joined { applied } else { applied + 1 };
+    assert_eq!(runner.rules().applied, expected, "joined: {joined}");
+    assert_eq!(store.checkpoint("shot's").await.unwrap(), 9);
+
+    // A refusal in the middle of a joined script keeps nothing of it.
+    let batch = [
+        delivery(10, "i"),
+        delivery(11, "refused"),
+        delivery(12, "j"),
+    ];
+    let rejected = runner.apply(&batch).await.unwrap();
+    let rejected: Vec<u64> = rejected.iter().map(|r| r.sequence).collect();
+    assert_eq!(rejected, [11]);
+    assert_eq!(store.checkpoint("shot's").await.unwrap(), 12);
+    assert_eq!(runner.shot_fallbacks(), if joined { 2 } else { 1 });
+    assert_eq!(
+        items(&store).await,
+        [
+            "a",
+            "a-too",
+            "b",
+            "b-too",
+            "c",
+            "c-too",
+            "f",
+            "f-too",
+            "g",
+            "g-too",
+            "h",
+            "h-too",
+            "i",
+            "i-too",
+            "j",
+            "j-too",
+            "plain-d",
+            "plain-d-too",
+            "plain-e",
+            "plain-e-too",
+        ]
+    );
+    assert_eq!(
+        runner.rules().committed,
+        ["a", "b", "c", "plain-d", "plain-e", "f", "g", "h", "i", "j"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_single_event_goes_in_one_shot() {
+    a_single_event_goes_in_one_shot(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_single_event_goes_in_one_shot() {
+    a_single_event_goes_in_one_shot(TestDatabase::postgres().await).await;
 }

@@ -6,7 +6,7 @@
 
 use omnibus_bus::Delivery;
 use omnibus_proto::{Event, event::Payload};
-use omnibus_store::{Rules, Runner, Step, Store};
+use omnibus_store::{Backend, Rules, Runner, Shot, Step, Store};
 use sqlx::AnyConnection;
 use tokio::sync::broadcast;
 
@@ -89,6 +89,29 @@ impl Rules for ConversationsProjection {
             contacts::projection::apply(conn, step.sequence, step.event, self.region).await?;
         }
         Ok(())
+    }
+
+    /// A send and its outcome, most of live traffic besides what customers
+    /// write, each in one round trip; an outcome only when no early status
+    /// and no stored echo can wait for it (what the lookups already know).
+    fn shot(&self, step: &Step<'_>, backend: Backend) -> Option<(Shot, ())> {
+        let event = step.event;
+        let shot = match event.payload.as_ref()? {
+            Payload::MessageRequested(requested) => {
+                message::requested_shot(backend, step.sequence, event, requested)
+            }
+            Payload::MessageDispatched(dispatched) => {
+                let alone = dispatched.provider_message_id.is_empty()
+                    || (self.known.early.lacks(&event.conversation_id)
+                        && self.known.echoes.lacks(&event.channel_id));
+                if !alone {
+                    return None;
+                }
+                message::dispatched_shot(event_time(event), dispatched)
+            }
+            _ => return None,
+        };
+        Some((shot, ()))
     }
 
     /// What the lookups read or kept may be from what was rolled back.

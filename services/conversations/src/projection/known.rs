@@ -74,6 +74,11 @@ impl Known {
         Ok(self.ids.as_ref().is_some_and(|ids| ids.contains(id)))
     }
 
+    /// Whether `id` is known to have no rows: false until the ids are read.
+    pub fn lacks(&self, id: &str) -> bool {
+        self.ids.as_ref().is_some_and(|ids| !ids.contains(id))
+    }
+
     /// `id` may have rows from now on.
     pub fn add(&mut self, id: &str) {
         if let Some(ids) = &mut self.ids {

@@ -6,7 +6,7 @@ use omnibus_proto::{
     MessageFailed, MessageHeld, MessageReceived, MessageRequested, MessageStatus, TemplateRef,
     message_failed::Kind as FailureKind,
 };
-use omnibus_store::Backend;
+use omnibus_store::{Backend, Param, Shot};
 use sqlx::AnyConnection;
 
 use super::conversation::Effect;
@@ -46,15 +46,26 @@ const INSERT_MESSAGE: &str =
 /// it as its conversation's latest activity; one statement either way (a
 /// round trip less per send). True when the message was new and its
 /// conversation exists.
-///
-/// SQLite runs the two as a script, the update gated on `changes()` (which
-/// still counts the insert while the update runs); PostgreSQL as a `WITH`
-/// clause whose `RETURNING` row gates the update.
 async fn insert_and_touch(
     conn: &mut AnyConnection,
     m: &NewMessage<'_>,
     effect: Effect,
 ) -> Result<bool, sqlx::Error> {
+    let sql = insert_and_touch_sql(Backend::of(conn), effect, "");
+    let result = Shot::new(sql, message_params(m))
+        .into_query()
+        .execute(conn)
+        .await?;
+    // SQLite counts the insert and the update, PostgreSQL the update only.
+    Ok(result.rows_affected() > 0)
+}
+
+/// The statement of [`insert_and_touch`] with `also` (a statement on
+/// SQLite, a `WITH` clause on PostgreSQL, or empty) run beside it. SQLite
+/// runs a script, the update gated on `changes()` (which still counts the
+/// insert while the update runs); PostgreSQL a `WITH` clause whose
+/// `RETURNING` row gates the update.
+fn insert_and_touch_sql(backend: Backend, effect: Effect, also: &str) -> String {
     let (unread, unanswered) = match effect {
         Effect::Answered => ("unread_count", "0"),
         Effect::Neutral => ("unread_count", "unanswered"),
@@ -66,37 +77,43 @@ async fn insert_and_touch(
              updated_at_ms = CASE WHEN updated_at_ms > $15 THEN updated_at_ms ELSE $15 END
          WHERE id = $3"
     );
-    let sql = match Backend::of(conn) {
-        Backend::Sqlite => format!("{INSERT_MESSAGE}; {touch} AND changes() = 1"),
-        Backend::Postgres => format!(
+    match (backend, also) {
+        (Backend::Sqlite, "") => format!("{INSERT_MESSAGE}; {touch} AND changes() = 1"),
+        (Backend::Sqlite, also) => format!("{INSERT_MESSAGE}; {touch} AND changes() = 1; {also}"),
+        (Backend::Postgres, "") => format!(
             "WITH inserted AS ({INSERT_MESSAGE} RETURNING 1)
              {touch} AND EXISTS (SELECT 1 FROM inserted)"
         ),
-    };
+        (Backend::Postgres, also) => format!(
+            "WITH inserted AS ({INSERT_MESSAGE} RETURNING 1), beside AS ({also})
+             {touch} AND EXISTS (SELECT 1 FROM inserted)"
+        ),
+    }
+}
+
+/// The parameters of [`INSERT_MESSAGE`] for `m`, `$1` first.
+fn message_params(m: &NewMessage<'_>) -> Vec<Param> {
     let attachments = codec::encode(&Attachments {
         items: m.attachments.to_vec(),
     });
     let template = m.template.map(codec::encode).unwrap_or_default();
-    let result = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(m.id)
-        .bind(m.seq as i64)
-        .bind(m.conversation_id)
-        .bind(m.direction as i64)
-        .bind(m.author_kind as i64)
-        .bind(m.author_name)
-        .bind(m.operator_id)
-        .bind(m.text)
-        .bind(attachments)
-        .bind(template)
-        .bind(m.status as i64)
-        .bind(m.provider_message_id)
-        .bind(m.reply_to_message_id)
-        .bind(m.idempotency_key)
-        .bind(m.at)
-        .execute(conn)
-        .await?;
-    // SQLite counts the insert and the update, PostgreSQL the update only.
-    Ok(result.rows_affected() > 0)
+    vec![
+        m.id.into(),
+        (m.seq as i64).into(),
+        m.conversation_id.into(),
+        (m.direction as i64).into(),
+        (m.author_kind as i64).into(),
+        m.author_name.into(),
+        m.operator_id.into(),
+        m.text.into(),
+        attachments.into(),
+        template.into(),
+        (m.status as i64).into(),
+        m.provider_message_id.into(),
+        m.reply_to_message_id.into(),
+        m.idempotency_key.into(),
+        m.at.into(),
+    ]
 }
 
 /// One `MessageReceived` outside a run: an echo of the business phone that
@@ -241,12 +258,7 @@ pub(super) async fn requested(
     requested: &MessageRequested,
 ) -> Result<(), sqlx::Error> {
     let row = requested_row(seq, event, requested);
-    let author_kind = row.author_kind;
-    let effect = match author_kind {
-        AuthorKind::Operator | AuthorKind::ExternalDevice => Effect::Answered,
-        _ => Effect::Neutral,
-    };
-    if insert_and_touch(conn, &row, effect).await? {
+    if insert_and_touch(conn, &row, requested_effect(&row)).await? {
         return Ok(());
     }
     // A held message released by the window service: list it where it went
@@ -254,6 +266,29 @@ pub(super) async fn requested(
     // a conversation we do not hold lands here too; its `seq` is this one,
     // so nothing moves.)
     move_held(conn, &requested.message_id, seq).await
+}
+
+/// [`requested`] as one statement: the insert, its conversation's update
+/// and the move of a released hold together. The move needs no gate: it
+/// only moves a held message listed before `seq`, which a new one is not.
+pub(super) fn requested_shot(
+    backend: Backend,
+    seq: u64,
+    event: &Event,
+    requested: &MessageRequested,
+) -> Shot {
+    let row = requested_row(seq, event, requested);
+    let sql = insert_and_touch_sql(backend, requested_effect(&row), MOVE_HELD);
+    Shot::new(sql, message_params(&row))
+}
+
+/// What a requested message does to its conversation: an operator's (or
+/// the business phone's) answers it.
+fn requested_effect(row: &NewMessage<'_>) -> Effect {
+    match row.author_kind {
+        AuthorKind::Operator | AuthorKind::ExternalDevice => Effect::Answered,
+        _ => Effect::Neutral,
+    }
 }
 
 /// Moves a message's status forward; never backwards, and FAILED is final
@@ -280,6 +315,26 @@ async fn advance(
     Ok(result.rows_affected() > 0)
 }
 
+/// The provider's id (first one wins) and SENT (forward only; the SET
+/// expressions all read the row as it was): all of [`dispatched`] unless
+/// early statuses wait for the message.
+pub(super) fn dispatched_shot(at: i64, dispatched: &MessageDispatched) -> Shot {
+    Shot::new(
+        "UPDATE conv_messages SET
+             provider_message_id = CASE WHEN provider_message_id = '' THEN $1
+                                        ELSE provider_message_id END,
+             updated_at_ms = CASE WHEN status < $2 THEN $3 ELSE updated_at_ms END,
+             status = CASE WHEN status < $2 THEN $2 ELSE status END
+         WHERE id = $4",
+        vec![
+            dispatched.provider_message_id.as_str().into(),
+            (MessageStatus::Sent as i64).into(),
+            at.into(),
+            dispatched.message_id.as_str().into(),
+        ],
+    )
+}
+
 pub(super) async fn dispatched(
     conn: &mut AnyConnection,
     early: &mut Known,
@@ -287,22 +342,10 @@ pub(super) async fn dispatched(
     at: i64,
     dispatched: &MessageDispatched,
 ) -> Result<(), sqlx::Error> {
-    // One statement: the provider's id (first one wins) and SENT (forward
-    // only; the SET expressions all read the row as it was).
-    sqlx::query(
-        "UPDATE conv_messages SET
-             provider_message_id = CASE WHEN provider_message_id = '' THEN $1
-                                        ELSE provider_message_id END,
-             updated_at_ms = CASE WHEN status < $2 THEN $3 ELSE updated_at_ms END,
-             status = CASE WHEN status < $2 THEN $2 ELSE status END
-         WHERE id = $4",
-    )
-    .bind(dispatched.provider_message_id.as_str())
-    .bind(MessageStatus::Sent as i64)
-    .bind(at)
-    .bind(dispatched.message_id.as_str())
-    .execute(&mut *conn)
-    .await?;
+    dispatched_shot(at, dispatched)
+        .into_query()
+        .execute(&mut *conn)
+        .await?;
     if !early.may_have(conn, conversation_id).await? {
         return Ok(());
     }
@@ -366,14 +409,19 @@ async fn move_held(
     message_id: &str,
     seq: u64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE conv_messages SET seq = $1 WHERE id = $2 AND status = $3 AND seq < $1")
-        .bind(seq as i64)
+    sqlx::query(MOVE_HELD)
         .bind(message_id)
-        .bind(MessageStatus::Held as i64)
+        .bind(seq as i64)
         .execute(conn)
         .await?;
     Ok(())
 }
+
+/// Lists a held message (`$1`) where it went out (`$2`, later than where
+/// it was held); the parameter numbers are [`INSERT_MESSAGE`]'s.
+const MOVE_HELD: &str =
+    "UPDATE conv_messages SET seq = $2 WHERE id = $1 AND status = 2 AND seq < $2";
+const _: () = assert!(MessageStatus::Held as i32 == 2);
 
 pub(super) async fn failed(
     conn: &mut AnyConnection,

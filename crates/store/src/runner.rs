@@ -250,7 +250,13 @@ impl<R: Rules> Runner<R> {
         };
         if let Err(err) = result {
             self.shot_fallbacks += 1;
-            tracing::debug!(projection = name, error = %err, "a shot failed; applying its batch the usual way");
+            // A refusal is the usual way's to reject; anything else costs
+            // every batch a round trip more if it lasts, so it is seen.
+            if is_refusal(&err) {
+                tracing::debug!(projection = name, error = %err, "a shot was refused; applying its batch the usual way");
+            } else {
+                tracing::warn!(projection = name, error = %err, "a shot failed; applying its batch the usual way");
+            }
             if let Some(mut writer) = self.writer.take() {
                 writer.close_on_drop();
             }

@@ -1,6 +1,6 @@
 //! [`Shot`]: a live event written in one round trip.
 //!
-//! Most live batches are one event, and a transaction around one
+//! Live batches are one event or a few, and a transaction around one
 //! statement costs three round trips: the `BEGIN` with the checkpoint, the
 //! statement, the `COMMIT`. Each is a hand-off to SQLite's worker thread
 //! and back, or a message to PostgreSQL's backend and back, and on two

@@ -92,7 +92,8 @@ impl Rules for ConversationsProjection {
     }
 
     /// A send and its outcome, most of live traffic besides what customers
-    /// write, each in one round trip; an outcome only when no early status
+    /// write, and the operators' reads and assignments (which the API waits
+    /// for), each in one round trip; an outcome only when no early status
     /// and no stored echo can wait for it (what the lookups already know).
     fn shot(&self, step: &Step<'_>, backend: Backend) -> Option<(Shot, ())> {
         let event = step.event;
@@ -108,6 +109,15 @@ impl Rules for ConversationsProjection {
                     return None;
                 }
                 message::dispatched_shot(event_time(event), dispatched)
+            }
+            Payload::ConversationRead(_) => {
+                conversation::read_shot(&event.conversation_id, event_time(event))
+            }
+            Payload::NoReplyNeeded(_) => {
+                conversation::no_reply_needed_shot(&event.conversation_id, event_time(event))
+            }
+            Payload::ConversationAssigned(assigned) => {
+                conversation::assigned_shot(&event.conversation_id, event_time(event), assigned)
             }
             _ => return None,
         };

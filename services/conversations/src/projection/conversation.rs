@@ -4,6 +4,7 @@
 use omnibus_proto::{
     ConversationAssigned, ConversationClosed, ConversationStarted, ConversationStatus, Event, Peer,
 };
+use omnibus_store::Shot;
 use sqlx::AnyConnection;
 
 const OPEN: i64 = ConversationStatus::Open as i64;
@@ -225,17 +226,29 @@ pub(super) async fn assigned(
     at: i64,
     assigned: &ConversationAssigned,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    assigned_shot(conversation_id, at, assigned)
+        .into_query()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// All of [`assigned`], as one statement.
+pub(super) fn assigned_shot(
+    conversation_id: &str,
+    at: i64,
+    assigned: &ConversationAssigned,
+) -> Shot {
+    Shot::new(
         "UPDATE conv_conversations SET assignee_id = $1, group_id = $2, updated_at_ms = $3
          WHERE id = $4",
+        vec![
+            assigned.operator_id.as_str().into(),
+            assigned.group_id.as_str().into(),
+            at.into(),
+            conversation_id.into(),
+        ],
     )
-    .bind(assigned.operator_id.as_str())
-    .bind(assigned.group_id.as_str())
-    .bind(at)
-    .bind(conversation_id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 pub(super) async fn read(
@@ -243,12 +256,19 @@ pub(super) async fn read(
     conversation_id: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE conv_conversations SET unread_count = 0, updated_at_ms = $1 WHERE id = $2")
-        .bind(at)
-        .bind(conversation_id)
+    read_shot(conversation_id, at)
+        .into_query()
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// All of [`read`], as one statement.
+pub(super) fn read_shot(conversation_id: &str, at: i64) -> Shot {
+    Shot::new(
+        "UPDATE conv_conversations SET unread_count = 0, updated_at_ms = $1 WHERE id = $2",
+        vec![at.into(), conversation_id.into()],
+    )
 }
 
 pub(super) async fn no_reply_needed(
@@ -256,12 +276,19 @@ pub(super) async fn no_reply_needed(
     conversation_id: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE conv_conversations SET unanswered = 0, updated_at_ms = $1 WHERE id = $2")
-        .bind(at)
-        .bind(conversation_id)
+    no_reply_needed_shot(conversation_id, at)
+        .into_query()
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// All of [`no_reply_needed`], as one statement.
+pub(super) fn no_reply_needed_shot(conversation_id: &str, at: i64) -> Shot {
+    Shot::new(
+        "UPDATE conv_conversations SET unanswered = 0, updated_at_ms = $1 WHERE id = $2",
+        vec![at.into(), conversation_id.into()],
+    )
 }
 
 /// What a new outbound or system message means for the unanswered state

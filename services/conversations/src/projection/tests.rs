@@ -4,10 +4,10 @@
 
 use omnibus_bus::{Delivery, Projection as _};
 use omnibus_proto::{
-    AuthorKind, CloseReason, ConversationClosed, DeliveryStatusChanged, Direction, Event,
-    ListConversationsRequest, Message, MessageDispatched, MessageEdited, MessageFailed,
-    MessageReceived, MessageRequested, MessageStatus, Peer, event::Payload,
-    message_failed::Kind as FailureKind,
+    AuthorKind, CloseReason, ConversationAssigned, ConversationClosed, ConversationRead,
+    DeliveryStatusChanged, Direction, Event, ListConversationsRequest, Message, MessageDispatched,
+    MessageEdited, MessageFailed, MessageReceived, MessageRequested, MessageStatus, NoReplyNeeded,
+    Peer, event::Payload, message_failed::Kind as FailureKind,
 };
 use omnibus_store::{Runner, Store};
 use omnibus_testkit::TestDatabase;
@@ -193,6 +193,16 @@ fn history() -> Vec<Delivery> {
         ("b", 2_340, dispatched("out_b4")),
         ("c", 2_400, requested("out_c1")),
         ("c", 2_410, dispatched("out_c1")),
+        ("a", 2_500, Payload::NoReplyNeeded(NoReplyNeeded {})),
+        ("b", 2_510, Payload::ConversationRead(ConversationRead {})),
+        (
+            "c",
+            2_520,
+            Payload::ConversationAssigned(ConversationAssigned {
+                operator_id: "op-2".into(),
+                group_id: "g-1".into(),
+            }),
+        ),
     ])
 }
 
@@ -213,13 +223,15 @@ async fn the_same_events_give_the_same_state_in_any_batches(db: impl AsyncFn() -
     let (a, a_messages) = &expected[0];
     assert_eq!(a.title, "Ann");
     assert_eq!(a.unread_count, 4, "a1, a2, a3, a4; the duplicate once");
+    assert!(!a.unanswered, "no reply needed");
     let texts: Vec<&str> = a_messages.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(
         texts.len(),
         6,
         "four messages, a close and a reopen line: {texts:?}"
     );
-    let b_messages = &expected[1].1;
+    let (b, b_messages) = &expected[1];
+    assert_eq!(b.unread_count, 0, "read");
     assert!(
         !b_messages.iter().any(|m| m.id == "echo_1"),
         "our own send's echo is that send"
@@ -247,6 +259,10 @@ async fn the_same_events_give_the_same_state_in_any_batches(db: impl AsyncFn() -
         Some(&("out_c1", MessageStatus::Sent))
     );
     assert!(!c.unanswered, "the operator answered c");
+    assert_eq!(
+        (c.assignee_id.as_str(), c.group_id.as_str()),
+        ("op-2", "g-1")
+    );
 
     for split in [2, 3, 5, events.len()] {
         let db = db().await;

@@ -50,10 +50,7 @@ pub(crate) fn begin_at_checkpoint(
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
     };
-    let name = projection.replace('\'', "''");
-    Ok(format!(
-        "{begin}; {UPSERT} ('{name}', {value}) {ON_CONFLICT}"
-    ))
+    Ok(format!("{begin}; {}", upsert(projection, value)))
 }
 
 /// `statements` wrapped so that they commit together with `projection`'s
@@ -71,8 +68,7 @@ pub(crate) fn in_one_round_trip(
     statements: &str,
     sequence_param: usize,
 ) -> String {
-    let name = projection.replace('\'', "''");
-    let checkpoint = format!("{UPSERT} ('{name}', ${sequence_param}) {ON_CONFLICT}");
+    let checkpoint = upsert(projection, format!("${sequence_param}"));
     match backend {
         Backend::Sqlite => format!("BEGIN IMMEDIATE; {checkpoint}; {statements}; COMMIT"),
         Backend::Postgres => match statements.trim_start().strip_prefix("WITH ") {
@@ -80,6 +76,13 @@ pub(crate) fn in_one_round_trip(
             None => format!("WITH omnibus_checkpoint AS ({checkpoint}) {statements}"),
         },
     }
+}
+
+/// The upsert of `projection`'s checkpoint to `value` (a literal or a
+/// parameter), its name written as a literal.
+fn upsert(projection: &str, value: impl std::fmt::Display) -> String {
+    let name = projection.replace('\'', "''");
+    format!("{UPSERT} ('{name}', {value}) {ON_CONFLICT}")
 }
 
 /// `stream_sequence` as the database's signed 64-bit column holds it.

@@ -84,8 +84,19 @@ impl Rules for ConversationsProjection {
             let events = run.iter().map(|step| (step.sequence, step.event));
             return contacts::projection::seen_run(conn, events, self.region).await;
         }
+        let backend = Backend::of(conn);
         for step in run {
-            apply_conversation_event(conn, &mut self.known, step.sequence, step.event).await?;
+            // An event that can go as a shot goes so inside a run too: its
+            // rule is the shot's statement, in one place.
+            match self.shot(step, backend) {
+                Some((shot, ())) => {
+                    shot.into_query().execute(&mut *conn).await?;
+                }
+                None => {
+                    apply_conversation_event(conn, &mut self.known, step.sequence, step.event)
+                        .await?;
+                }
+            }
             contacts::projection::apply(conn, step.sequence, step.event, self.region).await?;
         }
         Ok(())
@@ -95,6 +106,8 @@ impl Rules for ConversationsProjection {
     /// write, and the operators' reads and assignments (which the API waits
     /// for), each in one round trip; an outcome only when no early status
     /// and no stored echo can wait for it (what the lookups already know).
+    /// `apply` runs the same shots inside a run: for a send, a read, an
+    /// assignment and a no-reply-needed the shot is the only rule.
     fn shot(&self, step: &Step<'_>, backend: Backend) -> Option<(Shot, ())> {
         let event = step.event;
         let shot = match event.payload.as_ref()? {
@@ -178,9 +191,6 @@ async fn apply_conversation_event(
             message::received(conn, seq, event, received).await
         }
         Payload::MessageEdited(edited) => message::edited(conn, seq, event, edited).await,
-        Payload::MessageRequested(requested) => {
-            message::requested(conn, seq, event, requested).await
-        }
         Payload::MessageDispatched(dispatched) => {
             message::dispatched(conn, &mut known.early, conversation_id, at, dispatched).await?;
             echo::drop_echo_of(conn, &mut known.echoes, event, dispatched).await
@@ -201,11 +211,6 @@ async fn apply_conversation_event(
             }
             Ok(())
         }
-        Payload::ConversationAssigned(assigned) => {
-            conversation::assigned(conn, conversation_id, at, assigned).await
-        }
-        Payload::ConversationRead(_) => conversation::read(conn, conversation_id, at).await,
-        Payload::NoReplyNeeded(_) => conversation::no_reply_needed(conn, conversation_id, at).await,
         Payload::ConversationStarted(started) => {
             if activity::is_closed(conn, conversation_id).await? {
                 activity::reopened_line(conn, seq, conversation_id, at, &started.operator_id)
@@ -216,7 +221,9 @@ async fn apply_conversation_event(
         Payload::ConversationSubject(subject) => {
             conversation::keep_subject(conn, conversation_id, &subject.subject_url).await
         }
-        // Dead letters and other services' events change nothing here.
+        // Sends, reads, assignments and no-reply-needed are shots
+        // (`Rules::shot`); dead letters and other services' events change
+        // nothing here.
         _ => Ok(()),
     }
 }

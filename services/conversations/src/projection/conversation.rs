@@ -220,20 +220,7 @@ pub(super) async fn closed(
     Ok(done.rows_affected() > 0)
 }
 
-pub(super) async fn assigned(
-    conn: &mut AnyConnection,
-    conversation_id: &str,
-    at: i64,
-    assigned: &ConversationAssigned,
-) -> Result<(), sqlx::Error> {
-    assigned_shot(conversation_id, at, assigned)
-        .into_query()
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// All of [`assigned`], as one statement.
+/// An operator (or the routing) assigned the conversation.
 pub(super) fn assigned_shot(
     conversation_id: &str,
     at: i64,
@@ -251,19 +238,7 @@ pub(super) fn assigned_shot(
     )
 }
 
-pub(super) async fn read(
-    conn: &mut AnyConnection,
-    conversation_id: &str,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    read_shot(conversation_id, at)
-        .into_query()
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// All of [`read`], as one statement.
+/// An operator read the conversation: nothing is unread.
 pub(super) fn read_shot(conversation_id: &str, at: i64) -> Shot {
     Shot::new(
         "UPDATE conv_conversations SET unread_count = 0, updated_at_ms = $1 WHERE id = $2",
@@ -271,19 +246,7 @@ pub(super) fn read_shot(conversation_id: &str, at: i64) -> Shot {
     )
 }
 
-pub(super) async fn no_reply_needed(
-    conn: &mut AnyConnection,
-    conversation_id: &str,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    no_reply_needed_shot(conversation_id, at)
-        .into_query()
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// All of [`no_reply_needed`], as one statement.
+/// An operator marked the conversation as needing no reply.
 pub(super) fn no_reply_needed_shot(conversation_id: &str, at: i64) -> Shot {
     Shot::new(
         "UPDATE conv_conversations SET unanswered = 0, updated_at_ms = $1 WHERE id = $2",

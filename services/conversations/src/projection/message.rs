@@ -251,26 +251,12 @@ pub(crate) fn queued(event: &Event, requested: &MessageRequested) -> Message {
     }
 }
 
-pub(super) async fn requested(
-    conn: &mut AnyConnection,
-    seq: u64,
-    event: &Event,
-    requested: &MessageRequested,
-) -> Result<(), sqlx::Error> {
-    let row = requested_row(seq, event, requested);
-    if insert_and_touch(conn, &row, requested_effect(&row)).await? {
-        return Ok(());
-    }
-    // A held message released by the window service: list it where it went
-    // out, after the template and the customer's answer. (A new message of
-    // a conversation we do not hold lands here too; its `seq` is this one,
-    // so nothing moves.)
-    move_held(conn, &requested.message_id, seq).await
-}
-
-/// [`requested`] as one statement: the insert, its conversation's update
-/// and the move of a released hold together. The move needs no gate: it
-/// only moves a held message listed before `seq`, which a new one is not.
+/// A message an operator (or a timer, or the window) asked to send, as one
+/// statement: its insert, its conversation's update when it is new, and
+/// the move of a held message the window service released, listed where
+/// it went out (after the template and the customer's answer). The move
+/// needs no gate: it only moves a held message listed before `seq`, which
+/// a new one is not.
 pub(super) fn requested_shot(
     backend: Backend,
     seq: u64,

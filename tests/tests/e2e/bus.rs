@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use omnibus_bus::lease::DEFAULT_TTL;
 use omnibus_bus::{
     Bus, BusConfig, Delivery, Precedence, Projection, ProjectionError, ProjectionOptions, Rejected,
     WorkError, WorkerConfig, run_projection, run_worker,
@@ -327,6 +328,11 @@ async fn workers_retry_park_and_carry_the_trace_context() {
     shutdown.cancel();
 }
 
+/// The exclusive worker's `ack_wait`: longer than a lease takes to run out
+/// (6 s), as in production, so the command a killed holder left is not back
+/// yet when the new holder starts.
+const LEFT_COMMAND_ACK_WAIT: Duration = Duration::from_secs(9);
+
 /// The command ids an exclusive worker ran, in order; the replica named
 /// `crashing` never finishes the command `stuck`.
 fn exclusive_worker(
@@ -339,9 +345,7 @@ fn exclusive_worker(
         durable: "ordered-sends".into(),
         filter_subject: bus.subjects().sends("test"),
         lanes: 2,
-        // Longer than a lease takes to run out (6 s), as in production:
-        // the left command is not back yet when the new holder starts.
-        ack_wait: Duration::from_secs(9),
+        ack_wait: LEFT_COMMAND_ACK_WAIT,
         max_deliver: 5,
         exclusive: true,
     };
@@ -390,6 +394,13 @@ async fn a_new_lease_holder_runs_what_a_killed_one_left_before_newer_commands() 
         ran_by("crashing", "stuck"),
     )
     .await;
+    let leases = second_bus
+        .jetstream()
+        .get_key_value(format!("{}_leases", second_bus.stream_name()))
+        .await
+        .unwrap();
+    let lease = "worker.ordered-sends";
+    let killed_holder = leases.get(lease).await.unwrap().expect("the first holder");
     let second_stop = CancellationToken::new();
     exclusive_worker(&second_bus, "second", ran.clone(), second_stop.clone());
 
@@ -399,11 +410,23 @@ async fn a_new_lease_holder_runs_what_a_killed_one_left_before_newer_commands() 
     let _ = first.await;
     first_stop.cancel();
     drop(first_bus);
+    // A newer command once the second holder has taken over (published
+    // earlier, it could still reach the killed holder's connection and come
+    // back with `stuck`, which would not test the order).
+    wait_until(
+        "the second holder's lease",
+        DEFAULT_TTL + PATIENCE,
+        || async {
+            let holder = leases.get(lease).await.ok().flatten();
+            holder.filter(|holder| *holder != killed_holder).map(|_| ())
+        },
+    )
+    .await;
     publish("after").await;
 
     wait_until(
         "the second holder on `after`",
-        PATIENCE,
+        LEFT_COMMAND_ACK_WAIT + PATIENCE,
         ran_by("second", "after"),
     )
     .await;
@@ -414,7 +437,12 @@ async fn a_new_lease_holder_runs_what_a_killed_one_left_before_newer_commands() 
         .filter(|(replica, _)| *replica == "second")
         .map(|(_, id)| id.clone())
         .collect();
-    assert_eq!(by_second, ["stuck", "after"], "the left command first");
+    assert_eq!(
+        by_second,
+        ["stuck", "after"],
+        "the left command first; every run: {:?}",
+        ran.lock().unwrap()
+    );
     second_stop.cancel();
 }
 

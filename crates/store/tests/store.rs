@@ -7,30 +7,7 @@ use omnibus_core::ErrorCode;
 use omnibus_store::{Backend, Migration, Store, StoreError, save_checkpoint};
 use omnibus_testkit::{DatabaseKind, TestDatabase};
 
-/// Runs each named case once per backend, as `sqlite::<case>` and
-/// `postgres::<case>`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(omnibus_testkit::TestDatabase::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(omnibus_testkit::TestDatabase::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+omnibus_testkit::on_both_backends!(
     connects_and_pings,
     migrating_twice_applies_once,
     checkpoint_commits_with_the_transaction,

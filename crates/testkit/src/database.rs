@@ -213,6 +213,30 @@ async fn remove_sqlite_files(file: &Path) {
     }
 }
 
+/// Runs each named `async fn case(db: TestDatabase)` once per backend, as
+/// the tests `sqlite::<case>` and `postgres::<case>` of the calling module.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::TestDatabase::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::TestDatabase::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 
 use omnibus_bus::Delivery;
 use omnibus_proto::{Event, event::Payload};
-use omnibus_store::{Backend, Rules, Runner, Shot, Step, Store};
+use omnibus_store::{Backend, Rules, Runner, Shot, Step, Store, execute_in_order};
 use sqlx::AnyConnection;
 use tokio::sync::broadcast;
 
@@ -85,21 +85,24 @@ impl Rules for ConversationsProjection {
             return contacts::projection::seen_run(conn, events, self.region).await;
         }
         let backend = Backend::of(conn);
+        let mut shots = Vec::new();
         for step in run {
             // An event that can go as a shot goes so inside a run too: its
-            // rule is the shot's statement, in one place.
+            // rule is the shot's statement, in one place. Consecutive shots
+            // share round trips; what follows them reads after they ran.
+            // (A shot's event is no sighting and no contact change, so the
+            // contacts rules write nothing for it.)
             match self.shot(step, backend) {
-                Some((shot, ())) => {
-                    shot.into_query().execute(&mut *conn).await?;
-                }
+                Some((shot, ())) => shots.push(shot),
                 None => {
+                    execute_in_order(conn, std::mem::take(&mut shots)).await?;
                     apply_conversation_event(conn, &mut self.known, step.sequence, step.event)
                         .await?;
                 }
             }
             contacts::projection::apply(conn, step.sequence, step.event, self.region).await?;
         }
-        Ok(())
+        execute_in_order(conn, shots).await
     }
 
     /// A send and its outcome, most of live traffic besides what customers

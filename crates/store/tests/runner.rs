@@ -11,6 +11,14 @@ use omnibus_testkit::TestDatabase;
 use prost::Message as _;
 use sqlx::AnyConnection;
 
+omnibus_testkit::on_both_backends!(
+    refused_events_are_rejected_alone,
+    a_refused_single_run_is_applied_again_event_by_event,
+    batches_that_change_nothing_cost_no_transaction,
+    a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits,
+    a_single_event_goes_in_one_shot,
+);
+
 const ITEMS: Migration = Migration::portable(
     1,
     "items",
@@ -139,16 +147,6 @@ async fn refused_events_are_rejected_alone(db: TestDatabase) {
     assert_eq!(runner.applied_through().await.unwrap(), 7);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_refused_events_are_rejected_alone() {
-    refused_events_are_rejected_alone(TestDatabase::sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_refused_events_are_rejected_alone() {
-    refused_events_are_rejected_alone(TestDatabase::postgres().await).await;
-}
-
 /// A batch that is one run is tried without a savepoint first; refused,
 /// it is rolled back and applied again run by run, then event by event.
 async fn a_refused_single_run_is_applied_again_event_by_event(db: TestDatabase) {
@@ -167,16 +165,6 @@ async fn a_refused_single_run_is_applied_again_event_by_event(db: TestDatabase) 
         "the batch as one run, the run in a savepoint, then refused alone"
     );
     assert_eq!(store.checkpoint("items").await.unwrap(), 3);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_a_refused_single_run_is_applied_again_event_by_event() {
-    a_refused_single_run_is_applied_again_event_by_event(TestDatabase::sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_refused_single_run_is_applied_again_event_by_event() {
-    a_refused_single_run_is_applied_again_event_by_event(TestDatabase::postgres().await).await;
 }
 
 /// Batches of events that change nothing leave the stored checkpoint
@@ -219,16 +207,6 @@ async fn batches_that_change_nothing_cost_no_transaction(db: TestDatabase) {
     );
     assert_eq!(items(&store).await, ["a"], "the no-ops inserted nothing");
     assert_eq!(runner.rules().committed, ["a"]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_batches_that_change_nothing_cost_no_transaction() {
-    batches_that_change_nothing_cost_no_transaction(TestDatabase::sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_batches_that_change_nothing_cost_no_transaction() {
-    batches_that_change_nothing_cost_no_transaction(TestDatabase::postgres().await).await;
 }
 
 /// Inserts each event's id; the first time it meets `fail-once` it fails
@@ -282,17 +260,6 @@ async fn a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits(db: Test
     assert!(runner.apply(&batch).await.unwrap().is_empty());
     assert_eq!(items(&store).await, ["a", "b", "fail-once"]);
     assert_eq!(store.checkpoint("fails'once").await.unwrap(), 3);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits() {
-    a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits(TestDatabase::sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits() {
-    a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits(TestDatabase::postgres().await)
-        .await;
 }
 
 /// The runner keeps its connection between batches; when the database
@@ -482,14 +449,4 @@ async fn a_single_event_goes_in_one_shot(db: TestDatabase) {
         runner.rules().committed,
         ["a", "b", "c", "plain-d", "plain-e", "f", "g", "h", "i", "j"]
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_a_single_event_goes_in_one_shot() {
-    a_single_event_goes_in_one_shot(TestDatabase::sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_single_event_goes_in_one_shot() {
-    a_single_event_goes_in_one_shot(TestDatabase::postgres().await).await;
 }

@@ -6,7 +6,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::{Backend, Shot, Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// The upsert of a checkpoint, shared by both ways of writing one.
 const UPSERT: &str = "INSERT INTO omnibus_checkpoints (projection, stream_sequence) VALUES";
@@ -76,23 +76,6 @@ pub(crate) fn in_one_round_trip(
             None => format!("WITH omnibus_checkpoint AS ({checkpoint}) {statements}"),
         },
     }
-}
-
-/// `shots` and `projection`'s checkpoint at `sequence` as one PostgreSQL
-/// simple query, parameters written in: PostgreSQL runs the statements of
-/// one simple query as one implicit transaction, so they commit together
-/// or not at all, and each sees what the ones before it changed.
-pub(crate) fn postgres_script_at_checkpoint(
-    projection: &str,
-    sequence: i64,
-    shots: &[Shot],
-) -> String {
-    let mut script = upsert(projection, sequence);
-    for shot in shots {
-        script.push_str(";\n");
-        script.push_str(&shot.inlined());
-    }
-    script
 }
 
 /// The upsert of `projection`'s checkpoint to `value` (a literal or a

@@ -15,9 +15,10 @@
 //! together) is first applied without a savepoint; only when the database
 //! refuses it is it rolled back and applied again run by run.
 //!
-//! A batch whose events the projection can each write as a [`Shot`] (up to
-//! [`MAX_JOINED_SHOTS`]) goes to the database in one round trip together
-//! with its checkpoint, atomically, instead of three or more: live
+//! A batch whose events the projection can each write as a [`Shot`] (on
+//! PostgreSQL a batch of one, on SQLite up to [`MAX_JOINED_SHOTS`] joined
+//! into one script) goes to the database in one round trip together with
+//! its `BEGIN`, checkpoint and `COMMIT`, instead of three or more: live
 //! traffic's batches are a few events, and the round trips, not the SQL,
 //! were most of their time.
 //!
@@ -32,9 +33,9 @@ use std::future::Future;
 use omnibus_bus::{Delivery, Projection, ProjectionError, Rejected};
 use omnibus_proto::Event;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection as _, Transaction};
+use sqlx::{Any, AnyConnection, Connection as _, Transaction};
 
-use crate::checkpoint::{begin_at_checkpoint, in_one_round_trip, postgres_script_at_checkpoint};
+use crate::checkpoint::{begin_at_checkpoint, in_one_round_trip};
 use crate::{Backend, Shot, Store, is_refusal};
 
 /// Most events a projection acknowledges beyond its stored checkpoint by
@@ -43,9 +44,9 @@ use crate::{Backend, Shot, Store, is_refusal};
 /// in the timers, say) thus costs one checkpoint write per this many.
 pub const MAX_UNSAVED: u64 = 5_000;
 
-/// Most [`Shot`]s of a batch sent with its checkpoint in one round trip:
-/// live traffic comes a few events a batch; a rebuild's full batches are
-/// applied the usual way, in runs.
+/// Most [`Shot`]s joined into one SQLite script: live traffic comes a few
+/// events a batch; a rebuild's full batches are applied the usual way, in
+/// runs.
 pub const MAX_JOINED_SHOTS: usize = 8;
 
 /// One decoded event of a run, with where it came from.
@@ -207,14 +208,18 @@ impl<R: Rules> Runner<R> {
     }
 
     /// True when every event of `batch` is a [`Shot`] and they committed
-    /// together with the checkpoint in one round trip (up to
-    /// [`MAX_JOINED_SHOTS`]; see [`send_shots`]). After any failure nothing
-    /// of it is kept: the writer is closed (a SQLite script may have
-    /// stopped inside its transaction) and the batch goes the usual way,
-    /// which tells a refusal (rejected) from a failure (retried).
+    /// together (on SQLite up to [`MAX_JOINED_SHOTS`] joined in one script;
+    /// on PostgreSQL a batch of one). After any failure nothing of it is
+    /// kept: the writer is closed (a SQLite script may have stopped inside
+    /// its transaction) and the batch goes the usual way, which tells a
+    /// refusal (rejected) from a failure (retried).
     async fn apply_as_shots(&mut self, batch: &[Delivery], outputs: &mut Vec<R::Output>) -> bool {
         let backend = self.store.backend();
-        let Some(last) = batch.last().filter(|_| batch.len() <= MAX_JOINED_SHOTS) else {
+        let most = match backend {
+            Backend::Sqlite => MAX_JOINED_SHOTS,
+            Backend::Postgres => 1,
+        };
+        let Some(last) = batch.last().filter(|_| batch.len() <= most) else {
             return false;
         };
         let Ok(sequence) = i64::try_from(last.sequence) else {
@@ -231,9 +236,16 @@ impl<R: Rules> Runner<R> {
             shots.push(shot);
             outs.push(output);
         }
+        let shot = Shot::join(shots);
         let name = self.rules.name();
+        let wrapped = in_one_round_trip(backend, name, &shot.sql, shot.params.len() + 1);
+        // Joined scripts of more than two differ from batch to batch.
+        let query = shot
+            .query(wrapped)
+            .bind(sequence)
+            .persistent(batch.len() <= 2);
         let result = match writer(&self.store, &mut self.writer).await {
-            Ok(conn) => send_shots(conn, backend, name, sequence, shots).await,
+            Ok(conn) => query.execute(&mut **conn).await.map(drop),
             Err(err) => Err(err),
         };
         if let Err(err) = result {
@@ -430,35 +442,6 @@ async fn begin<'c>(
 }
 
 /// The runner's writer connection, taken from the pool when there is none.
-/// `shots` and `projection`'s checkpoint at `sequence`, committed together
-/// in one round trip: on SQLite one script from `BEGIN IMMEDIATE` to
-/// `COMMIT`; on PostgreSQL a shot alone as one prepared statement with the
-/// checkpoint as a `WITH` clause, several as one simple query (whose
-/// statements PostgreSQL runs as one implicit transaction) with their
-/// parameters written in ([`Shot::inlined`]), since the clauses of one
-/// statement all see the tables as they were.
-async fn send_shots(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    projection: &str,
-    sequence: i64,
-    shots: Vec<Shot>,
-) -> Result<(), sqlx::Error> {
-    if backend == Backend::Postgres && shots.len() > 1 {
-        let script = postgres_script_at_checkpoint(projection, sequence, &shots);
-        return sqlx::raw_sql(AssertSqlSafe(script))
-            .execute(conn)
-            .await
-            .map(drop);
-    }
-    let joined = shots.len();
-    let shot = Shot::join(shots);
-    let wrapped = in_one_round_trip(backend, projection, &shot.sql, shot.params.len() + 1);
-    // Joined scripts of more than two differ from batch to batch.
-    let query = shot.query(wrapped).bind(sequence).persistent(joined <= 2);
-    query.execute(conn).await.map(drop)
-}
-
 async fn writer<'c>(
     store: &Store,
     writer: &'c mut Option<PoolConnection<Any>>,

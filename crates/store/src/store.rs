@@ -1,11 +1,9 @@
 //! [`Store`]: the pool handle every service shares.
 
-use std::str::FromStr as _;
 use std::sync::Once;
 use std::time::Duration;
 
-use sqlx::ConnectOptions as _;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Transaction};
 
 use crate::StoreError;
@@ -154,10 +152,6 @@ async fn sqlite_pool(target: &Target, options: AnyPoolOptions) -> Result<AnyPool
 }
 
 async fn postgres_pool(target: &Target, options: AnyPoolOptions) -> Result<AnyPool, StoreError> {
-    // Several live events go as one script with their values written in
-    // (`Shot::inlined`): no SQL text in the logs, where sqlx would put a
-    // slow statement's, customers' messages and all.
-    let connect = AnyConnectOptions::from_str(&target.url)?.disable_statement_logging();
     let pool = options
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .after_connect(|conn, _meta| {
@@ -166,7 +160,7 @@ async fn postgres_pool(target: &Target, options: AnyPoolOptions) -> Result<AnyPo
                 Ok(())
             })
         })
-        .connect_with(connect)
+        .connect(&target.url)
         .await?;
     Ok(pool)
 }

@@ -1,5 +1,6 @@
-//! Shots run in order, several in one round trip, on a SQLite file and on a
-//! throwaway PostgreSQL database: every value comes back as it went in.
+//! Shots run in order (on SQLite several in one round trip), on a SQLite
+//! file and on a throwaway PostgreSQL database: every value comes back as it
+//! went in, and each statement sees what the ones before it changed.
 
 use omnibus_store::{MAX_SHOTS_PER_TRIP, Param, Shot, Store, execute_in_order, is_refusal};
 use omnibus_testkit::TestDatabase;

@@ -17,6 +17,8 @@
 //! - `runner`: [`Runner`], the one projection loop (batch, savepoint,
 //!   reject, checkpoint) that a projection's [`Rules`] plug into.
 //! - `shot`: [`Shot`], a live event written in one round trip.
+//! - `wal`: SQLite's WAL checkpoints, on a task of their own instead of
+//!   inside a writer's commit.
 
 mod checkpoint;
 mod error;
@@ -26,6 +28,7 @@ mod runner;
 mod shot;
 mod store;
 mod url;
+mod wal;
 
 pub use checkpoint::save_checkpoint;
 pub use error::{StoreError, is_refusal};

@@ -1,6 +1,6 @@
 //! [`Store`]: the pool handle every service shares.
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -8,6 +8,7 @@ use sqlx::{Any, AnyPool, Transaction};
 
 use crate::StoreError;
 use crate::url::{Backend, Target};
+use crate::wal::{Checkpointer, WRITER_CHECKPOINTS};
 
 /// Registers the SQLite and PostgreSQL drivers with `Any`; sqlx panics on
 /// connect otherwise, and registering twice is a no-op we avoid anyway.
@@ -20,13 +21,16 @@ static INSTALL_DRIVERS: Once = Once::new();
 /// commits on power loss, which replay from the stream restores.
 /// `temp_store = MEMORY` keeps the statement journals of the projections'
 /// savepoints in memory instead of temporary files (a tenth of a replay's
-/// time went to writing them).
-const SQLITE_PRAGMAS: [&str; 5] = [
+/// time went to writing them). `wal_autocheckpoint` leaves checkpoints to
+/// the store's [`Checkpointer`] (see `wal`), keeping the writers' own as a
+/// safety net.
+const SQLITE_PRAGMAS: [&str; 6] = [
     "PRAGMA busy_timeout = 10000",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
     "PRAGMA temp_store = MEMORY",
+    WRITER_CHECKPOINTS,
 ];
 
 /// Run on every new PostgreSQL connection. Every table is a projection of
@@ -50,6 +54,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's WAL checkpoints, running while any clone of the store lives.
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Store {
@@ -72,13 +78,18 @@ impl Store {
         INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
         let target = Target::parse(url)?;
         let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
-        let pool = match target.backend {
-            Backend::Sqlite => sqlite_pool(&target, options).await?,
-            Backend::Postgres => postgres_pool(&target, options).await?,
+        let (pool, checkpointer) = match target.backend {
+            Backend::Sqlite => {
+                let pool = sqlite_pool(&target, options).await?;
+                let checkpointer = Arc::new(Checkpointer::start(pool.clone()));
+                (pool, Some(checkpointer))
+            }
+            Backend::Postgres => (postgres_pool(&target, options).await?, None),
         };
         let store = Store {
             pool,
             backend: target.backend,
+            checkpointer,
         };
         store.bootstrap().await?;
         tracing::debug!(backend = ?store.backend, "database connected");
@@ -117,6 +128,9 @@ impl Store {
 
     /// Closes every pooled connection and waits for them to finish.
     pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop();
+        }
         self.pool.close().await;
     }
 }

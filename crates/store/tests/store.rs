@@ -247,6 +247,51 @@ async fn sqlite_creates_the_directory_and_uses_wal() {
     assert_eq!(fk, 1);
 }
 
+/// A writer's commit no longer copies the WAL into the database file (and
+/// waits for its fsyncs) every 1,000 pages: the store's own task does, soon
+/// after any commit.
+#[tokio::test]
+async fn sqlite_checkpoints_beside_the_writer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("omnibus.db");
+    let store = Store::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("connect");
+    let writers_own: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(store.pool())
+        .await
+        .expect("pragma");
+    assert_eq!(
+        writers_own, 8192,
+        "pages before a commit checkpoints itself"
+    );
+    sqlx::raw_sql("CREATE TABLE blobs (body BLOB NOT NULL)")
+        .execute(store.pool())
+        .await
+        .expect("create");
+    // 2 MiB: about 500 pages, far below what makes a commit checkpoint.
+    const BLOB: usize = 2 << 20;
+    let mut tx = store.begin_write().await.expect("begin");
+    sqlx::query("INSERT INTO blobs (body) VALUES ($1)")
+        .bind(vec![7u8; BLOB])
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    // In WAL mode only a checkpoint writes the database file itself.
+    let size = || std::fs::metadata(&file).map_or(0, |m| m.len());
+    omnibus_testkit::wait_until(
+        "the WAL copied into the database file",
+        Duration::from_secs(10),
+        || {
+            let copied = size() >= BLOB as u64;
+            async move { copied.then_some(()) }
+        },
+    )
+    .await;
+    store.close().await;
+}
+
 #[tokio::test]
 async fn unsupported_urls_are_refused() {
     for url in ["sqlite::memory:", "mysql://root@localhost/db", "nonsense"] {

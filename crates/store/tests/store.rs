@@ -227,24 +227,31 @@ async fn unique_violations_are_recognised(db: TestDatabase) {
 
 // === SQLite only ===
 
+async fn sqlite_file(file: &std::path::Path) -> Store {
+    Store::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("connect")
+}
+
+/// The value of a pragma on one of the store's pooled connections.
+async fn pragma<T>(store: &Store, sql: &'static str) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    sqlx::query_scalar(sql)
+        .fetch_one(store.pool())
+        .await
+        .expect(sql)
+}
+
 #[tokio::test]
 async fn sqlite_creates_the_directory_and_uses_wal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("nested/deeper/omnibus.db");
-    let store = Store::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .expect("connect");
+    let store = sqlite_file(&file).await;
     assert!(file.exists());
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(store.pool())
-        .await
-        .expect("pragma");
-    assert_eq!(mode, "wal");
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(store.pool())
-        .await
-        .expect("pragma");
-    assert_eq!(fk, 1);
+    assert_eq!(pragma::<String>(&store, "PRAGMA journal_mode").await, "wal");
+    assert_eq!(pragma::<i64>(&store, "PRAGMA foreign_keys").await, 1);
 }
 
 /// A writer's commit no longer copies the WAL into the database file (and

@@ -261,13 +261,8 @@ async fn sqlite_creates_the_directory_and_uses_wal() {
 async fn sqlite_checkpoints_beside_the_writer() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("omnibus.db");
-    let store = Store::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .expect("connect");
-    let writers_own: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-        .fetch_one(store.pool())
-        .await
-        .expect("pragma");
+    let store = sqlite_file(&file).await;
+    let writers_own: i64 = pragma(&store, "PRAGMA wal_autocheckpoint").await;
     assert_eq!(
         writers_own, 8192,
         "pages before a commit checkpoints itself"

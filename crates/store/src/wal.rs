@@ -72,7 +72,9 @@ impl Drop for Checkpointer {
 }
 
 async fn checkpoint_every(pool: AnyPool) {
-    let mut ticks = tokio::time::interval(EVERY);
+    // The first one a period after connecting, not at once beside the
+    // migrations: a new database has nothing to copy yet.
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     while !pool.is_closed() {

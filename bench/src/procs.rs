@@ -99,8 +99,9 @@ pub struct CpuSample {
     server: f64,
     nats: f64,
     bench: f64,
-    /// Busy and iowait seconds of the whole machine: also counts PostgreSQL.
-    machine: (f64, f64),
+    /// Seconds of the whole machine: busy (also counts PostgreSQL), iowait,
+    /// and stolen by the hypervisor.
+    machine: MachineSeconds,
     /// The server's threads by name (this process's without a server), to
     /// tell a pegged thread from a busy pool.
     threads: Vec<(String, f64)>,
@@ -114,6 +115,9 @@ pub struct CpuUse {
     pub bench: f64,
     pub machine_busy: f64,
     pub machine_iowait: f64,
+    /// Cores the hypervisor gave to other guests while ours wanted them: a
+    /// run with much of it says more about the host than about Omnibus.
+    pub machine_steal: f64,
     /// The server's thread groups by name, busiest first.
     pub threads: Vec<(String, f64)>,
 }
@@ -149,8 +153,9 @@ impl CpuSample {
             server: rate(self.server, later.server),
             nats: rate(self.nats, later.nats),
             bench: rate(self.bench, later.bench),
-            machine_busy: rate(self.machine.0, later.machine.0),
-            machine_iowait: rate(self.machine.1, later.machine.1),
+            machine_busy: rate(self.machine.busy, later.machine.busy),
+            machine_iowait: rate(self.machine.iowait, later.machine.iowait),
+            machine_steal: rate(self.machine.steal, later.machine.steal),
             threads,
         }
     }
@@ -181,8 +186,16 @@ impl Proc {
     }
 }
 
-/// Busy (all but idle and iowait) and iowait seconds from `/proc/stat`.
-fn machine_seconds() -> (f64, f64) {
+/// Machine-wide CPU seconds from `/proc/stat`.
+#[derive(Debug, Clone, Copy)]
+struct MachineSeconds {
+    /// All but idle and iowait, steal included.
+    busy: f64,
+    iowait: f64,
+    steal: f64,
+}
+
+fn machine_seconds() -> MachineSeconds {
     let stat = fs::read_to_string("/proc/stat").unwrap_or_default();
     let ticks: Vec<f64> = stat
         .lines()
@@ -195,18 +208,24 @@ fn machine_seconds() -> (f64, f64) {
     let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
     // user nice system idle iowait irq softirq steal (guest is inside user).
     let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
-    (busy / TICKS_PER_SECOND, at(4) / TICKS_PER_SECOND)
+    MachineSeconds {
+        busy: busy / TICKS_PER_SECOND,
+        iowait: at(4) / TICKS_PER_SECOND,
+        steal: at(7) / TICKS_PER_SECOND,
+    }
 }
 
 impl std::fmt::Display for CpuUse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "server {:.2} + nats-server {:.2} + bench {:.2} + others {:.2} cores; iowait {:.2}",
+            "server {:.2} + nats-server {:.2} + bench {:.2} + others {:.2} cores; \
+             stolen by the host {:.2}; iowait {:.2}",
             self.server,
             self.nats,
             self.bench,
             self.others(),
+            self.machine_steal,
             self.machine_iowait
         )
     }
@@ -214,9 +233,10 @@ impl std::fmt::Display for CpuUse {
 
 impl CpuUse {
     /// The rest of the machine's busy time: PostgreSQL, or anything else
-    /// running beside the benchmark (which then skews it).
+    /// running beside the benchmark (which then skews it); time stolen by
+    /// the host is shown on its own.
     pub fn others(&self) -> f64 {
-        (self.machine_busy - self.server - self.nats - self.bench).max(0.0)
+        (self.machine_busy - self.machine_steal - self.server - self.nats - self.bench).max(0.0)
     }
 
     /// `tokio-runtime-w 0.55, sqlx-sqlite-wor 0.20, …` (threads above 0.01 core).
@@ -249,9 +269,9 @@ pub fn machine() -> String {
 /// Cores the machine is busy with over `window`, before anything starts:
 /// other work on the machine (a build) lowers every figure.
 pub fn busy_cores(window: std::time::Duration) -> f64 {
-    let (before, at) = (machine_seconds().0, Instant::now());
+    let (before, at) = (machine_seconds().busy, Instant::now());
     std::thread::sleep(window);
-    (machine_seconds().0 - before) / at.elapsed().as_secs_f64()
+    (machine_seconds().busy - before) / at.elapsed().as_secs_f64()
 }
 
 /// `nats-server --version`, e.g. `v2.9.10`.
@@ -263,4 +283,32 @@ pub fn nats_version() -> String {
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .and_then(|text| text.rsplit(' ').next().map(str::to_owned))
         .unwrap_or_else(|| "not found".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn use_of(machine_busy: f64, machine_steal: f64) -> CpuUse {
+        CpuUse {
+            server: 0.8,
+            nats: 0.3,
+            bench: 0.1,
+            machine_busy,
+            machine_iowait: 0.0,
+            machine_steal,
+            threads: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn stolen_time_is_not_counted_as_other_programs() {
+        let quiet = use_of(1.2, 0.0);
+        assert!(quiet.others().abs() < 1e-9);
+        let stolen = use_of(1.6, 0.4);
+        assert!(stolen.others().abs() < 1e-9, "{}", stolen.others());
+        assert!(stolen.to_string().contains("stolen by the host 0.40"));
+        let postgres = use_of(1.9, 0.1);
+        assert!((postgres.others() - 0.6).abs() < 1e-9);
+    }
 }

@@ -164,10 +164,11 @@ async fn replay(
     report::line(
         "  CPU (cores)",
         format!(
-            "bench {:.2} + nats-server {:.2} + others {:.2}; iowait {:.2}",
+            "bench {:.2} + nats-server {:.2} + others {:.2}; stolen by the host {:.2}; iowait {:.2}",
             cpu.bench,
             cpu.nats,
             cpu.others(),
+            cpu.machine_steal,
             cpu.machine_iowait
         ),
     );

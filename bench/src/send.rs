@@ -46,6 +46,7 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
     let period = Duration::from_secs(1) / args.rate;
     let mut ticks = ticker(count, period);
     let mut calls = tokio::task::JoinSet::new();
+    let cpu_start = system.cpu();
     let started = Instant::now();
     while let Some((k, due)) = ticks.recv().await {
         let mut api = system.api();
@@ -63,6 +64,7 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
     }
     let outcomes = calls.join_all().await;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_start.until(&system.cpu());
     let (mut latency, mut failed) = (report::histogram(), 0);
     for (took, ok) in outcomes {
         report::record(&mut latency, took);
@@ -74,6 +76,9 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
         format!("{:.0}/s", count as f64 / elapsed),
     );
     report::line("latency from scheduled time", report::latencies(&latency));
+    // A tail that other programs' CPU explains is theirs, not Omnibus's:
+    // "others" is what to look at before comparing two runs' p99.
+    report::line("CPU while sending", &cpu);
     anyhow::ensure!(failed == 0, "{failed} SendMessage calls failed");
     let target = if args.postgres { 10.0 } else { 5.0 };
     Ok(vec![

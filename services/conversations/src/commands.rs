@@ -10,7 +10,8 @@ use tokio::sync::watch;
 
 use crate::contacts::queries::ContactQueries;
 use crate::error::{Result, ServiceError};
-use crate::queries::Queries;
+use crate::queries::{Queries, SendTarget};
+use crate::send_targets::SendTargets;
 
 mod channels;
 mod contacts;
@@ -46,17 +47,21 @@ pub struct Commands {
     queries: Queries,
     contacts: ContactQueries,
     applied: watch::Receiver<u64>,
+    /// Send targets read before, until a channel changes.
+    send_targets: Arc<SendTargets>,
     config: Arc<CommandConfig>,
 }
 
 impl Commands {
-    /// Commands publishing on `bus`, reading through `queries`, and waiting
-    /// on `applied` (the projection's progress).
-    pub fn new(
+    /// Commands publishing on `bus`, reading through `queries`, waiting on
+    /// `applied` (the projection's progress), and keeping send targets in
+    /// `send_targets` (which the caller keeps following the channels).
+    pub(crate) fn new(
         bus: Bus,
         queries: Queries,
         contacts: ContactQueries,
         applied: watch::Receiver<u64>,
+        send_targets: Arc<SendTargets>,
         config: CommandConfig,
     ) -> Self {
         Self {
@@ -64,8 +69,26 @@ impl Commands {
             queries,
             contacts,
             applied,
+            send_targets,
             config: Arc::new(config),
         }
+    }
+
+    /// Where a conversation's messages go: kept from an earlier read while
+    /// no channel changed, else read from the view (see `send_targets`).
+    async fn send_target(&self, conversation_id: &str) -> Result<Option<SendTarget>> {
+        if let Some(kept) = self.send_targets.get(conversation_id) {
+            return Ok(Some(kept));
+        }
+        let ticket = self
+            .send_targets
+            .ticket()
+            .filter(|ticket| *self.applied.borrow() >= ticket.needs_applied);
+        let found = self.queries.send_target(conversation_id).await?;
+        if let (Some(target), Some(ticket)) = (&found, ticket) {
+            self.send_targets.keep(conversation_id, target, ticket);
+        }
+        Ok(found)
     }
 
     /// Every event stored about a conversation, oldest first; NOT_FOUND for

@@ -29,6 +29,7 @@ mod codec;
 mod history;
 mod paging;
 mod rows;
+mod send_targets;
 mod sql;
 
 use omnibus_bus::{Bus, Precedence, ProjectionOptions, run_projection};
@@ -81,6 +82,7 @@ pub struct Conversations {
     changes: broadcast::Sender<String>,
     projection: JoinHandle<()>,
     joiner: JoinHandle<()>,
+    targets_reader: JoinHandle<()>,
     bus: Bus,
     media: media::MediaConfig,
 }
@@ -122,6 +124,12 @@ impl Conversations {
             progress,
             shutdown.clone(),
         ));
+        let send_targets = std::sync::Arc::new(send_targets::SendTargets::default());
+        let targets_reader = tokio::spawn(send_targets::follow(
+            bus.clone(),
+            send_targets.clone(),
+            shutdown.clone(),
+        ));
         let joiner = tokio::spawn(contacts::joiner::run(
             bus.clone(),
             store.clone(),
@@ -136,6 +144,7 @@ impl Conversations {
             queries.clone(),
             contacts.clone(),
             applied.clone(),
+            send_targets,
             config.commands,
         );
         Ok(Self {
@@ -146,6 +155,7 @@ impl Conversations {
             changes,
             projection,
             joiner,
+            targets_reader,
             bus,
             media: config.media,
         })
@@ -196,5 +206,6 @@ impl Conversations {
     pub async fn stopped(self) {
         let _ = self.projection.await;
         let _ = self.joiner.await;
+        let _ = self.targets_reader.await;
     }
 }

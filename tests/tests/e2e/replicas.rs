@@ -117,6 +117,72 @@ async fn two_replicas_share_the_work_keep_order_and_survive_a_kill() {
     }
 }
 
+/// A replica keeps where a conversation's messages go between sends; a
+/// channel deleted through another replica still refuses its next sends
+/// there, within moments, not at the replica's restart.
+#[tokio::test]
+async fn a_channel_deleted_through_one_replica_refuses_sends_at_the_other() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        no_server: true,
+        postgres: true,
+        ..Default::default()
+    })
+    .await;
+    let env = sandbox.env();
+    let conversations = Pair::start("conversations", &env).await;
+    let ingress = ChildServer::start_service(BINARY, "ingress-telegram", &env).await;
+    let channel_id = create_channel(&conversations.second.grpc_url()).await;
+    let chat = FIRST_CHAT + 100;
+    let update = telegram::text_update(1, chat, "hello");
+    let posted = telegram::post_update(
+        &reqwest::Client::new(),
+        &ingress.http_url(),
+        &channel_id,
+        SECRET,
+        &update,
+    )
+    .await;
+    assert_eq!(posted, 200);
+    let conversation_id = ids::conversation_id(&channel_id, &chat.to_string());
+    let second = conversations.second.grpc_url();
+    let send = |text: &'static str| {
+        let (second, conversation_id) = (second.clone(), conversation_id.clone());
+        async move {
+            let mut api = client(&second).await.expect("connect");
+            api.send_message(SendMessageRequest {
+                conversation_id,
+                text: text.into(),
+                ..Default::default()
+            })
+            .await
+        }
+    };
+    wait_until("the follower answers", PATIENCE, || async {
+        send("Hello!").await.ok()
+    })
+    .await;
+    send("How can I help?").await.expect("the second answer");
+
+    let first = conversations.first.as_ref().expect("first replica");
+    ChannelServiceClient::connect(first.grpc_url())
+        .await
+        .expect("connect")
+        .delete_channel(omnibus_proto::DeleteChannelRequest {
+            id: channel_id.clone(),
+        })
+        .await
+        .expect("deleted through the first replica");
+    let refused = wait_until("the follower refuses", Duration::from_secs(10), || async {
+        send("anyone?").await.err()
+    })
+    .await;
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
+}
+
 async fn create_channel(grpc: &str) -> String {
     let mut channels = ChannelServiceClient::connect(grpc.to_owned())
         .await

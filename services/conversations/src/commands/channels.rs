@@ -160,6 +160,9 @@ impl Commands {
             .bus
             .publish_expecting(subject, &event, expected_sequence)
             .await?;
+        // Send targets read before may be stale now: dropped here at once,
+        // in other replicas when their reader gets the snapshot.
+        self.send_targets.channel_changed(published.sequence);
         self.wait_applied(published.sequence).await?;
         self.queries
             .channel(&id)

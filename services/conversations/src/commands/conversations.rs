@@ -22,7 +22,6 @@ impl Commands {
             return Err(ServiceError::invalid("conversation id is required"));
         }
         let target = self
-            .queries
             .send_target(conversation_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("conversation", conversation_id))?;

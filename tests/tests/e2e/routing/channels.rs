@@ -18,6 +18,9 @@ async fn a_deleted_channel_keeps_its_conversations_readable_and_refuses_sends() 
     let channel = create_channel(&grpc, ChannelSettings::default()).await;
     let id = customer_writes(&http, &channel, 1, 1_000).await;
     wait_conversation(&grpc, &id, "the conversation", |_| true).await;
+    // Answered before: where its messages go is known (and kept) already.
+    answer(&sandbox, &id, "Hello!").await;
+    answer(&sandbox, &id, "How can I help?").await;
     sandbox
         .channels()
         .await
@@ -43,7 +46,7 @@ async fn a_deleted_channel_keeps_its_conversations_readable_and_refuses_sends() 
         .expect("history still readable")
         .into_inner()
         .messages;
-    assert_eq!(messages.len(), 1);
+    assert_eq!(messages.len(), 3);
     let refused = api
         .send_message(SendMessageRequest {
             conversation_id: id,
@@ -67,6 +70,7 @@ async fn a_channel_created_again_for_the_same_bot_carries_on_its_conversations()
     let old = create_channel(&grpc, ChannelSettings::default()).await;
     let id = customer_writes(&http, &old, 1, 1_100).await;
     wait_conversation(&grpc, &id, "the conversation", |_| true).await;
+    answer(&sandbox, &id, "Hello!").await;
     sandbox
         .channels()
         .await
@@ -85,7 +89,7 @@ async fn a_channel_created_again_for_the_same_bot_carries_on_its_conversations()
     // The customer writes again: the same conversation, through the new channel.
     crate::timers::customer_writes(&http, &new, 2, 1_100, "me again").await;
     omnibus_testkit::wait_until("the second message", crate::support::PATIENCE, || async {
-        (all_messages(&sandbox, &id).await.len() == 2).then_some(())
+        (all_messages(&sandbox, &id).await.len() == 3).then_some(())
     })
     .await;
     assert_eq!(all_conversations(&sandbox).await.len(), 1);
@@ -109,5 +113,19 @@ async fn a_channel_created_again_for_the_same_bot_carries_on_its_conversations()
     })
     .await;
     assert_eq!(rebuilt.id, id);
-    assert_eq!(all_messages(&sandbox, &id).await.len(), 3);
+    assert_eq!(all_messages(&sandbox, &id).await.len(), 4);
+}
+
+/// An operator's answer, sent while the channel lives.
+async fn answer(sandbox: &Sandbox, conversation_id: &str, text: &str) {
+    sandbox
+        .conversations()
+        .await
+        .send_message(SendMessageRequest {
+            conversation_id: conversation_id.into(),
+            text: text.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("sends while the channel lives");
 }

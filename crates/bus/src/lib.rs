@@ -34,6 +34,7 @@ pub mod lease;
 pub mod media;
 pub mod precedence;
 pub mod projection;
+pub mod snapshots;
 pub mod subjects;
 pub mod worker;
 

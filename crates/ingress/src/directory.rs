@@ -18,10 +18,9 @@ mod negative;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use async_nats::jetstream::consumer::{DeliverPolicy, pull};
-use futures::StreamExt;
+use omnibus_bus::snapshots::{Snapshot, follow_channel_snapshots};
 use omnibus_bus::{Bus, BusError};
 use omnibus_proto::{
     ChannelChanged, ChannelKind, ChannelState, ChannelStatus, Event, event::Payload,
@@ -209,56 +208,21 @@ impl ChannelDirectory {
     }
 
     async fn follow(self, shutdown: CancellationToken) {
-        let mut failures = 0u32;
-        while !shutdown.is_cancelled() {
-            if let Err(err) = self.read_snapshots(&shutdown).await {
-                failures += 1;
-                let delay = Duration::from_millis(200 * u64::from(failures.min(25)));
-                tracing::warn!(error = %err, ?delay, "channel directory reader failed, restarting");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(delay) => {}
-                }
-            }
-        }
-    }
-
-    async fn read_snapshots(&self, shutdown: &CancellationToken) -> Result<(), BusError> {
-        let stream = self
-            .bus
-            .jetstream()
-            .get_stream_no_info(self.bus.stream_name())
-            .await
-            .map_err(|e| BusError::Unavailable(e.to_string()))?;
-        let consumer = stream
-            .create_consumer(pull::OrderedConfig {
-                filter_subject: self.bus.subjects().channels(),
-                deliver_policy: DeliverPolicy::LastPerSubject,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| BusError::JetStream(e.to_string()))?;
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| BusError::Unavailable(e.to_string()))?;
-        loop {
-            let next = tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                next = messages.next() => next,
-            };
-            let message = match next {
-                Some(Ok(message)) => message,
-                Some(Err(err)) => return Err(BusError::Unavailable(err.to_string())),
-                None => return Err(BusError::Unavailable("channel snapshots ended".into())),
-            };
-            let Ok(info) = message.info() else { continue };
-            let sequence = info.stream_sequence;
-            match Event::decode(message.payload.clone()) {
+        let on_snapshot = |snapshot: Snapshot| {
+            let sequence = snapshot.sequence;
+            match Event::decode(snapshot.payload) {
                 Ok(event) => self.remember(sequence, &event),
                 Err(err) => tracing::warn!(sequence, error = %err, "undecodable channel snapshot"),
             }
             self.read_through.fetch_max(sequence, Ordering::AcqRel);
-        }
+        };
+        follow_channel_snapshots(
+            &self.bus,
+            "channel directory",
+            &shutdown,
+            on_snapshot,
+            || {},
+        )
+        .await;
     }
 }

@@ -18,11 +18,10 @@
 //! and again after it failed), nothing is kept.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use futures::StreamExt as _;
-use omnibus_bus::{Bus, BusError};
+use omnibus_bus::Bus;
+use omnibus_bus::snapshots::{Snapshot, follow_channel_snapshots};
 use tokio_util::sync::CancellationToken;
 
 use crate::queries::SendTarget;
@@ -111,63 +110,16 @@ impl SendTargets {
 }
 
 /// Follows the channel snapshots on the stream into `targets` until
-/// `shutdown`, starting over after a failure.
-pub async fn follow(bus: Bus, targets: std::sync::Arc<SendTargets>, shutdown: CancellationToken) {
-    let mut failures = 0u32;
-    while !shutdown.is_cancelled() {
-        let result = read_snapshots(&bus, &targets, &shutdown).await;
-        targets.set_following(false);
-        if let Err(err) = result {
-            failures += 1;
-            let delay = Duration::from_millis(200 * u64::from(failures.min(25)));
-            tracing::warn!(error = %err, ?delay, "send target reader failed, restarting");
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
-        }
-    }
-}
-
-async fn read_snapshots(
-    bus: &Bus,
-    targets: &SendTargets,
-    shutdown: &CancellationToken,
-) -> Result<(), BusError> {
-    use async_nats::jetstream::consumer::{DeliverPolicy, pull};
-    let stream = bus
-        .jetstream()
-        .get_stream_no_info(bus.stream_name())
-        .await
-        .map_err(|e| BusError::Unavailable(e.to_string()))?;
-    let consumer = stream
-        .create_consumer(pull::OrderedConfig {
-            filter_subject: bus.subjects().channels(),
-            deliver_policy: DeliverPolicy::LastPerSubject,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| BusError::JetStream(e.to_string()))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| BusError::Unavailable(e.to_string()))?;
-    loop {
-        let next = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            next = messages.next() => next,
-        };
-        let message = match next {
-            Some(Ok(message)) => message,
-            Some(Err(err)) => return Err(BusError::Unavailable(err.to_string())),
-            None => return Err(BusError::Unavailable("channel snapshots ended".into())),
-        };
-        let Ok(info) = message.info() else { continue };
-        targets.channel_changed(info.stream_sequence);
-        if info.pending == 0 {
+/// `shutdown`; nothing is kept while the reader is behind or starting over.
+pub async fn follow(bus: Bus, targets: Arc<SendTargets>, shutdown: CancellationToken) {
+    let on_snapshot = |snapshot: Snapshot| {
+        targets.channel_changed(snapshot.sequence);
+        if snapshot.pending == 0 {
             targets.set_following(true);
         }
-    }
+    };
+    let on_lost = || targets.set_following(false);
+    follow_channel_snapshots(&bus, "send targets", &shutdown, on_snapshot, on_lost).await;
 }
 
 #[cfg(test)]

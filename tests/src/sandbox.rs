@@ -65,6 +65,17 @@ impl Sandbox {
         Self::start_with(SandboxOptions::default()).await
     }
 
+    /// Starts the dependencies alone, on PostgreSQL: for services run as
+    /// separate processes (replicas) that share one database.
+    pub async fn for_processes() -> Self {
+        Self::start_with(SandboxOptions {
+            no_server: true,
+            postgres: true,
+            ..Default::default()
+        })
+        .await
+    }
+
     /// Starts everything as `options` say.
     pub async fn start_with(options: SandboxOptions) -> Self {
         omnibus_telemetry::init_for_tests();

@@ -16,7 +16,7 @@ use omnibus_proto::{
 };
 use omnibus_testkit::wait_until;
 use omnibus_tests::child::ChildServer;
-use omnibus_tests::{Sandbox, SandboxOptions, telegram};
+use omnibus_tests::{Sandbox, telegram};
 use tonic::transport::Channel as GrpcChannel;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_omnibus-under-test");
@@ -60,12 +60,7 @@ impl Pair {
 
 #[tokio::test]
 async fn two_replicas_share_the_work_keep_order_and_survive_a_kill() {
-    let sandbox = Sandbox::start_with(SandboxOptions {
-        no_server: true,
-        postgres: true,
-        ..Default::default()
-    })
-    .await;
+    let sandbox = Sandbox::for_processes().await;
     let env = sandbox.env();
     let mut conversations = Pair::start("conversations", &env).await;
     let mut ingress = Pair::start("ingress-telegram", &env).await;
@@ -122,12 +117,7 @@ async fn two_replicas_share_the_work_keep_order_and_survive_a_kill() {
 /// there, within moments, not at the replica's restart.
 #[tokio::test]
 async fn a_channel_deleted_through_one_replica_refuses_sends_at_the_other() {
-    let sandbox = Sandbox::start_with(SandboxOptions {
-        no_server: true,
-        postgres: true,
-        ..Default::default()
-    })
-    .await;
+    let sandbox = Sandbox::for_processes().await;
     let env = sandbox.env();
     let conversations = Pair::start("conversations", &env).await;
     let ingress = ChildServer::start_service(BINARY, "ingress-telegram", &env).await;

@@ -2,8 +2,8 @@
 //! without assigning again, and two router replicas assign once.
 
 use omnibus_proto::{GroupRule, Routing};
+use omnibus_tests::Sandbox;
 use omnibus_tests::child::ChildServer;
-use omnibus_tests::{Sandbox, SandboxOptions};
 
 use super::{
     assignments, customer_writes, routing_settings, upsert_group, wait_assigned,
@@ -57,12 +57,7 @@ async fn a_restart_replays_the_same_assignments_and_continues_the_turn() {
 
 #[tokio::test]
 async fn two_router_replicas_assign_once_even_when_the_active_one_is_killed() {
-    let sandbox = Sandbox::start_with(SandboxOptions {
-        no_server: true,
-        postgres: true,
-        ..Default::default()
-    })
-    .await;
+    let sandbox = Sandbox::for_processes().await;
     let env = sandbox.env();
     let conversations = ChildServer::start_service(BINARY, "conversations", &env).await;
     let ingress = ChildServer::start_service(BINARY, "ingress-telegram", &env).await;

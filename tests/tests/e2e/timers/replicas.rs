@@ -5,8 +5,8 @@ use omnibus_proto::{
     ChannelSettings, CloseReason, ConversationStatus,
     conversation_service_client::ConversationServiceClient,
 };
+use omnibus_tests::Sandbox;
 use omnibus_tests::child::ChildServer;
-use omnibus_tests::{Sandbox, SandboxOptions};
 
 use super::{
     conversation_of, create_channel, customer_writes, texts_to, wait_for_status, wait_for_text,
@@ -18,12 +18,7 @@ const CHATS: [i64; 4] = [951, 952, 953, 954];
 
 #[tokio::test]
 async fn two_replicas_fire_each_deadline_once_when_the_active_one_is_killed() {
-    let sandbox = Sandbox::start_with(SandboxOptions {
-        no_server: true,
-        postgres: true,
-        ..Default::default()
-    })
-    .await;
+    let sandbox = Sandbox::for_processes().await;
     let env = sandbox.env();
     let conversations = ChildServer::start_service(BINARY, "conversations", &env).await;
     let _ingress = ChildServer::start_service(BINARY, "ingress-telegram", &env).await;

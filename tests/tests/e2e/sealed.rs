@@ -3,12 +3,12 @@
 //! channel still works (webhook verified, sends go out), and after a second
 //! key is put in front, the events the first one sealed still read.
 
-use omnibus_proto::{SendMessageRequest, UpdateChannelRequest};
+use omnibus_proto::UpdateChannelRequest;
 use omnibus_server::config::ENV_CREDENTIALS_KEY;
 use omnibus_testkit::wait_until;
 use omnibus_tests::{Sandbox, SandboxOptions, telegram};
 
-use crate::support::{PATIENCE, files_containing, sqlite_dir, wait_for_conversations};
+use crate::support::{PATIENCE, files_containing, send_text, sqlite_dir, wait_for_conversations};
 
 pub const K1: &str = "k1:JSgc6ikZ+eNPTCRE6B3mThCkl4ZDjnWOzNjT3P3Lur8=";
 const K2: &str = "k2:dbSAArGbkfkUIRu1u9V/faT9y4oS6l34ejzC9TTzXGU=";
@@ -93,16 +93,7 @@ fn update(update_id: i64) -> serde_json::Value {
 
 /// Sends `text` and waits until the stand-in got it with the channel's token.
 async fn send_and_expect(sandbox: &Sandbox, conversation_id: &str, text: &str) {
-    sandbox
-        .conversations()
-        .await
-        .send_message(SendMessageRequest {
-            conversation_id: conversation_id.to_owned(),
-            text: text.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("send a message");
+    send_text(sandbox, conversation_id, text).await;
     wait_until(&format!("{text:?} at the provider"), PATIENCE, || async {
         sandbox
             .telegram

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use omnibus_proto::{Conversation, ListConversationsRequest, ListMessagesRequest, Message};
+use omnibus_proto::{
+    Conversation, ListConversationsRequest, ListMessagesRequest, Message, SendMessageRequest,
+};
 use omnibus_testkit::wait_until;
 use omnibus_tests::Sandbox;
 
@@ -30,6 +32,21 @@ pub async fn all_conversations(sandbox: &Sandbox) -> Vec<Conversation> {
         }
         token = page.next_page_token;
     }
+}
+
+/// An operator's free-text message, which must be accepted.
+pub async fn send_text(sandbox: &Sandbox, conversation_id: &str, text: &str) -> Message {
+    sandbox
+        .conversations()
+        .await
+        .send_message(SendMessageRequest {
+            conversation_id: conversation_id.to_owned(),
+            text: text.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|status| panic!("send {text:?}: {status:?}"))
+        .into_inner()
 }
 
 /// Every message of a conversation, oldest first.

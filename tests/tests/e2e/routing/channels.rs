@@ -8,7 +8,7 @@ use omnibus_proto::{
 use omnibus_tests::Sandbox;
 
 use super::{customer_writes, wait_conversation};
-use crate::support::{all_conversations, all_messages};
+use crate::support::{all_conversations, all_messages, send_text};
 use crate::timers::{create_channel, wait_for_text};
 
 #[tokio::test]
@@ -19,8 +19,8 @@ async fn a_deleted_channel_keeps_its_conversations_readable_and_refuses_sends() 
     let id = customer_writes(&http, &channel, 1, 1_000).await;
     wait_conversation(&grpc, &id, "the conversation", |_| true).await;
     // Answered before: where its messages go is known (and kept) already.
-    answer(&sandbox, &id, "Hello!").await;
-    answer(&sandbox, &id, "How can I help?").await;
+    send_text(&sandbox, &id, "Hello!").await;
+    send_text(&sandbox, &id, "How can I help?").await;
     sandbox
         .channels()
         .await
@@ -70,7 +70,7 @@ async fn a_channel_created_again_for_the_same_bot_carries_on_its_conversations()
     let old = create_channel(&grpc, ChannelSettings::default()).await;
     let id = customer_writes(&http, &old, 1, 1_100).await;
     wait_conversation(&grpc, &id, "the conversation", |_| true).await;
-    answer(&sandbox, &id, "Hello!").await;
+    send_text(&sandbox, &id, "Hello!").await;
     sandbox
         .channels()
         .await
@@ -114,18 +114,4 @@ async fn a_channel_created_again_for_the_same_bot_carries_on_its_conversations()
     .await;
     assert_eq!(rebuilt.id, id);
     assert_eq!(all_messages(&sandbox, &id).await.len(), 4);
-}
-
-/// An operator's answer, sent while the channel lives.
-async fn answer(sandbox: &Sandbox, conversation_id: &str, text: &str) {
-    sandbox
-        .conversations()
-        .await
-        .send_message(SendMessageRequest {
-            conversation_id: conversation_id.into(),
-            text: text.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("sends while the channel lives");
 }

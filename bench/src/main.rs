@@ -25,6 +25,7 @@ mod replay;
 mod report;
 mod send;
 mod stalled;
+mod stalls;
 mod system;
 mod timers;
 mod webhooks;

@@ -11,6 +11,7 @@ use omnibus_proto::SendMessageRequest;
 
 use crate::latency::ticker;
 use crate::report::{self, Figure, Target, Unit};
+use crate::stalls;
 use crate::system::System;
 
 /// What to send.
@@ -59,16 +60,22 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
                 ..SendMessageRequest::default()
             };
             let ok = api.send_message(request).await.is_ok();
-            (due.elapsed(), ok)
+            let call = stalls::Call {
+                due: due.duration_since(started),
+                took: due.elapsed(),
+            };
+            (call, ok)
         });
     }
     let outcomes = calls.join_all().await;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_start.until(&system.cpu());
     let (mut latency, mut failed) = (report::histogram(), 0);
-    for (took, ok) in outcomes {
-        report::record(&mut latency, took);
+    let mut calls = Vec::with_capacity(outcomes.len());
+    for (call, ok) in outcomes {
+        report::record(&mut latency, call.took);
         failed += usize::from(!ok);
+        calls.push(call);
     }
     report::line("calls / failed", format!("{count} / {failed}"));
     report::line(
@@ -76,11 +83,15 @@ pub async fn run(binary: &Path, args: &Args) -> anyhow::Result<Vec<Figure>> {
         format!("{:.0}/s", count as f64 / elapsed),
     );
     report::line("latency from scheduled time", report::latencies(&latency));
+    let target = if args.postgres { 10.0 } else { 5.0 };
+    report::line(
+        "slow calls (due time)",
+        stalls::describe(&calls, Duration::from_secs_f64(target / 1000.0)),
+    );
     // A tail that other programs' CPU explains is theirs, not Omnibus's:
     // "others" is what to look at before comparing two runs' p99.
     report::line("CPU while sending", &cpu);
     anyhow::ensure!(failed == 0, "{failed} SendMessage calls failed");
-    let target = if args.postgres { 10.0 } else { 5.0 };
     Ok(vec![
         Figure::new(
             format!("SendMessage p99, {}/s, {store}", args.rate),

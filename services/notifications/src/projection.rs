@@ -31,7 +31,7 @@ mod emit;
 mod tests;
 mod webhooks;
 
-use conversation::{Channels, Conversations, Fact, HandledStored};
+use conversation::{Channels, Conversations, Fact, HandledStored, Kept};
 pub use emit::Emitter;
 use emit::Outbox;
 pub(crate) use webhooks::{DELETED, stop as stop_webhook};
@@ -57,6 +57,16 @@ pub struct NotificationsProjection {
     channels: Channels,
     /// Answers counted already, kept across runs like `channels`.
     handled: HandledStored,
+    /// Conversations as committed runs left them.
+    kept: Kept,
+}
+
+/// What a run hands on once its transaction committed.
+pub struct Applied {
+    /// The notifications it created, to announce.
+    fresh: Vec<StoredNotification>,
+    /// Its conversations as it left them, to keep.
+    ended: Vec<(String, Option<conversation::Conv>)>,
 }
 
 impl NotificationsProjection {
@@ -74,6 +84,7 @@ impl NotificationsProjection {
             rebuilt_at_ms: 0,
             channels: Channels::default(),
             handled: HandledStored::default(),
+            kept: Kept::default(),
         };
         Runner::new(store, rules)
     }
@@ -83,9 +94,9 @@ impl NotificationsProjection {
         &mut self,
         conn: &mut AnyConnection,
         run: &[Step<'_>],
-    ) -> Result<Vec<StoredNotification>, sqlx::Error> {
+    ) -> Result<Applied, sqlx::Error> {
         let horizon = (omnibus_core::now_ms() - self.delivery_horizon_ms).max(self.rebuilt_at_ms);
-        let mut conversations = Conversations::default();
+        let mut conversations = Conversations::new(std::mem::take(&mut self.kept));
         let ids = run
             .iter()
             .filter(|step| Fact::of(step.event).is_some())
@@ -102,7 +113,12 @@ impl NotificationsProjection {
         }
         outbox.flush(conn).await?;
         conversations.store(conn, &mut self.handled).await?;
-        Ok(outbox.into_fresh())
+        let (kept, ended) = conversations.finish();
+        self.kept = kept;
+        Ok(Applied {
+            fresh: outbox.into_fresh(),
+            ended,
+        })
     }
 
     async fn apply_event(
@@ -168,9 +184,16 @@ fn event_span(step: &Step<'_>) -> tracing::Span {
     )
 }
 
+#[cfg(test)]
+impl NotificationsProjection {
+    /// What is kept between runs (see `conversation::Kept`).
+    fn kept(&self) -> &Kept {
+        &self.kept
+    }
+}
+
 impl Rules for NotificationsProjection {
-    /// The notifications the event created, announced after the commit.
-    type Output = Vec<StoredNotification>;
+    type Output = Applied;
 
     fn name(&self) -> &'static str {
         NAME
@@ -202,6 +225,7 @@ impl Rules for NotificationsProjection {
         }
         self.channels.clear();
         self.handled.clear();
+        self.kept.forget();
     }
 
     async fn apply(
@@ -214,8 +238,12 @@ impl Rules for NotificationsProjection {
     }
 
     fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Self::Output>) {
-        let mut fresh = outputs.into_iter().flatten().peekable();
-        if fresh.peek().is_some() {
+        let mut fresh = Vec::new();
+        for applied in outputs {
+            fresh.extend(applied.fresh);
+            self.kept.keep(applied.ended);
+        }
+        if !fresh.is_empty() {
             self.deliveries.notify_one();
         }
         for note in fresh {
@@ -223,10 +251,11 @@ impl Rules for NotificationsProjection {
         }
     }
 
-    /// The thresholds and answers read or written may come from what was
-    /// rolled back. (Conversations and notifications live only within a run.)
+    /// The thresholds, answers and conversations read or written may come
+    /// from what was rolled back.
     fn discarded(&mut self) {
         self.channels.clear();
         self.handled.clear();
+        self.kept.forget();
     }
 }

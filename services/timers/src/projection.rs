@@ -34,8 +34,18 @@ pub const NAME: &str = "timers";
 /// The timers read model: its rules, run by the shared [`Runner`].
 pub struct TimersProjection {
     channels: channel::ChannelCache,
+    /// Conversations as committed runs left them (see `working`).
+    kept: working::Kept,
     /// Committed arm/disarm changes for the firing loop.
     ops: mpsc::UnboundedSender<Vec<Op>>,
+}
+
+/// What a run hands on once its transaction committed.
+pub struct Applied {
+    /// The arm/disarm changes, for the firing loop.
+    ops: Vec<Op>,
+    /// Its conversations as it left them, to keep.
+    ended: Vec<(String, working::Known)>,
 }
 
 /// What one event's handler works with.
@@ -57,15 +67,23 @@ impl TimersProjection {
     pub fn new(store: Store, ops: mpsc::UnboundedSender<Vec<Op>>) -> Runner<Self> {
         let rules = Self {
             channels: channel::ChannelCache::default(),
+            kept: working::Kept::default(),
             ops,
         };
         Runner::new(store, rules)
     }
 }
 
+#[cfg(test)]
+impl TimersProjection {
+    /// What is kept between runs (see `working`).
+    pub(crate) fn kept(&self) -> &working::Kept {
+        &self.kept
+    }
+}
+
 impl Rules for TimersProjection {
-    /// The arm/disarm changes of the run, for the firing loop.
-    type Output = Vec<Op>;
+    type Output = Applied;
 
     fn name(&self) -> &'static str {
         NAME
@@ -89,12 +107,14 @@ impl Rules for TimersProjection {
         run: &[omnibus_store::Step<'_>],
     ) -> Result<Self::Output, sqlx::Error> {
         let mut ops = Vec::new();
-        let mut work = working::WorkingSet::default();
+        let mut work = working::WorkingSet::new(std::mem::take(&mut self.kept));
         let mut loaded_until = 0;
         for (at, one) in run.iter().enumerate() {
             if is_channel(one) {
-                // Its SQL reads and moves armed closes: write what stands first.
+                // Its SQL reads and moves armed closes: write what stands
+                // first, and keep nothing read before it.
                 work.flush(conn).await?;
+                work.forget_kept();
             } else if at >= loaded_until {
                 loaded_until = at + run[at..].iter().take_while(|s| !is_channel(s)).count();
                 work.load(conn, &conversations(&run[at..loaded_until]))
@@ -109,21 +129,33 @@ impl Rules for TimersProjection {
             apply_event(&mut step, one.sequence, one.event).await?;
         }
         work.flush(conn).await?;
-        Ok(ops)
+        let (kept, ended) = work.finish();
+        self.kept = kept;
+        Ok(Applied { ops, ended })
     }
 
     fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Self::Output>) {
-        let ops: Vec<Op> = outputs.into_iter().flatten().collect();
+        let mut ops = Vec::new();
+        for applied in outputs {
+            ops.extend(applied.ops);
+            self.kept.keep(applied.ended);
+        }
         if !ops.is_empty() {
             // The firing loop only stops at shutdown; nothing to do then.
             let _ = self.ops.send(ops);
         }
     }
 
-    /// The cache may hold what a rolled-back savepoint read or wrote. (The
-    /// working set lives for one `apply` only, so nothing else outlives it.)
+    /// The caches may hold what a rolled-back savepoint read or wrote.
     fn discarded(&mut self) {
         self.channels.clear();
+        self.kept.forget();
+    }
+
+    /// Another replica may have written the tables meanwhile.
+    fn resumed(&mut self, _applied: u64) {
+        self.channels.clear();
+        self.kept.forget();
     }
 }
 

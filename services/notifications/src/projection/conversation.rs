@@ -53,17 +53,96 @@ struct Slot {
     now: Option<Conv>,
 }
 
+/// Most conversations [`Kept`] between runs; past it they are dropped and
+/// read again when next touched.
+const MOST_KEPT: usize = 2_000;
+
+/// Conversations as committed runs left them (`None`: no row), so live
+/// traffic, an event or two a batch to conversations written a moment
+/// before, does not read them again: that read was one of the batch's
+/// four hand-offs to the database's thread. This projection is the only
+/// writer of `notif_conversations`, so what it wrote is what the table
+/// holds. A run takes what it reads out of here (a later run of the same
+/// transaction reads the table, with the earlier run's writes); it comes
+/// back only once the transaction committed.
+#[derive(Debug, Default)]
+pub(super) struct Kept {
+    conversations: HashMap<String, Option<Conv>>,
+}
+
+impl Kept {
+    /// Keeps what a committed run left.
+    pub fn keep(&mut self, ended: Vec<(String, Option<Conv>)>) {
+        if self.conversations.len() + ended.len() > MOST_KEPT {
+            self.conversations.clear();
+        }
+        self.conversations.extend(ended);
+    }
+
+    /// Drops everything kept (after a rollback or a restart).
+    pub fn forget(&mut self) {
+        self.conversations.clear();
+    }
+
+    #[cfg(test)]
+    pub fn as_kept(&self) -> BTreeMap<String, Option<Conv>> {
+        self.conversations
+            .iter()
+            .map(|(id, conv)| (id.clone(), conv.clone()))
+            .collect()
+    }
+
+    /// The kept conversations as the table holds them.
+    #[cfg(test)]
+    pub async fn as_loaded(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<BTreeMap<String, Option<Conv>>, sqlx::Error> {
+        let mut read = Conversations::default();
+        read.load(conn, self.conversations.keys().map(String::as_str))
+            .await?;
+        Ok(read
+            .slots
+            .into_iter()
+            .map(|(id, slot)| (id, slot.now))
+            .collect())
+    }
+}
+
 /// The conversations a run touches, and the answers it counts.
 #[derive(Debug, Default)]
 pub(super) struct Conversations {
     slots: BTreeMap<String, Slot>,
     /// `(operator, UTC day, conversation)` answered in this run.
     handled: BTreeSet<(String, i64, String)>,
+    /// What earlier runs left, taken from as conversations are read.
+    kept: Kept,
 }
 
 impl Conversations {
-    /// Reads the conversations of `ids` that this run has not read yet,
-    /// with one `SELECT … IN (…)` per [`ROWS`] ids.
+    /// A run's conversations, read first from what earlier runs `kept`.
+    pub fn new(kept: Kept) -> Self {
+        Self {
+            kept,
+            ..Self::default()
+        }
+    }
+
+    /// Ends the run: what is still kept from earlier runs, and each of
+    /// this run's conversations as it leaves them (to keep once the
+    /// transaction commits).
+    pub fn finish(self) -> (Kept, Vec<(String, Option<Conv>)>) {
+        let ended = self
+            .slots
+            .into_iter()
+            .map(|(id, slot)| (id, slot.now))
+            .collect();
+        (self.kept, ended)
+    }
+
+    /// Reads the conversations of `ids` that this run has not read yet:
+    /// from what earlier runs kept, else with one `SELECT … IN (…)` per
+    /// [`ROWS`] ids.
     pub async fn load<'a>(
         &mut self,
         conn: &mut AnyConnection,
@@ -73,7 +152,20 @@ impl Conversations {
             .into_iter()
             .filter(|id| !self.slots.contains_key(*id))
             .collect();
-        let missing: Vec<&str> = missing.into_iter().collect();
+        let mut read = Vec::with_capacity(missing.len());
+        for id in missing {
+            match self.kept.conversations.remove(id) {
+                Some(conv) => {
+                    let slot = Slot {
+                        stored: conv.clone(),
+                        now: conv,
+                    };
+                    self.slots.insert(id.to_owned(), slot);
+                }
+                None => read.push(id),
+            }
+        }
+        let missing = read;
         for chunk in missing.chunks(ROWS) {
             let mut sql = String::from(
                 "SELECT id, channel_id, assignee_id, closed, waiting_seq, waiting_message_id, \

@@ -462,6 +462,27 @@ fn expected_kinds() -> Vec<(i64, Kind)> {
     ]
 }
 
+/// After every batch of one, the conversations the projection keeps for
+/// the next runs are what its table holds.
+#[tokio::test]
+async fn what_is_kept_between_runs_is_what_the_table_holds() {
+    let db = TestDb::sqlite();
+    let (mut runner, store, _announced) = projection(&db).await;
+    let mut kept_at_most = 0;
+    for (at, batch) in history().chunks(1).enumerate() {
+        runner.apply(batch).await.expect("apply");
+        let kept = runner.rules().kept();
+        let mut conn = store.pool().acquire().await.expect("connection");
+        let loaded = kept.as_loaded(&mut conn).await.expect("load");
+        assert_eq!(kept.as_kept(), loaded, "after event {at}");
+        kept_at_most = kept_at_most.max(loaded.len());
+    }
+    assert!(kept_at_most >= 3, "conversations were kept: {kept_at_most}");
+    drop(runner);
+    store.close().await;
+    db.remove().await;
+}
+
 async fn same_state_in_any_batches(one_by_one: TestDb, others: Vec<TestDb>) {
     let events = history();
     let (mut runner, store, mut announced) = projection(&one_by_one).await;

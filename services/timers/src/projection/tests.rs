@@ -422,6 +422,31 @@ async fn replay(db: &Database, history: &History, size: usize) -> Snapshot {
     snapshot
 }
 
+/// After every batch of one, what the projection keeps for the next runs
+/// is what its tables hold (the channel snapshots of the history move
+/// armed closes in SQL, behind the kept conversations).
+#[tokio::test]
+async fn what_is_kept_between_runs_is_what_the_tables_hold() {
+    let db = Database::sqlite();
+    let store = Store::connect(&db.url()).await.unwrap();
+    store.migrate("timers", schema::MIGRATIONS).await.unwrap();
+    let (ops_tx, _ops_rx) = mpsc::unbounded_channel();
+    let mut runner: Runner<TimersProjection> = TimersProjection::new(store.clone(), ops_tx);
+    let mut kept_at_most = 0;
+    for (at, batch) in history().deliveries.chunks(1).enumerate() {
+        runner.apply(batch).await.unwrap();
+        let kept = runner.rules().kept();
+        let mut conn = store.pool().acquire().await.unwrap();
+        let loaded = kept.as_loaded(&mut conn).await.unwrap();
+        assert_eq!(kept.as_kept(), loaded, "after event {at}");
+        kept_at_most = kept_at_most.max(loaded.len());
+    }
+    assert!(kept_at_most >= 3, "conversations were kept: {kept_at_most}");
+    drop(runner);
+    store.close().await;
+    db.remove().await;
+}
+
 /// Replays the history one by one, then in larger batches, on `database`.
 async fn batches_equal_one_by_one(database: impl AsyncFn() -> Database, sizes: &[usize]) {
     let history = history();

@@ -15,6 +15,17 @@
 //! the conversation its id names (ids are built from it, see
 //! [`timer::event_id`]), so loading a conversation's rows answers every
 //! question about its timers.
+//!
+//! What a committed run left of its conversations is [`Kept`] for the next
+//! runs: live traffic comes an event or two a batch, mostly to
+//! conversations written a moment before, and reading them again was one
+//! of the four hand-offs to the database's thread per batch. The
+//! projection is the only writer of its tables, so what it wrote is what
+//! they hold, except where a channel snapshot moves armed closes in SQL:
+//! then nothing is kept. A run takes the conversations it reads out of
+//! [`Kept`] (a later run of the same transaction reads them from the
+//! table, with the earlier run's writes), and they come back only once
+//! their transaction committed.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,10 +40,74 @@ type Result<T = ()> = std::result::Result<T, sqlx::Error>;
 /// touches but which still occupies its id.
 type Slot = Option<Timer>;
 
+/// Most conversations [`Kept`] between runs (a few hundred bytes each);
+/// past it the kept ones are dropped and read again when next touched.
+const MOST_KEPT: usize = 2_000;
+
+/// Conversations as committed runs left them, by id.
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    conversations: HashMap<String, Known>,
+}
+
+/// A conversation's row and timers as its last committed run left them.
+#[derive(Debug, Clone)]
+pub(crate) struct Known {
+    row: Option<ConversationRow>,
+    timers: BTreeMap<String, Slot>,
+}
+
+impl Kept {
+    /// Keeps what a committed run left (`ended`, in the order written).
+    pub fn keep(&mut self, ended: Vec<(String, Known)>) {
+        if self.conversations.len() + ended.len() > MOST_KEPT {
+            self.conversations.clear();
+        }
+        self.conversations.extend(ended);
+    }
+
+    /// Drops everything kept: after a rollback, a restart, or SQL that
+    /// changed rows behind the working set.
+    pub fn forget(&mut self) {
+        self.conversations.clear();
+    }
+}
+
+#[cfg(test)]
+impl Kept {
+    /// The kept conversations, by id, each with its row and its timer
+    /// rows by event id, to compare with [`Kept::as_loaded`].
+    pub fn as_kept(&self) -> BTreeMap<String, (Option<ConversationRow>, BTreeMap<String, Slot>)> {
+        self.conversations
+            .iter()
+            .map(|(id, known)| (id.clone(), (known.row.clone(), known.timers.clone())))
+            .collect()
+    }
+
+    /// The kept conversations as the tables hold them.
+    pub async fn as_loaded(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<BTreeMap<String, (Option<ConversationRow>, BTreeMap<String, Slot>)>> {
+        let ids: Vec<&str> = self.conversations.keys().map(String::as_str).collect();
+        let mut set = WorkingSet::default();
+        set.load(conn, &ids).await?;
+        Ok(set
+            .conversations
+            .into_iter()
+            .map(|(id, c)| (id, (c.row, c.timers)))
+            .collect())
+    }
+}
+
 /// Conversations of the run by id; cleared by [`WorkingSet::flush`].
 #[derive(Debug, Default)]
 pub(crate) struct WorkingSet {
     conversations: HashMap<String, Conversation>,
+    /// What earlier runs left, taken from as conversations are read.
+    kept: Kept,
+    /// What the run's flushes left of each conversation, in order.
+    ended: Vec<(String, Known)>,
 }
 
 /// One conversation as stored before the run and as it stands now.
@@ -54,7 +129,29 @@ pub(crate) struct NetChanges {
 }
 
 impl WorkingSet {
-    /// Loads the conversations among `ids` not loaded yet, with their timers.
+    /// A run's working set, reading first from what earlier runs `kept`.
+    pub fn new(kept: Kept) -> Self {
+        Self {
+            kept,
+            ..Self::default()
+        }
+    }
+
+    /// Ends the run: what is still kept from earlier runs, and what this
+    /// run's flushes left (to keep once its transaction commits).
+    pub fn finish(self) -> (Kept, Vec<(String, Known)>) {
+        (self.kept, self.ended)
+    }
+
+    /// Forgets what earlier runs and this one left so far: SQL outside the
+    /// working set may have changed their rows (flush first).
+    pub fn forget_kept(&mut self) {
+        self.kept.forget();
+        self.ended.clear();
+    }
+
+    /// Loads the conversations among `ids` not loaded yet, with their
+    /// timers: from what earlier runs kept, else from the tables.
     pub async fn load(&mut self, conn: &mut AnyConnection, ids: &[&str]) -> Result {
         let mut missing: Vec<&str> = ids
             .iter()
@@ -63,12 +160,29 @@ impl WorkingSet {
             .collect();
         missing.sort_unstable();
         missing.dedup();
+        missing.retain(|id| !self.take_kept(id));
         if missing.is_empty() {
             return Ok(());
         }
         let (rows, pending) = sql::load(conn, &missing).await?;
         self.add_loaded(&missing, rows, pending);
         Ok(())
+    }
+
+    /// Moves `id` from what earlier runs kept into the set; false when it
+    /// was not kept.
+    fn take_kept(&mut self, id: &str) -> bool {
+        let Some(known) = self.kept.conversations.remove(id) else {
+            return false;
+        };
+        let conversation = Conversation {
+            stored: known.row.clone(),
+            row: known.row,
+            stored_timers: known.timers.clone(),
+            timers: known.timers,
+        };
+        self.conversations.insert(id.to_owned(), conversation);
+        true
     }
 
     /// Takes in what [`WorkingSet::load`] read for `ids`.
@@ -166,7 +280,12 @@ impl WorkingSet {
         let mut net = NetChanges::default();
         let mut conversations: Vec<_> = self.conversations.drain().collect();
         conversations.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (_, c) in conversations {
+        for (id, c) in conversations {
+            let known = Known {
+                row: c.row.clone(),
+                timers: c.timers.clone(),
+            };
+            self.ended.push((id, known));
             if let Some(row) = c.row.filter(|row| c.stored.as_ref() != Some(row)) {
                 net.upserts.push(row);
             }

@@ -34,7 +34,9 @@ pub use checkpoint::save_checkpoint;
 pub use error::{StoreError, is_refusal};
 pub use migrate::Migration;
 pub use params::{Placeholders, keep_prepared};
-pub use runner::{MAX_JOINED_SHOTS, MAX_UNSAVED, Rules, Runner, Step};
+pub use runner::{
+    AppliedInMemory, MAX_IN_MEMORY, MAX_JOINED_SHOTS, MAX_UNSAVED, Rules, Runner, Step,
+};
 pub use shot::{MAX_SHOTS_PER_TRIP, Param, Shot, execute_in_order};
 pub use store::Store;
 pub use url::{Backend, component_url};

@@ -22,6 +22,14 @@
 //! traffic's batches are a few events, and the round trips, not the SQL,
 //! were most of their time.
 //!
+//! A projection that keeps in memory what its tables hold (it is their one
+//! writer) may apply a batch in memory first ([`Rules::apply_in_memory`]):
+//! what it still reads it reads outside any transaction, and what it would
+//! write comes back as shots, which go to the database with the `BEGIN`,
+//! checkpoint and `COMMIT` in one round trip, instead of a round trip for
+//! each of those and each read. A batch that writes nothing that way costs
+//! no transaction at all, like one that changes nothing (below).
+//!
 //! A batch in which no event can change the projection's tables
 //! ([`Rules::changes`]) costs no transaction: it is acknowledged and the
 //! stored checkpoint catches up with the next batch that commits. A
@@ -36,7 +44,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection as _, Transaction};
 
 use crate::checkpoint::{begin_at_checkpoint, in_one_round_trip};
-use crate::{Backend, Shot, Store, is_refusal};
+use crate::{Backend, Shot, Store, execute_in_order, is_refusal};
 
 /// Most events a projection acknowledges beyond its stored checkpoint by
 /// skipping batches that change nothing (what a restart replays for
@@ -48,6 +56,18 @@ pub const MAX_UNSAVED: u64 = 5_000;
 /// events a batch; a rebuild's full batches are applied the usual way, in
 /// runs.
 pub const MAX_JOINED_SHOTS: usize = 8;
+
+/// What [`Rules::apply_in_memory`] gives: the batch's writes as shots and
+/// its output, or `None` to apply the batch the usual way.
+pub type AppliedInMemory<O> = Option<(Vec<Shot>, O)>;
+
+/// Most events of a batch the runner offers to [`Rules::apply_in_memory`]:
+/// live traffic's batches, whose round trips are most of their cost. A
+/// larger batch (a catch-up, a rebuild) goes the usual way, where a few
+/// round trips more do not count and its statements, built with
+/// anonymous placeholders, bind faster on SQLite than shots do (see
+/// [`Placeholders`](crate::Placeholders)).
+pub const MAX_IN_MEMORY: usize = 32;
 
 /// One decoded event of a run, with where it came from.
 #[derive(Clone, Copy)]
@@ -120,6 +140,25 @@ pub trait Rules: Send + 'static {
     fn shot(&self, step: &Step<'_>, backend: Backend) -> Option<(Shot, Self::Output)> {
         let _ = (step, backend);
         None
+    }
+
+    /// Applies `batch` (a whole batch of at most [`MAX_IN_MEMORY`] events,
+    /// every event decoded) in memory and returns what it would write as shots (none when it writes nothing),
+    /// or `None` (the default) to apply it the usual way. Only for a
+    /// projection that is the one writer of its tables and keeps what it
+    /// wrote: `conn` is outside any transaction, and what is read there is
+    /// what the tables hold only because nobody else writes them. The
+    /// shots run in order, after the checkpoint, in one transaction. When
+    /// they fail, nothing of them is kept, [`Rules::discarded`] is called
+    /// and the batch goes the usual way, so drop in `discarded` what this
+    /// changed in memory.
+    fn apply_in_memory(
+        &mut self,
+        conn: &mut AnyConnection,
+        batch: &[Step<'_>],
+    ) -> impl Future<Output = Result<AppliedInMemory<Self::Output>, sqlx::Error>> + Send {
+        let _ = (conn, batch);
+        async { Ok(None) }
     }
 
     /// After the batch committed, with the outputs of its committed runs.
@@ -266,6 +305,83 @@ impl<R: Rules> Runner<R> {
         true
     }
 
+    /// Applies `batch` in memory when the rules can ([`Rules::apply_in_memory`])
+    /// and writes what that gave in one round trip, or not at all when it
+    /// gave nothing to write and the checkpoint may wait. `None` when the
+    /// batch is to go the usual way (nothing of it was kept then).
+    async fn apply_in_memory(
+        &mut self,
+        batch: &[Delivery],
+        unsaved: u64,
+    ) -> Result<Option<InMemory<R::Output>>, ProjectionError> {
+        let Some(last) = batch.last().filter(|_| batch.len() <= MAX_IN_MEMORY) else {
+            return Ok(None);
+        };
+        let run: Vec<Step<'_>> = batch.iter().map_while(Step::of).collect();
+        if run.len() < batch.len() {
+            return Ok(None);
+        }
+        let conn = writer(&self.store, &mut self.writer)
+            .await
+            .map_err(transient)?;
+        let Some((shots, output)) = self
+            .rules
+            .apply_in_memory(conn, &run)
+            .await
+            .map_err(transient)?
+        else {
+            return Ok(None);
+        };
+        if shots.is_empty() && unsaved < MAX_UNSAVED {
+            return Ok(Some(InMemory::Unwritten(output)));
+        }
+        match self.write_shots(shots, last.sequence).await {
+            Ok(()) => Ok(Some(InMemory::Written(output))),
+            Err(err) => {
+                self.shot_fallbacks += 1;
+                let name = self.rules.name();
+                if is_refusal(&err) {
+                    tracing::debug!(projection = name, error = %err, "a batch applied in memory was refused; applying it the usual way");
+                } else {
+                    tracing::warn!(projection = name, error = %err, "a batch applied in memory failed to write; applying it the usual way");
+                }
+                if let Some(mut writer) = self.writer.take() {
+                    writer.close_on_drop();
+                }
+                self.rules.discarded();
+                Ok(None)
+            }
+        }
+    }
+
+    /// Runs `shots` in order with the checkpoint at `last` in one
+    /// transaction: one round trip on SQLite (one script) and, for a single
+    /// shot, on PostgreSQL (one statement); otherwise one per shot.
+    async fn write_shots(&mut self, shots: Vec<Shot>, last: u64) -> Result<(), sqlx::Error> {
+        let backend = self.store.backend();
+        let name = self.rules.name();
+        if backend == Backend::Postgres && shots.len() > 1 {
+            let script = begin_at_checkpoint(backend, name, last)
+                .map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
+            let conn = writer(&self.store, &mut self.writer).await?;
+            let mut tx = conn.begin_with(sqlx::AssertSqlSafe(script)).await?;
+            execute_in_order(&mut tx, shots).await?;
+            return tx.commit().await;
+        }
+        let sequence = i64::try_from(last)
+            .map_err(|_| sqlx::Error::Protocol("sequence out of range".into()))?;
+        let joined = if shots.is_empty() {
+            // Nothing but the checkpoint: a statement for it to ride on.
+            Shot::new("SELECT 1", Vec::new())
+        } else {
+            Shot::join(shots)
+        };
+        let wrapped = in_one_round_trip(backend, name, &joined.sql, joined.params.len() + 1);
+        let query = joined.query(wrapped).bind(sequence);
+        let conn = writer(&self.store, &mut self.writer).await?;
+        query.execute(&mut **conn).await.map(drop)
+    }
+
     /// `Some` when `batch` is one run and it committed; `None` when it is
     /// not one run, or the database refused it (nothing was kept then).
     async fn apply_as_one_run(
@@ -366,7 +482,20 @@ impl<R: Rules> Projection for Runner<R> {
         }
         let mut rejected = Vec::new();
         let mut outputs = Vec::new();
-        match self.apply_batch(batch, &mut rejected, &mut outputs).await {
+        let applied = match self.apply_in_memory(batch, unsaved).await {
+            Ok(Some(InMemory::Unwritten(output))) => {
+                self.unsaved = unsaved;
+                self.rules.committed(batch, vec![output]);
+                return Ok(Vec::new());
+            }
+            Ok(Some(InMemory::Written(output))) => {
+                outputs.push(output);
+                Ok(())
+            }
+            Ok(None) => self.apply_batch(batch, &mut rejected, &mut outputs).await,
+            Err(err) => Err(err),
+        };
+        match applied {
             Ok(()) => {
                 self.unsaved = 0;
                 self.rules.committed(batch, outputs);
@@ -381,6 +510,14 @@ impl<R: Rules> Projection for Runner<R> {
             }
         }
     }
+}
+
+/// What applying a batch in memory came to.
+enum InMemory<O> {
+    /// Its writes and checkpoint committed.
+    Written(O),
+    /// It wrote nothing, and the checkpoint waits for a later batch.
+    Unwritten(O),
 }
 
 /// Applies `run` together, or one event at a time when that is refused.

@@ -1,12 +1,16 @@
 //! The projection runner against real databases: a refused event is rolled
 //! back alone and rejected, a refused run is retried one event at a time,
 //! outputs come only from what committed, the checkpoint moves with the
-//! batch, a batch that changes nothing costs no transaction, and a single
-//! event a projection writes as a shot costs one statement.
+//! batch, a batch that changes nothing costs no transaction, a single
+//! event a projection writes as a shot costs one statement, and so does a
+//! batch applied in memory.
 
 use omnibus_bus::{Delivery, Projection};
 use omnibus_proto::Event;
-use omnibus_store::{Backend, MAX_UNSAVED, Migration, Rules, Runner, Shot, Step, Store};
+use omnibus_store::{
+    AppliedInMemory, Backend, MAX_IN_MEMORY, MAX_UNSAVED, Migration, Rules, Runner, Shot, Step,
+    Store,
+};
 use omnibus_testkit::TestDatabase;
 use prost::Message as _;
 use sqlx::AnyConnection;
@@ -17,6 +21,7 @@ omnibus_testkit::on_both_backends!(
     batches_that_change_nothing_cost_no_transaction,
     a_failed_batch_takes_its_checkpoint_back_and_its_retry_commits,
     a_single_event_goes_in_one_shot,
+    a_batch_applied_in_memory_writes_its_shots_with_the_checkpoint,
 );
 
 const ITEMS: Migration = Migration::portable(
@@ -449,4 +454,139 @@ async fn a_single_event_goes_in_one_shot(db: TestDatabase) {
         runner.rules().committed,
         ["a", "b", "c", "plain-d", "plain-e", "f", "g", "h", "i", "j"]
     );
+}
+
+/// Applies batches in memory: each event not yet kept becomes a shot
+/// inserting its id (`noop…` ones nothing); what it wrote is kept once
+/// committed, and forgotten when something is discarded. `apply` (the usual
+/// way) inserts the same, one statement each.
+#[derive(Default)]
+struct InMemory {
+    kept: Vec<String>,
+    applied: usize,
+    discarded: usize,
+    committed: Vec<String>,
+}
+
+impl Rules for InMemory {
+    type Output = Vec<String>;
+
+    fn name(&self) -> &'static str {
+        "in memory"
+    }
+
+    fn run_len(&self, rest: &[Step<'_>]) -> usize {
+        rest.len()
+    }
+
+    async fn apply_in_memory(
+        &mut self,
+        _conn: &mut AnyConnection,
+        batch: &[Step<'_>],
+    ) -> Result<AppliedInMemory<Vec<String>>, sqlx::Error> {
+        let new: Vec<String> = batch
+            .iter()
+            .map(|s| s.event.id.clone())
+            .filter(|id| !id.starts_with("noop") && !self.kept.contains(id))
+            .collect();
+        let shots = new
+            .iter()
+            .map(|id| {
+                Shot::new(
+                    "INSERT INTO items (id) VALUES ($1)",
+                    vec![id.as_str().into()],
+                )
+            })
+            .collect();
+        Ok(Some((shots, new)))
+    }
+
+    async fn apply(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[Step<'_>],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        self.applied += 1;
+        for step in run.iter().filter(|s| !is_noop(s)) {
+            sqlx::query("INSERT INTO items (id) VALUES ($1)")
+                .bind(step.event.id.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(run
+            .iter()
+            .filter(|s| !is_noop(s))
+            .map(|s| s.event.id.clone())
+            .collect())
+    }
+
+    fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Vec<String>>) {
+        for ids in outputs {
+            self.kept.extend(ids.iter().cloned());
+            self.committed.extend(ids);
+        }
+    }
+
+    fn discarded(&mut self) {
+        self.discarded += 1;
+        self.kept.clear();
+    }
+}
+
+/// A batch applied in memory commits its shots with the checkpoint, none of
+/// them through `apply`; one that writes nothing costs no transaction (the
+/// checkpoint waits, as for a batch that changes nothing); shots the
+/// database refuses keep nothing, the rules are told to discard, and the
+/// batch goes the usual way, which rejects the refused event.
+async fn a_batch_applied_in_memory_writes_its_shots_with_the_checkpoint(db: TestDatabase) {
+    let store = Store::connect(db.url()).await.unwrap();
+    store.migrate("items", &[ITEMS]).await.unwrap();
+    let mut runner = Runner::new(store.clone(), InMemory::default());
+
+    let batch = [delivery(1, "a"), delivery(2, "b")];
+    assert!(runner.apply(&batch).await.unwrap().is_empty());
+    assert_eq!(items(&store).await, ["a", "b"]);
+    assert_eq!(store.checkpoint("in memory").await.unwrap(), 2);
+    assert_eq!(runner.rules().applied, 0, "written by the shots alone");
+
+    let nothing = [delivery(3, "noop-3"), delivery(4, "a")];
+    assert!(runner.apply(&nothing).await.unwrap().is_empty());
+    assert_eq!(
+        store.checkpoint("in memory").await.unwrap(),
+        2,
+        "nothing to write: no transaction"
+    );
+    assert_eq!(runner.rules().committed, ["a", "b"]);
+
+    runner.apply(&[delivery(5, "c")]).await.unwrap();
+    assert_eq!(store.checkpoint("in memory").await.unwrap(), 5);
+    assert_eq!(items(&store).await, ["a", "b", "c"]);
+
+    let refused = [delivery(6, "d"), delivery(7, "refused")];
+    let rejected = runner.apply(&refused).await.unwrap();
+    let rejected: Vec<u64> = rejected.iter().map(|r| r.sequence).collect();
+    assert_eq!(rejected, [7], "refused in memory's shots, then by apply");
+    assert!(runner.rules().discarded > 0, "told to discard");
+    assert!(runner.rules().applied > 0, "the batch went the usual way");
+    assert_eq!(items(&store).await, ["a", "b", "c", "d"]);
+    assert_eq!(store.checkpoint("in memory").await.unwrap(), 7);
+    assert_eq!(runner.shot_fallbacks(), 1);
+
+    let applied = runner.rules().applied;
+    runner.apply(&[delivery(8, "e")]).await.unwrap();
+    assert_eq!(runner.rules().applied, applied, "in memory again");
+    assert_eq!(items(&store).await, ["a", "b", "c", "d", "e"]);
+    assert_eq!(store.checkpoint("in memory").await.unwrap(), 8);
+
+    let large: Vec<Delivery> = (9..)
+        .take(MAX_IN_MEMORY + 1)
+        .map(|sequence| delivery(sequence, &format!("large-{sequence}")))
+        .collect();
+    runner.apply(&large).await.unwrap();
+    assert_eq!(
+        runner.rules().applied,
+        applied + 1,
+        "too large: the usual way"
+    );
+    assert_eq!(items(&store).await.len(), 5 + large.len());
 }

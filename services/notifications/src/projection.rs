@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use omnibus_bus::Delivery;
 use omnibus_proto::{Event, event::Payload, notification_event::Change};
-use omnibus_store::{Rules, Runner, Step, Store};
+use omnibus_store::{AppliedInMemory, Rules, Runner, Step, Store};
 use sqlx::AnyConnection;
 use tokio::sync::Notify;
 use tracing::Instrument as _;
@@ -95,22 +95,10 @@ impl NotificationsProjection {
         conn: &mut AnyConnection,
         run: &[Step<'_>],
     ) -> Result<Applied, sqlx::Error> {
-        let horizon = (omnibus_core::now_ms() - self.delivery_horizon_ms).max(self.rebuilt_at_ms);
         let mut conversations = Conversations::new(std::mem::take(&mut self.kept));
-        let ids = run
-            .iter()
-            .filter(|step| Fact::of(step.event).is_some())
-            .map(|step| step.event.conversation_id.as_str());
-        conversations.load(conn, ids).await?;
         let mut outbox = Outbox::default();
-        for step in run {
-            let event = step.event;
-            let mut emitter = Emitter::new(step.sequence, event, event.recorded_at_ms >= horizon);
-            self.apply_event(conn, &mut conversations, &mut outbox, &mut emitter, event)
-                .instrument(event_span(step))
-                .await?;
-            outbox.add(emitter);
-        }
+        self.run_events(conn, run, &mut conversations, &mut outbox)
+            .await?;
         outbox.flush(conn).await?;
         conversations.store(conn, &mut self.handled).await?;
         let (kept, ended) = conversations.finish();
@@ -119,6 +107,32 @@ impl NotificationsProjection {
             fresh: outbox.into_fresh(),
             ended,
         })
+    }
+
+    /// Applies `run`'s events to `conversations` (reading those it lacks)
+    /// and collects their notifications in `outbox`.
+    async fn run_events(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[Step<'_>],
+        conversations: &mut Conversations,
+        outbox: &mut Outbox,
+    ) -> Result<(), sqlx::Error> {
+        let horizon = (omnibus_core::now_ms() - self.delivery_horizon_ms).max(self.rebuilt_at_ms);
+        let ids = run
+            .iter()
+            .filter(|step| Fact::of(step.event).is_some())
+            .map(|step| step.event.conversation_id.as_str());
+        conversations.load(conn, ids).await?;
+        for step in run {
+            let event = step.event;
+            let mut emitter = Emitter::new(step.sequence, event, event.recorded_at_ms >= horizon);
+            self.apply_event(conn, conversations, outbox, &mut emitter, event)
+                .instrument(event_span(step))
+                .await?;
+            outbox.add(emitter);
+        }
+        Ok(())
     }
 
     async fn apply_event(
@@ -235,6 +249,40 @@ impl Rules for NotificationsProjection {
     ) -> Result<Self::Output, sqlx::Error> {
         let span = run_span(run);
         self.apply_run(conn, run).instrument(span).await
+    }
+
+    /// A batch of operators' answers (and events that change nothing here)
+    /// is first applied in memory: most answers change nothing this
+    /// projection stores (the customer's wait was cleared by the first,
+    /// today's answer was counted), and then the batch costs no
+    /// transaction. One that would write goes the usual way.
+    async fn apply_in_memory(
+        &mut self,
+        conn: &mut AnyConnection,
+        batch: &[Step<'_>],
+    ) -> Result<AppliedInMemory<Applied>, sqlx::Error> {
+        let answers_only = batch.iter().all(|step| {
+            matches!(Fact::of(step.event), Some(Fact::Requested(_))) || !self.changes(step)
+        });
+        if !answers_only {
+            return Ok(None);
+        }
+        let mut conversations = Conversations::new(std::mem::take(&mut self.kept));
+        let mut outbox = Outbox::default();
+        self.run_events(conn, batch, &mut conversations, &mut outbox)
+            .instrument(run_span(batch))
+            .await?;
+        if !outbox.is_empty() || conversations.writes_anything(&self.handled) {
+            self.kept = conversations.give_back();
+            return Ok(None);
+        }
+        let (kept, ended) = conversations.finish();
+        self.kept = kept;
+        let applied = Applied {
+            fresh: Vec::new(),
+            ended,
+        };
+        Ok(Some((Vec::new(), applied)))
     }
 
     fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Self::Output>) {

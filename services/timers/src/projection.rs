@@ -13,7 +13,7 @@
 
 use omnibus_bus::Delivery;
 use omnibus_proto::{Event, event::Payload};
-use omnibus_store::{Rules, Runner, Store};
+use omnibus_store::{AppliedInMemory, Backend, Rules, Runner, Store};
 use sqlx::AnyConnection;
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
@@ -74,9 +74,41 @@ impl TimersProjection {
     }
 }
 
-#[cfg(test)]
 impl TimersProjection {
+    /// Runs the rules of `run`'s events on `work` (which reads what it
+    /// lacks); returns the arm/disarm changes.
+    async fn run_rules(
+        &mut self,
+        conn: &mut AnyConnection,
+        run: &[omnibus_store::Step<'_>],
+        work: &mut working::WorkingSet,
+    ) -> Result<Vec<Op>, sqlx::Error> {
+        let mut ops = Vec::new();
+        let mut loaded_until = 0;
+        for (at, one) in run.iter().enumerate() {
+            if is_channel(one) {
+                // Its SQL reads and moves armed closes: write what stands
+                // first, and keep nothing read before it.
+                work.flush(conn).await?;
+                work.forget_kept();
+            } else if at >= loaded_until {
+                loaded_until = at + run[at..].iter().take_while(|s| !is_channel(s)).count();
+                work.load(conn, &conversations(&run[at..loaded_until]))
+                    .await?;
+            }
+            let mut step = Step {
+                conn: &mut *conn,
+                channels: &mut self.channels,
+                work: &mut *work,
+                ops: &mut ops,
+            };
+            apply_event(&mut step, one.sequence, one.event).await?;
+        }
+        Ok(ops)
+    }
+
     /// What is kept between runs (see `working`).
+    #[cfg(test)]
     pub(crate) fn kept(&self) -> &working::Kept {
         &self.kept
     }
@@ -106,32 +138,32 @@ impl Rules for TimersProjection {
         conn: &mut AnyConnection,
         run: &[omnibus_store::Step<'_>],
     ) -> Result<Self::Output, sqlx::Error> {
-        let mut ops = Vec::new();
         let mut work = working::WorkingSet::new(std::mem::take(&mut self.kept));
-        let mut loaded_until = 0;
-        for (at, one) in run.iter().enumerate() {
-            if is_channel(one) {
-                // Its SQL reads and moves armed closes: write what stands
-                // first, and keep nothing read before it.
-                work.flush(conn).await?;
-                work.forget_kept();
-            } else if at >= loaded_until {
-                loaded_until = at + run[at..].iter().take_while(|s| !is_channel(s)).count();
-                work.load(conn, &conversations(&run[at..loaded_until]))
-                    .await?;
-            }
-            let mut step = Step {
-                conn: &mut *conn,
-                channels: &mut self.channels,
-                work: &mut work,
-                ops: &mut ops,
-            };
-            apply_event(&mut step, one.sequence, one.event).await?;
-        }
+        let ops = self.run_rules(conn, run, &mut work).await?;
         work.flush(conn).await?;
         let (kept, ended) = work.finish();
         self.kept = kept;
         Ok(Applied { ops, ended })
+    }
+
+    /// A batch without channel snapshots (whose SQL moves armed closes)
+    /// runs its rules in memory, on conversations earlier runs kept (read
+    /// when not kept), and hands its net writes to the runner as shots:
+    /// one round trip for a live batch instead of four.
+    async fn apply_in_memory(
+        &mut self,
+        conn: &mut AnyConnection,
+        batch: &[omnibus_store::Step<'_>],
+    ) -> Result<AppliedInMemory<Applied>, sqlx::Error> {
+        if batch.iter().any(is_channel) {
+            return Ok(None);
+        }
+        let mut work = working::WorkingSet::new(std::mem::take(&mut self.kept));
+        let ops = self.run_rules(conn, batch, &mut work).await?;
+        let shots = work.take_shots(Backend::of(conn));
+        let (kept, ended) = work.finish();
+        self.kept = kept;
+        Ok(Some((shots, Applied { ops, ended })))
     }
 
     fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Self::Output>) {

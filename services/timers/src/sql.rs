@@ -1,7 +1,7 @@
 //! Reads and writes of the `timer_` tables, on the projection's transaction.
 
 use omnibus_proto::ChannelKind;
-use omnibus_store::{Backend, Placeholders, keep_prepared};
+use omnibus_store::{Backend, Param, Placeholders, Shot, keep_prepared};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row as _, any::AnyRow};
 
 use crate::timer::{Timer, TimerKind};
@@ -93,18 +93,53 @@ pub async fn write_changes(
     deletes: &[String],
     inserts: &[Timer],
 ) -> Result<(), sqlx::Error> {
-    let sqlite = Backend::of(conn) == Backend::Sqlite;
+    let backend = Backend::of(conn);
+    let placeholders = Placeholders::for_connection(conn);
+    for (shot, persistent) in statements(backend, placeholders, upserts, deletes, inserts) {
+        let query = shot.into_query().persistent(persistent);
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// What [`write_changes`] writes, as shots for the projection runner to
+/// send with its checkpoint (numbered placeholders, as shots have).
+pub fn changes_as_shots(
+    backend: Backend,
+    upserts: &[ConversationRow],
+    deletes: &[String],
+    inserts: &[Timer],
+) -> Vec<Shot> {
+    let numbered = Placeholders::anonymous(false);
+    statements(backend, numbered, upserts, deletes, inserts)
+        .into_iter()
+        .map(|(shot, _)| shot)
+        .collect()
+}
+
+/// The statements of [`write_changes`] with their parameters, each with
+/// whether it stays prepared; placeholders in the style of `placeholders`.
+fn statements(
+    backend: Backend,
+    placeholders: Placeholders,
+    upserts: &[ConversationRow],
+    deletes: &[String],
+    inserts: &[Timer],
+) -> Vec<(Shot, bool)> {
+    let sqlite = backend == Backend::Sqlite;
     let writes = [upserts.len(), deletes.len(), inserts.len()];
     let one_statement = writes.iter().filter(|n| **n > 0).count() > 1
         && writes.iter().all(|n| *n <= CHUNK)
         && (sqlite || !rearmed(deletes, inserts));
     if !one_statement {
-        chunked(conn, upserts, push_upsert, bind_conversations).await?;
-        chunked(conn, deletes, push_delete, bind_ids).await?;
-        return chunked(conn, inserts, push_insert, bind_timers).await;
+        let mut all = chunked(&placeholders, upserts, push_upsert, conversation_params);
+        all.extend(chunked(&placeholders, deletes, push_delete, id_params));
+        all.extend(chunked(&placeholders, inserts, push_insert, timer_params));
+        return all;
     }
-    let mut p = Placeholders::for_connection(conn);
+    let mut p = placeholders;
     let mut parts = Vec::with_capacity(3);
+    let mut params = Vec::new();
     for (n, push) in [
         (upserts.len(), push_upsert as Push),
         (deletes.len(), push_delete),
@@ -116,6 +151,9 @@ pub async fn write_changes(
             parts.push(part);
         }
     }
+    conversation_params(upserts, &mut params);
+    id_params(deletes, &mut params);
+    timer_params(inserts, &mut params);
     let sql = if sqlite {
         parts.join(";\n")
     } else {
@@ -124,19 +162,14 @@ pub async fn write_changes(
     // Live runs (a row or none of each) recur; other sizes would crowd the
     // connection's statement cache.
     let persistent = writes.iter().all(|n| *n <= 1);
-    let query = sqlx::query(AssertSqlSafe(sql)).persistent(persistent);
-    let query = bind_timers(
-        bind_ids(bind_conversations(query, upserts), deletes),
-        inserts,
-    );
-    query.execute(conn).await?;
-    Ok(())
+    vec![(Shot::new(sql, params), persistent)]
 }
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Appends one write of `n` rows (or ids), taking its placeholders.
 type Push = fn(&mut String, &mut Placeholders, usize);
+
+/// Appends the parameters of rows, in the order their placeholders appear.
+type Params<T> = fn(&[T], &mut Vec<Param>);
 
 /// Whether a timer id is both deleted and inserted (armed again differently).
 fn rearmed(deletes: &[String], inserts: &[Timer]) -> bool {
@@ -146,25 +179,24 @@ fn rearmed(deletes: &[String], inserts: &[Timer]) -> bool {
         .any(|t| deleted.contains(t.event_id.as_str()))
 }
 
-/// Writes `items` a chunk per statement, each written by `push` and
-/// bound by `bind`.
-async fn chunked<T>(
-    conn: &mut AnyConnection,
+/// `items` a chunk per statement, each written by `push` with the
+/// parameters of `params`; each with whether it stays prepared.
+fn chunked<T>(
+    placeholders: &Placeholders,
     items: &[T],
     push: Push,
-    bind: for<'q> fn(Query<'q>, &'q [T]) -> Query<'q>,
-) -> Result<(), sqlx::Error> {
-    for chunk in items.chunks(CHUNK) {
-        let mut sql = String::new();
-        push(
-            &mut sql,
-            &mut Placeholders::for_connection(conn),
-            chunk.len(),
-        );
-        let query = sqlx::query(AssertSqlSafe(sql)).persistent(keep_prepared(chunk.len(), CHUNK));
-        bind(query, chunk).execute(&mut *conn).await?;
-    }
-    Ok(())
+    params: Params<T>,
+) -> Vec<(Shot, bool)> {
+    items
+        .chunks(CHUNK)
+        .map(|chunk| {
+            let mut sql = String::new();
+            push(&mut sql, &mut placeholders.clone(), chunk.len());
+            let mut values = Vec::new();
+            params(chunk, &mut values);
+            (Shot::new(sql, values), keep_prepared(chunk.len(), CHUNK))
+        })
+        .collect()
 }
 
 /// `WITH w0 AS (first), w1 AS (second) last`: PostgreSQL runs every
@@ -200,17 +232,17 @@ fn push_upsert(sql: &mut String, p: &mut Placeholders, rows: usize) {
     );
 }
 
-fn bind_conversations<'q>(mut query: Query<'q>, rows: &'q [ConversationRow]) -> Query<'q> {
+fn conversation_params(rows: &[ConversationRow], params: &mut Vec<Param>) {
     for row in rows {
-        query = query
-            .bind(row.id.as_str())
-            .bind(row.channel_id.as_str())
-            .bind(row.provider_chat_id.as_str())
-            .bind(i64::from(row.open))
-            .bind(row.waiting_since_seq)
-            .bind(row.off_hours_answered);
+        params.extend([
+            row.id.as_str().into(),
+            row.channel_id.as_str().into(),
+            row.provider_chat_id.as_str().into(),
+            i64::from(row.open).into(),
+            row.waiting_since_seq.into(),
+            row.off_hours_answered.into(),
+        ]);
     }
-    query
 }
 
 fn push_delete(sql: &mut String, p: &mut Placeholders, ids: usize) {
@@ -219,11 +251,8 @@ fn push_delete(sql: &mut String, p: &mut Placeholders, ids: usize) {
     sql.push(')');
 }
 
-fn bind_ids<'q>(mut query: Query<'q>, ids: &'q [String]) -> Query<'q> {
-    for id in ids {
-        query = query.bind(id.as_str());
-    }
-    query
+fn id_params(ids: &[String], params: &mut Vec<Param>) {
+    params.extend(ids.iter().map(|id| id.as_str().into()));
 }
 
 fn push_insert(sql: &mut String, p: &mut Placeholders, rows: usize) {
@@ -235,19 +264,19 @@ fn push_insert(sql: &mut String, p: &mut Placeholders, rows: usize) {
     sql.push_str(" ON CONFLICT (event_id) DO NOTHING");
 }
 
-fn bind_timers<'q>(mut query: Query<'q>, timers: &'q [Timer]) -> Query<'q> {
+fn timer_params(timers: &[Timer], params: &mut Vec<Param>) {
     for timer in timers {
-        query = query
-            .bind(timer.event_id.as_str())
-            .bind(timer.kind.as_str())
-            .bind(timer.conversation_id.as_str())
-            .bind(timer.channel_id.as_str())
-            .bind(timer.channel_kind as i64)
-            .bind(timer.provider_chat_id.as_str())
-            .bind(timer.text.as_str())
-            .bind(timer.due_ms);
+        params.extend([
+            timer.event_id.as_str().into(),
+            timer.kind.as_str().into(),
+            timer.conversation_id.as_str().into(),
+            timer.channel_id.as_str().into(),
+            (timer.channel_kind as i64).into(),
+            timer.provider_chat_id.as_str().into(),
+            timer.text.as_str().into(),
+            timer.due_ms.into(),
+        ]);
     }
-    query
 }
 
 /// Stores a channel snapshot's parts the timers use.

@@ -140,6 +140,26 @@ impl Conversations {
         (self.kept, ended)
     }
 
+    /// Whether [`Conversations::store`] would write anything: a
+    /// conversation changed, or an answer not yet in `stored`.
+    pub fn writes_anything(&self, stored: &HandledStored) -> bool {
+        self.slots.values().any(|slot| slot.now != slot.stored)
+            || self.handled.iter().any(|row| !stored.contains(row))
+    }
+
+    /// Gives back, unchanged, what the run took from earlier runs or read
+    /// (for a run that is dropped, to be applied again).
+    pub fn give_back(self) -> Kept {
+        let mut kept = self.kept;
+        kept.keep(
+            self.slots
+                .into_iter()
+                .map(|(id, slot)| (id, slot.stored))
+                .collect(),
+        );
+        kept
+    }
+
     /// Reads the conversations of `ids` that this run has not read yet:
     /// from what earlier runs kept, else with one `SELECT … IN (…)` per
     /// [`ROWS`] ids.

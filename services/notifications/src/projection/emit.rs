@@ -141,6 +141,11 @@ impl Outbox {
         Ok(())
     }
 
+    /// True when no event of the run created a notification.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty() && self.fresh.is_empty()
+    }
+
     /// The notifications that were new, once everything was flushed.
     pub fn into_fresh(self) -> Vec<StoredNotification> {
         debug_assert!(self.pending.is_empty(), "outbox dropped unflushed");

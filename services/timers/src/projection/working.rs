@@ -29,6 +29,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use omnibus_store::{Backend, Shot};
 use sqlx::AnyConnection;
 
 use crate::sql::{self, ConversationRow, PendingRow};
@@ -272,6 +273,13 @@ impl WorkingSet {
     pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result {
         let net = self.take_changes();
         sql::write_changes(conn, &net.upserts, &net.deletes, &net.inserts).await
+    }
+
+    /// The net result of the run so far as shots, for the runner to write
+    /// with its checkpoint; starts afresh like [`WorkingSet::flush`].
+    pub fn take_shots(&mut self, backend: Backend) -> Vec<Shot> {
+        let net = self.take_changes();
+        sql::changes_as_shots(backend, &net.upserts, &net.deletes, &net.inserts)
     }
 
     /// The rows that changed, the timer rows to delete (disarmed, or armed

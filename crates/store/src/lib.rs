@@ -22,6 +22,7 @@
 
 mod checkpoint;
 mod error;
+mod kept;
 mod migrate;
 mod params;
 mod runner;
@@ -32,6 +33,7 @@ mod wal;
 
 pub use checkpoint::save_checkpoint;
 pub use error::{StoreError, is_refusal};
+pub use kept::{Kept, MOST_KEPT};
 pub use migrate::Migration;
 pub use params::{Placeholders, keep_prepared};
 pub use runner::{

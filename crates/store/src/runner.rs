@@ -288,21 +288,29 @@ impl<R: Rules> Runner<R> {
             Err(err) => Err(err),
         };
         if let Err(err) = result {
-            self.shot_fallbacks += 1;
-            // A refusal is the usual way's to reject; anything else costs
-            // every batch a round trip more if it lasts, so it is seen.
-            if is_refusal(&err) {
-                tracing::debug!(projection = name, error = %err, "a shot was refused; applying its batch the usual way");
-            } else {
-                tracing::warn!(projection = name, error = %err, "a shot failed; applying its batch the usual way");
-            }
-            if let Some(mut writer) = self.writer.take() {
-                writer.close_on_drop();
-            }
+            self.fall_back("a shot", &err);
             return false;
         }
         outputs.extend(outs);
         true
+    }
+
+    /// After `what` failed to write, before its batch goes the usual way:
+    /// counts it, says so, and closes the writer (a SQLite script may have
+    /// stopped inside its transaction).
+    fn fall_back(&mut self, what: &str, err: &sqlx::Error) {
+        self.shot_fallbacks += 1;
+        let name = self.rules.name();
+        // A refusal is the usual way's to reject; anything else costs every
+        // batch a round trip more if it lasts, so it is seen.
+        if is_refusal(err) {
+            tracing::debug!(projection = name, error = %err, "{what} was refused; applying its batch the usual way");
+        } else {
+            tracing::warn!(projection = name, error = %err, "{what} failed to write; applying its batch the usual way");
+        }
+        if let Some(mut writer) = self.writer.take() {
+            writer.close_on_drop();
+        }
     }
 
     /// Applies `batch` in memory when the rules can ([`Rules::apply_in_memory`])
@@ -338,16 +346,7 @@ impl<R: Rules> Runner<R> {
         match self.write_shots(shots, last.sequence).await {
             Ok(()) => Ok(Some(InMemory::Written(output))),
             Err(err) => {
-                self.shot_fallbacks += 1;
-                let name = self.rules.name();
-                if is_refusal(&err) {
-                    tracing::debug!(projection = name, error = %err, "a batch applied in memory was refused; applying it the usual way");
-                } else {
-                    tracing::warn!(projection = name, error = %err, "a batch applied in memory failed to write; applying it the usual way");
-                }
-                if let Some(mut writer) = self.writer.take() {
-                    writer.close_on_drop();
-                }
+                self.fall_back("a batch applied in memory", &err);
                 self.rules.discarded();
                 Ok(None)
             }

@@ -458,14 +458,13 @@ async fn a_single_event_goes_in_one_shot(db: TestDatabase) {
 
 /// Applies batches in memory: each event not yet kept becomes a shot
 /// inserting its id (`noop…` ones nothing); what it wrote is kept once
-/// committed, and forgotten when something is discarded. `apply` (the usual
-/// way) inserts the same, one statement each.
+/// committed, and forgotten when something is discarded. The usual way is
+/// [`Items`]'s.
 #[derive(Default)]
 struct InMemory {
+    usual: Items,
     kept: Vec<String>,
     applied: usize,
-    discarded: usize,
-    committed: Vec<String>,
 }
 
 impl Rules for InMemory {
@@ -489,16 +488,13 @@ impl Rules for InMemory {
             .map(|s| s.event.id.clone())
             .filter(|id| !id.starts_with("noop") && !self.kept.contains(id))
             .collect();
-        let shots = new
-            .iter()
-            .map(|id| {
-                Shot::new(
-                    "INSERT INTO items (id) VALUES ($1)",
-                    vec![id.as_str().into()],
-                )
-            })
-            .collect();
-        Ok(Some((shots, new)))
+        let insert = |id: &String| {
+            Shot::new(
+                "INSERT INTO items (id) VALUES ($1)",
+                vec![id.as_str().into()],
+            )
+        };
+        Ok(Some((new.iter().map(insert).collect(), new)))
     }
 
     async fn apply(
@@ -507,29 +503,17 @@ impl Rules for InMemory {
         run: &[Step<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
         self.applied += 1;
-        for step in run.iter().filter(|s| !is_noop(s)) {
-            sqlx::query("INSERT INTO items (id) VALUES ($1)")
-                .bind(step.event.id.as_str())
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(run
-            .iter()
-            .filter(|s| !is_noop(s))
-            .map(|s| s.event.id.clone())
-            .collect())
+        self.usual.apply(conn, run).await
     }
 
-    fn committed(&mut self, _batch: &[Delivery], outputs: Vec<Vec<String>>) {
-        for ids in outputs {
-            self.kept.extend(ids.iter().cloned());
-            self.committed.extend(ids);
-        }
+    fn committed(&mut self, batch: &[Delivery], outputs: Vec<Vec<String>>) {
+        self.kept.extend(outputs.iter().flatten().cloned());
+        self.usual.committed(batch, outputs);
     }
 
     fn discarded(&mut self) {
-        self.discarded += 1;
         self.kept.clear();
+        self.usual.discarded();
     }
 }
 
@@ -556,7 +540,7 @@ async fn a_batch_applied_in_memory_writes_its_shots_with_the_checkpoint(db: Test
         2,
         "nothing to write: no transaction"
     );
-    assert_eq!(runner.rules().committed, ["a", "b"]);
+    assert_eq!(runner.rules().usual.committed, ["a", "b"]);
 
     runner.apply(&[delivery(5, "c")]).await.unwrap();
     assert_eq!(store.checkpoint("in memory").await.unwrap(), 5);
@@ -566,7 +550,7 @@ async fn a_batch_applied_in_memory_writes_its_shots_with_the_checkpoint(db: Test
     let rejected = runner.apply(&refused).await.unwrap();
     let rejected: Vec<u64> = rejected.iter().map(|r| r.sequence).collect();
     assert_eq!(rejected, [7], "refused in memory's shots, then by apply");
-    assert!(runner.rules().discarded > 0, "told to discard");
+    assert!(runner.rules().usual.discarded > 0, "told to discard");
     assert!(runner.rules().applied > 0, "the batch went the usual way");
     assert_eq!(items(&store).await, ["a", "b", "c", "d"]);
     assert_eq!(store.checkpoint("in memory").await.unwrap(), 7);

@@ -53,60 +53,25 @@ struct Slot {
     now: Option<Conv>,
 }
 
-/// Most conversations [`Kept`] between runs; past it they are dropped and
-/// read again when next touched.
-const MOST_KEPT: usize = 2_000;
+/// Conversations as committed runs left them (`None`: no row), so a live
+/// batch reads none again (see [`omnibus_store::Kept`]); this projection
+/// is the only writer of `notif_conversations`.
+pub(super) type Kept = omnibus_store::Kept<Option<Conv>>;
 
-/// Conversations as committed runs left them (`None`: no row), so live
-/// traffic, an event or two a batch to conversations written a moment
-/// before, does not read them again: that read was one of the batch's
-/// four hand-offs to the database's thread. This projection is the only
-/// writer of `notif_conversations`, so what it wrote is what the table
-/// holds. A run takes what it reads out of here (a later run of the same
-/// transaction reads the table, with the earlier run's writes); it comes
-/// back only once the transaction committed.
-#[derive(Debug, Default)]
-pub(super) struct Kept {
-    conversations: HashMap<String, Option<Conv>>,
-}
-
-impl Kept {
-    /// Keeps what a committed run left.
-    pub fn keep(&mut self, ended: Vec<(String, Option<Conv>)>) {
-        if self.conversations.len() + ended.len() > MOST_KEPT {
-            self.conversations.clear();
-        }
-        self.conversations.extend(ended);
-    }
-
-    /// Drops everything kept (after a rollback or a restart).
-    pub fn forget(&mut self) {
-        self.conversations.clear();
-    }
-
-    #[cfg(test)]
-    pub fn as_kept(&self) -> BTreeMap<String, Option<Conv>> {
-        self.conversations
-            .iter()
-            .map(|(id, conv)| (id.clone(), conv.clone()))
-            .collect()
-    }
-
-    /// The kept conversations as the table holds them.
-    #[cfg(test)]
-    pub async fn as_loaded(
-        &self,
-        conn: &mut AnyConnection,
-    ) -> Result<BTreeMap<String, Option<Conv>>, sqlx::Error> {
-        let mut read = Conversations::default();
-        read.load(conn, self.conversations.keys().map(String::as_str))
-            .await?;
-        Ok(read
-            .slots
-            .into_iter()
-            .map(|(id, slot)| (id, slot.now))
-            .collect())
-    }
+/// The kept conversations as the table holds them (for tests).
+#[cfg(test)]
+pub(super) async fn as_loaded(
+    kept: &Kept,
+    conn: &mut AnyConnection,
+) -> Result<BTreeMap<String, Option<Conv>>, sqlx::Error> {
+    let mut read = Conversations::default();
+    read.load(conn, kept.rows().keys().map(String::as_str))
+        .await?;
+    Ok(read
+        .slots
+        .into_iter()
+        .map(|(id, slot)| (id, slot.now))
+        .collect())
 }
 
 /// The conversations a run touches, and the answers it counts.
@@ -174,7 +139,7 @@ impl Conversations {
             .collect();
         let mut read = Vec::with_capacity(missing.len());
         for id in missing {
-            match self.kept.conversations.remove(id) {
+            match self.kept.take(id) {
                 Some(conv) => {
                     let slot = Slot {
                         stored: conv.clone(),

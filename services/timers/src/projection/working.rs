@@ -19,13 +19,10 @@
 //! What a committed run left of its conversations is [`Kept`] for the next
 //! runs: live traffic comes an event or two a batch, mostly to
 //! conversations written a moment before, and reading them again was one
-//! of the four hand-offs to the database's thread per batch. The
-//! projection is the only writer of its tables, so what it wrote is what
-//! they hold, except where a channel snapshot moves armed closes in SQL:
-//! then nothing is kept. A run takes the conversations it reads out of
-//! [`Kept`] (a later run of the same transaction reads them from the
-//! table, with the earlier run's writes), and they come back only once
-//! their transaction committed.
+//! of the four hand-offs to the database's thread per batch (see
+//! [`omnibus_store::Kept`]). The projection is the only writer of its
+//! tables, so what it wrote is what they hold, except where a channel
+//! snapshot moves armed closes in SQL: then nothing is kept.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,15 +38,8 @@ type Result<T = ()> = std::result::Result<T, sqlx::Error>;
 /// touches but which still occupies its id.
 type Slot = Option<Timer>;
 
-/// Most conversations [`Kept`] between runs (a few hundred bytes each);
-/// past it the kept ones are dropped and read again when next touched.
-const MOST_KEPT: usize = 2_000;
-
-/// Conversations as committed runs left them, by id.
-#[derive(Debug, Default)]
-pub(crate) struct Kept {
-    conversations: HashMap<String, Known>,
-}
+/// Conversations as committed runs left them.
+pub(crate) type Kept = omnibus_store::Kept<Known>;
 
 /// A conversation's row and timers as its last committed run left them.
 #[derive(Debug, Clone)]
@@ -58,47 +48,32 @@ pub(crate) struct Known {
     timers: BTreeMap<String, Slot>,
 }
 
-impl Kept {
-    /// Keeps what a committed run left (`ended`, in the order written).
-    pub fn keep(&mut self, ended: Vec<(String, Known)>) {
-        if self.conversations.len() + ended.len() > MOST_KEPT {
-            self.conversations.clear();
-        }
-        self.conversations.extend(ended);
-    }
-
-    /// Drops everything kept: after a rollback, a restart, or SQL that
-    /// changed rows behind the working set.
-    pub fn forget(&mut self) {
-        self.conversations.clear();
-    }
+/// The kept conversations, by id, each with its row and its timer rows
+/// by event id, to compare with [`as_loaded`].
+#[cfg(test)]
+pub(crate) fn as_kept(
+    kept: &Kept,
+) -> BTreeMap<String, (Option<ConversationRow>, BTreeMap<String, Slot>)> {
+    kept.rows()
+        .iter()
+        .map(|(id, known)| (id.clone(), (known.row.clone(), known.timers.clone())))
+        .collect()
 }
 
+/// The kept conversations as the tables hold them.
 #[cfg(test)]
-impl Kept {
-    /// The kept conversations, by id, each with its row and its timer
-    /// rows by event id, to compare with [`Kept::as_loaded`].
-    pub fn as_kept(&self) -> BTreeMap<String, (Option<ConversationRow>, BTreeMap<String, Slot>)> {
-        self.conversations
-            .iter()
-            .map(|(id, known)| (id.clone(), (known.row.clone(), known.timers.clone())))
-            .collect()
-    }
-
-    /// The kept conversations as the tables hold them.
-    pub async fn as_loaded(
-        &self,
-        conn: &mut AnyConnection,
-    ) -> Result<BTreeMap<String, (Option<ConversationRow>, BTreeMap<String, Slot>)>> {
-        let ids: Vec<&str> = self.conversations.keys().map(String::as_str).collect();
-        let mut set = WorkingSet::default();
-        set.load(conn, &ids).await?;
-        Ok(set
-            .conversations
-            .into_iter()
-            .map(|(id, c)| (id, (c.row, c.timers)))
-            .collect())
-    }
+pub(crate) async fn as_loaded(
+    kept: &Kept,
+    conn: &mut AnyConnection,
+) -> Result<BTreeMap<String, (Option<ConversationRow>, BTreeMap<String, Slot>)>> {
+    let ids: Vec<&str> = kept.rows().keys().map(String::as_str).collect();
+    let mut set = WorkingSet::default();
+    set.load(conn, &ids).await?;
+    Ok(set
+        .conversations
+        .into_iter()
+        .map(|(id, c)| (id, (c.row, c.timers)))
+        .collect())
 }
 
 /// Conversations of the run by id; cleared by [`WorkingSet::flush`].
@@ -173,7 +148,7 @@ impl WorkingSet {
     /// Moves `id` from what earlier runs kept into the set; false when it
     /// was not kept.
     fn take_kept(&mut self, id: &str) -> bool {
-        let Some(known) = self.kept.conversations.remove(id) else {
+        let Some(known) = self.kept.take(id) else {
             return false;
         };
         let conversation = Conversation {

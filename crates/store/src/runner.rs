@@ -143,8 +143,9 @@ pub trait Rules: Send + 'static {
     }
 
     /// Applies `batch` (a whole batch of at most [`MAX_IN_MEMORY`] events,
-    /// every event decoded) in memory and returns what it would write as shots (none when it writes nothing),
-    /// or `None` (the default) to apply it the usual way. Only for a
+    /// every event decoded) in memory and returns what it would write as
+    /// shots (none when it writes nothing), or `None` (the default) to
+    /// apply it the usual way. Only for a
     /// projection that is the one writer of its tables and keeps what it
     /// wrote: `conn` is outside any transaction, and what is read there is
     /// what the tables hold only because nobody else writes them. The

@@ -573,4 +573,23 @@ async fn a_batch_applied_in_memory_writes_its_shots_with_the_checkpoint(db: Test
         "too large: the usual way"
     );
     assert_eq!(items(&store).await.len(), 5 + large.len());
+
+    // Batches that write nothing leave the checkpoint behind by at most
+    // MAX_UNSAVED events, then it is written alone.
+    let saved = store.checkpoint("in memory").await.unwrap();
+    let noops: Vec<Delivery> = (saved + 1..=saved + MAX_UNSAVED)
+        .map(|sequence| delivery(sequence, &format!("noop-{sequence}")))
+        .collect();
+    let (all_but_last, last) = noops.split_at(noops.len() - 1);
+    for batch in all_but_last.chunks(MAX_IN_MEMORY) {
+        runner.apply(batch).await.unwrap();
+    }
+    assert_eq!(store.checkpoint("in memory").await.unwrap(), saved);
+    runner.apply(last).await.unwrap();
+    assert_eq!(
+        store.checkpoint("in memory").await.unwrap(),
+        saved + MAX_UNSAVED,
+        "written alone once MAX_UNSAVED events went by"
+    );
+    assert_eq!(runner.rules().applied, applied + 1, "all in memory");
 }

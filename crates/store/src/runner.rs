@@ -361,10 +361,7 @@ impl<R: Rules> Runner<R> {
         let backend = self.store.backend();
         let name = self.rules.name();
         if backend == Backend::Postgres && shots.len() > 1 {
-            let script = begin_at_checkpoint(backend, name, last)
-                .map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
-            let conn = writer(&self.store, &mut self.writer).await?;
-            let mut tx = conn.begin_with(sqlx::AssertSqlSafe(script)).await?;
+            let mut tx = begin(&self.store, &mut self.writer, name, last).await?;
             execute_in_order(&mut tx, shots).await?;
             return tx.commit().await;
         }
@@ -396,7 +393,9 @@ impl<R: Rules> Runner<R> {
             return Ok(None);
         }
         let name = self.rules.name();
-        let mut tx = begin(&self.store, &mut self.writer, name, last.sequence).await?;
+        let mut tx = begin(&self.store, &mut self.writer, name, last.sequence)
+            .await
+            .map_err(transient)?;
         match self.rules.apply(&mut tx, &run).await {
             Ok(output) => {
                 tx.commit().await.map_err(transient)?;
@@ -423,7 +422,9 @@ impl<R: Rules> Runner<R> {
             return Ok(());
         };
         let name = self.rules.name();
-        let mut tx = begin(&self.store, &mut self.writer, name, last.sequence).await?;
+        let mut tx = begin(&self.store, &mut self.writer, name, last.sequence)
+            .await
+            .map_err(transient)?;
         let mut next = 0;
         while let Some(first) = batch.get(next) {
             let decoded: Vec<Step<'_>> = batch[next..].iter().map_while(Step::of).collect();
@@ -570,12 +571,11 @@ async fn begin<'c>(
     writer: &'c mut Option<PoolConnection<Any>>,
     projection: &str,
     last: u64,
-) -> Result<Transaction<'c, Any>, ProjectionError> {
-    let script = begin_at_checkpoint(store.backend(), projection, last).map_err(transient)?;
-    let conn = self::writer(store, writer).await.map_err(transient)?;
-    conn.begin_with(sqlx::AssertSqlSafe(script))
-        .await
-        .map_err(transient)
+) -> Result<Transaction<'c, Any>, sqlx::Error> {
+    let script = begin_at_checkpoint(store.backend(), projection, last)
+        .map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
+    let conn = self::writer(store, writer).await?;
+    conn.begin_with(sqlx::AssertSqlSafe(script)).await
 }
 
 /// The runner's writer connection, taken from the pool when there is none.

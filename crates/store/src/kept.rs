@@ -39,12 +39,13 @@ impl<V> Kept<V> {
     }
 
     /// Keeps what a committed run left (in the order written), starting
-    /// over when that would pass [`MOST_KEPT`].
+    /// over when that would pass [`MOST_KEPT`]; of a run that alone passes
+    /// it (a catch-up, not live traffic), only the first [`MOST_KEPT`].
     pub fn keep(&mut self, ended: Vec<(String, V)>) {
         if self.rows.len() + ended.len() > MOST_KEPT {
             self.rows.clear();
         }
-        self.rows.extend(ended);
+        self.rows.extend(ended.into_iter().take(MOST_KEPT));
     }
 
     /// Drops everything kept.
@@ -78,6 +79,12 @@ mod tests {
         assert_eq!(kept.rows().len(), MOST_KEPT, "up to the most");
         kept.keep(vec![("one more".to_owned(), 0)]);
         assert_eq!(kept.rows().len(), 1, "started over");
+
+        let too_many: Vec<(String, i32)> = (0..MOST_KEPT as i32 + 1)
+            .map(|i| (format!("row-{i}"), i))
+            .collect();
+        kept.keep(too_many);
+        assert_eq!(kept.rows().len(), MOST_KEPT, "never more than the most");
 
         kept.forget();
         assert!(kept.rows().is_empty());
